@@ -1,0 +1,28 @@
+"""Where Latent Studio keeps the user's files (platformdirs, overridable).
+
+STUDIO_USER_DIR moves the whole user data folder, so tests and portable
+installs never touch the real one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "latent-studio"
+
+
+def user_data_dir() -> Path:
+    override = os.environ.get("STUDIO_USER_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_models_dir() -> Path:
+    return user_data_dir() / "models"
+
+
+def shipped_models_dir() -> Path:
+    """models/ at the top of the source tree, next to the studio package."""
+    return Path(__file__).resolve().parents[2] / "models"

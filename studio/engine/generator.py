@@ -1,0 +1,54 @@
+"""render(latent) -> image for a generator model.
+
+The interactive views (Latent panel, CLI, animations) stand on this one call,
+as StyleGAN's visualizer stands on its renderer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from studio.engine.registry import ModelEntry, ModelError
+from studio.engine.runtime import Runtime, default_runtime
+
+RECIPE_FORMAT = "latent-studio/recipe@1"
+
+
+class Generator:
+    def __init__(self, entry: ModelEntry, runtime: Runtime | None = None):
+        if entry.kind != "generator":
+            raise ModelError(f"model '{entry.name}' is a {entry.kind} model, not a generator")
+        if not entry.usable:
+            raise ModelError(f"model '{entry.name}' is unusable: {entry.reason}")
+        manifest = entry.manifest
+        self.entry = entry
+        self.name = entry.name
+        self.sha256 = entry.sha256
+        self.version = str(manifest.get("version", ""))
+        self.latent_size = int(manifest.get("latent_size") or manifest["inputs"][0]["shape"][-1])
+        self.resolution = int(manifest.get("resolution") or manifest["outputs"][0]["shape"][-1])
+        low, high = manifest["outputs"][0].get("range", [-1.0, 1.0])
+        self._low, self._scale = float(low), 255.0 / (float(high) - float(low))
+        self._input = manifest["inputs"][0]["name"]
+        self._session = (runtime or default_runtime()).session(entry.onnx_path)
+
+    @property
+    def device(self) -> str:
+        return self._session.device
+
+    def render(self, latents: np.ndarray) -> np.ndarray:
+        """latents: float32 [N, latent_size] (or [latent_size]) -> uint8 [N, H, W, 3] sRGB."""
+        z = np.asarray(latents, dtype=np.float32)
+        if z.ndim == 1:
+            z = z[None]
+        if z.ndim != 2 or z.shape[1] != self.latent_size:
+            raise ModelError(f"{self.name} takes latents of size {self.latent_size}, got shape {list(z.shape)}")
+        (images,) = self._session.run({self._input: z})[:1]
+        pixels = (images - self._low) * self._scale + 0.5
+        return np.clip(pixels, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+    def recipe(self, **params) -> dict:
+        """The recipe of an image made by this model: enough to make it again."""
+        return {"format": RECIPE_FORMAT,
+                "model": {"name": self.name, "sha256": self.sha256, "version": self.version},
+                **params}

@@ -1,0 +1,183 @@
+"""The one door every model file goes through.
+
+A model is a folder NAME/ holding model.onnx and manifest.json (plus optional
+checkpoint.safetensors and samples.png). Shipped models live in models/ at the
+top of the tree, the user's own in the user data folder. Every model is checked
+(manifest, sha256, ONNX signature) before anything may run it; a bad one is
+listed with one reason and skipped, never raised into the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.core.paths import shipped_models_dir, user_models_dir
+from studio.engine.runtime import inspect_model
+
+KINDS = ("generator", "style", "inpaint")
+REQUIRED_KEYS = ("kind", "name", "version", "inputs", "outputs", "sha256", "licence")
+MANIFEST = "manifest.json"
+DEFAULT_ONNX = "model.onnx"
+
+
+class ModelError(Exception):
+    """A model that cannot be found or used; str() is one line."""
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    kind: str
+    folder: Path
+    status: str  # "ok" | "skipped"
+    reason: str = ""  # why skipped; "" when ok
+    manifest: dict = field(default_factory=dict)
+    sha256: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.folder / self.manifest.get("files", {}).get("onnx", DEFAULT_ONNX)
+
+    def file(self, role: str) -> Path | None:
+        """Path of an optional file named in the manifest ("checkpoint", "samples"), if present."""
+        name = self.manifest.get("files", {}).get(role)
+        path = self.folder / name if name else None
+        return path if path is not None and path.is_file() else None
+
+    def summary(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "status": self.status, "reason": self.reason,
+                "version": self.manifest.get("version", ""), "sha256": self.sha256, "folder": str(self.folder)}
+
+
+class Registry:
+    """Models found in `folders` (default: shipped models/, then the user's)."""
+
+    def __init__(self, folders: list[Path] | None = None):
+        self.folders = [Path(f) for f in folders] if folders is not None else [shipped_models_dir(), user_models_dir()]
+        self._entries: list[ModelEntry] = []
+        # Hashing and opening an .onnx is the slow part of a scan: remember the
+        # verdict for a file until its size or mtime changes.
+        self._verified: dict[tuple[str, int, float], tuple[str, str]] = {}
+        self.scan()
+
+    def scan(self) -> list[ModelEntry]:
+        """Re-read every folder (call again to pick up models exported meanwhile)."""
+        entries: list[ModelEntry] = []
+        seen: dict[str, Path] = {}
+        for root in self.folders:
+            if not root.is_dir():
+                continue
+            for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                entry = self._check(folder)
+                if entry.usable and entry.name in seen:
+                    entry.status, entry.reason = "skipped", f"duplicate name; already provided by {seen[entry.name]}"
+                elif entry.usable:
+                    seen[entry.name] = folder
+                entries.append(entry)
+        self._entries = entries
+        return list(entries)
+
+    def entries(self, kind: str | None = None, usable_only: bool = True) -> list[ModelEntry]:
+        return [e for e in self._entries if (kind is None or e.kind == kind) and (e.usable or not usable_only)]
+
+    def get(self, name: str, kind: str | None = None) -> ModelEntry:
+        """The usable model called `name`; ModelError says why not."""
+        for entry in self._entries:
+            if entry.name == name and (kind is None or entry.kind == kind):
+                if not entry.usable:
+                    raise ModelError(f"model '{name}' is unusable: {entry.reason}")
+                return entry
+        known = ", ".join(e.name for e in self.entries(kind)) or "none"
+        raise ModelError(f"unknown model '{name}' (available: {known})")
+
+    def _check(self, folder: Path) -> ModelEntry:
+        entry = ModelEntry(name=folder.name, kind="?", folder=folder, status="skipped")
+        try:
+            entry.manifest = _read_manifest(folder)
+            entry.name = str(entry.manifest["name"])
+            entry.kind = str(entry.manifest["kind"])
+            onnx_path = entry.onnx_path
+            if not onnx_path.is_file():
+                raise ModelError(f"{onnx_path.name} is missing")
+            entry.sha256, problem = self._verify(onnx_path, entry.manifest)
+            if problem:
+                raise ModelError(problem)
+        except ModelError as exc:
+            entry.reason = str(exc)
+            return entry
+        entry.status = "ok"
+        return entry
+
+    def _verify(self, onnx_path: Path, manifest: dict) -> tuple[str, str]:
+        """(sha256, problem or "") for a model file against its manifest."""
+        stat = onnx_path.stat()
+        key = (str(onnx_path.resolve()), stat.st_size, stat.st_mtime)
+        expected = (str(manifest["sha256"]).lower(), json.dumps([manifest["inputs"], manifest["outputs"]]))
+        cached = self._verified.get(key)
+        if cached is not None and cached[0] == expected:
+            return cached[1]
+        data = onnx_path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected[0]:
+            problem = f"{onnx_path.name} does not match the sha256 in its manifest (changed or corrupt)"
+        else:
+            problem = _signature_problem(data, manifest)
+        self._verified[key] = (expected, (digest, problem))
+        return digest, problem
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ModelError(f"no {MANIFEST}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{MANIFEST} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"{MANIFEST} is not a JSON object")
+    missing = [k for k in REQUIRED_KEYS if k not in manifest]
+    if missing:
+        raise ModelError(f"{MANIFEST} lacks {', '.join(missing)}")
+    if manifest["kind"] not in KINDS:
+        raise ModelError(f"unknown kind '{manifest['kind']}' (expected one of {', '.join(KINDS)})")
+    for role in ("inputs", "outputs"):
+        specs = manifest[role]
+        if not isinstance(specs, list) or not specs or not all(isinstance(s, dict) and "name" in s for s in specs):
+            raise ModelError(f"{MANIFEST} '{role}' must be a list of {{name, shape, dtype}}")
+    return manifest
+
+
+def _signature_problem(data: bytes, manifest: dict) -> str:
+    """"" when the ONNX graph's inputs/outputs are the manifest's, else why not."""
+    try:
+        inputs, outputs = inspect_model(data)
+    except Exception as exc:  # onnxruntime raises several types for bad files
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"not a loadable ONNX model ({first_line[:160]})"
+    for role, actual in (("inputs", inputs), ("outputs", outputs)):
+        declared = manifest[role]
+        if [t.name for t in actual] != [s["name"] for s in declared]:
+            return (f"ONNX {role} {[t.name for t in actual]} do not match the manifest's "
+                    f"{[s['name'] for s in declared]} (foreign or wrong model)")
+        for tensor, spec in zip(actual, declared):
+            if "dtype" in spec and spec["dtype"] != tensor.dtype:
+                return f"ONNX {role[:-1]} '{tensor.name}' is {tensor.dtype}, manifest says {spec['dtype']}"
+            shape = spec.get("shape")
+            if shape is not None and not _shapes_agree(tensor.shape, shape):
+                return f"ONNX {role[:-1]} '{tensor.name}' has shape {list(tensor.shape)}, manifest says {shape}"
+    return ""
+
+
+def _shapes_agree(actual: tuple, declared: list) -> bool:
+    # A named (dynamic) axis on either side matches anything; fixed sizes must be equal.
+    if len(actual) != len(declared):
+        return False
+    return all(not isinstance(a, int) or not isinstance(d, int) or a == d for a, d in zip(actual, declared))

@@ -1,0 +1,250 @@
+"""The one place that makes onnxruntime sessions.
+
+Device choice: CUDA only when it really works here, CPU otherwise. onnxruntime
+silently falls back to CPU when the CUDA provider cannot load, so the truth is
+read back from `session.get_providers()` after a probe session, never assumed
+from `get_available_providers()` (the GPU build lists CUDA even with no GPU).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import onnxruntime as ort
+
+DEVICES = ("auto", "cpu", "cuda")
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+# A 65-byte ONNX model (one Relu) used to find out whether the CUDA provider
+# really comes up, without touching any user model.
+_PROBE_MODEL = base64.b64decode(
+    "CAg6NwoMCgF4EgF5IgRSZWx1EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0="
+)
+
+# onnxruntime logs provider load failures (TensorRT, CUDA) at warning/error
+# level from C++; artists should see our one-line notice instead.
+ort.set_default_logger_severity(4)
+
+
+class DeviceError(ValueError):
+    """A device name that is not auto, cpu or cuda."""
+
+
+@dataclass(frozen=True)
+class CudaStatus:
+    usable: bool
+    reason: str  # why not, or the device name when usable
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple  # ints, or strings for dynamic axes
+    dtype: str  # numpy dtype name, e.g. "float32"
+
+
+@contextlib.contextmanager
+def _silenced_native_output() -> Iterator[None]:
+    """Send the C++ side's stdout/stderr to /dev/null for the duration.
+
+    Provider libraries print load errors straight to file descriptors 1 and 2,
+    past Python's sys.stderr, so the descriptors are redirected as well.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+    except (OSError, ValueError):  # no real descriptors (embedded, some IDEs)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        # onnxruntime's Python helpers print() too, and sys.stdout may not be fd 1.
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+_cuda_lock = threading.Lock()
+_cuda_status: CudaStatus | None = None
+
+
+def cuda_status() -> CudaStatus:
+    """Whether the CUDA provider really runs here (probed once per process)."""
+    global _cuda_status
+    with _cuda_lock:
+        if _cuda_status is None:
+            _cuda_status = _probe_cuda()
+        return _cuda_status
+
+
+def _probe_cuda() -> CudaStatus:
+    if CUDA not in ort.get_available_providers():
+        return CudaStatus(False, "this onnxruntime build has no CUDA provider")
+    with _silenced_native_output():
+        # Loads the CUDA/cuDNN libraries that pip's nvidia-* wheels provide, so
+        # no system-wide CUDA install is needed.
+        with contextlib.suppress(Exception):
+            ort.preload_dlls()
+        try:
+            probe = ort.InferenceSession(_PROBE_MODEL, _session_options(1), providers=[CUDA, CPU])
+            active = probe.get_providers()
+        except Exception as exc:  # any provider failure means "not usable"
+            return CudaStatus(False, f"CUDA provider failed to start ({type(exc).__name__})")
+    if CUDA not in active:
+        if sys.platform.startswith("linux") and not Path("/dev/nvidiactl").exists():
+            return CudaStatus(False, "no NVIDIA GPU or driver found")
+        return CudaStatus(False, "the CUDA or cuDNN libraries this onnxruntime needs did not load")
+    return CudaStatus(True, "NVIDIA GPU")
+
+
+def requested_device(requested: str | None = None) -> str:
+    """The device asked for: the argument, else STUDIO_DEVICE, else auto."""
+    choice = (requested or os.environ.get("STUDIO_DEVICE") or "auto").strip().lower()
+    if choice not in DEVICES:
+        raise DeviceError(f"unknown device '{choice}' (choose auto, cpu or cuda)")
+    return choice
+
+
+def resolve_device(requested: str | None = None) -> str:
+    """'cpu' or 'cuda': what a session will really run on."""
+    choice = requested_device(requested)
+    if choice == "cpu":
+        return "cpu"
+    return "cuda" if cuda_status().usable else "cpu"
+
+
+def default_threads() -> int:
+    """Intra-op threads: all cores but one, left for the UI and the trainer."""
+    override = os.environ.get("STUDIO_THREADS")
+    if override and override.isdigit() and int(override) > 0:
+        return int(override)
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def _session_options(threads: int, optimise: bool = True) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 4
+    opts.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimise else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
+    return opts
+
+
+class ModelSession:
+    """A warmed-up session on one device; `run` is safe to call from any thread."""
+
+    def __init__(self, session: ort.InferenceSession, device: str):
+        self._session = session
+        self.device = device
+        self.inputs = [_tensor_info(t) for t in session.get_inputs()]
+        self.outputs = [_tensor_info(t) for t in session.get_outputs()]
+
+    @property
+    def providers(self) -> list[str]:
+        return self._session.get_providers()
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Inputs and outputs are CPU numpy arrays; on CUDA, IO binding keeps the
+        copies explicit and avoids onnxruntime's per-call allocations."""
+        if self.device != "cuda":
+            return self._session.run(None, feeds)
+        binding = self._session.io_binding()
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(value))
+        for out in self.outputs:
+            binding.bind_output(out.name, "cuda")
+        self._session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
+
+    def warm_up(self) -> None:
+        """One run on zeros, so the first real request does not pay for lazy
+        allocation and kernel selection."""
+        feeds = {}
+        for t in self.inputs:
+            shape = [d if isinstance(d, int) and d > 0 else 1 for d in t.shape]
+            feeds[t.name] = np.zeros(shape, dtype=t.dtype)
+        self.run(feeds)
+
+
+def _tensor_info(arg) -> TensorInfo:
+    dtype = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
+             "tensor(int32)": "int32", "tensor(uint8)": "uint8", "tensor(bool)": "bool"}.get(arg.type, arg.type)
+    shape = tuple(d if isinstance(d, int) else str(d) for d in arg.shape)
+    return TensorInfo(arg.name, shape, dtype)
+
+
+class Runtime:
+    """Owns sessions, cached per (model file, device)."""
+
+    def __init__(self, device: str | None = None, threads: int | None = None):
+        self.requested = requested_device(device)
+        self.device = resolve_device(self.requested)
+        self.threads = threads or default_threads()
+        self.notice: str | None = None
+        if self.device == "cpu" and self.requested != "cpu" and CUDA in ort.get_available_providers():
+            self.notice = f"CUDA not usable ({cuda_status().reason}); running on CPU"
+        self._sessions: dict[tuple[str, float, str], ModelSession] = {}
+        self._lock = threading.Lock()
+
+    def session(self, model_path: Path) -> ModelSession:
+        """The warmed-up session for this model file (created once, then cached)."""
+        path = Path(model_path).resolve()
+        key = (str(path), path.stat().st_mtime, self.device)
+        with self._lock:
+            cached = self._sessions.get(key)
+            if cached is None:
+                cached = self._create(path)
+                cached.warm_up()
+                self._sessions[key] = cached
+            return cached
+
+    def _create(self, path: Path) -> ModelSession:
+        opts = _session_options(self.threads)
+        if self.device == "cuda":
+            with _silenced_native_output():
+                session = ort.InferenceSession(str(path), opts, providers=[CUDA, CPU])
+            if CUDA in session.get_providers():
+                return ModelSession(session, "cuda")
+            self.notice = "CUDA did not start for this model; running on CPU"
+        session = ort.InferenceSession(str(path), opts, providers=[CPU])
+        return ModelSession(session, "cpu")
+
+
+def inspect_model(model: Path | bytes) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    """Input and output signature of an ONNX model, read through a cheap CPU
+    session (no graph optimisation). Raises onnxruntime's errors for files that
+    are not valid ONNX."""
+    source = model if isinstance(model, bytes) else str(model)
+    session = ort.InferenceSession(source, _session_options(1, optimise=False), providers=[CPU])
+    return [_tensor_info(t) for t in session.get_inputs()], [_tensor_info(t) for t in session.get_outputs()]
+
+
+_default: Runtime | None = None
+_default_lock = threading.Lock()
+
+
+def default_runtime() -> Runtime:
+    """The process-wide runtime (device from STUDIO_DEVICE or auto)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Runtime()
+        return _default
