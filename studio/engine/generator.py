@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from studio.core.recipe import FORMAT as RECIPE_FORMAT
 from studio.engine.registry import ModelEntry, ModelError
 from studio.engine.runtime import Runtime, default_runtime
-
-RECIPE_FORMAT = "latent-studio/recipe@1"
 
 
 class Generator:

@@ -1,0 +1,84 @@
+"""Screenshot the app with a walk in progress, for docs and for looking at it.
+
+    xvfb-run -s "-screen 0 1600x1000x24" python packaging/screenshot.py [--models DIR] [-o PNG]
+
+Uses the shipped models (or --models); when none is usable it builds the tiny
+test generator in a temporary folder so there is always something to show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _wait(app, condition, seconds: float = 20.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, help="models folder (default: shipped models/ + user models)")
+    parser.add_argument("-o", "--output", type=Path, default=ROOT / "screenshots" / "latent-studio.png")
+    parser.add_argument("--keys", default="0,3,6", help="grid cells to add as keyframes")
+    parser.add_argument("--position", type=float, default=0.3)
+    parser.add_argument("--size", default="1440x900")
+    parser.add_argument("--loop", action="store_true", help="tick the Loop box")
+    args = parser.parse_args()
+
+    from studio.ui.app import create_application, create_window, display_problem
+
+    problem = display_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    app = create_application()
+    folders = [args.models] if args.models else None
+    window = create_window(None, folders)
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    window.show()
+    _wait(app, lambda: window.panel.model_combo.count() > 0 or window.registry is not None, 30)
+    _wait(app, lambda: window.panel.model_combo.count() > 0, 2)
+    if not window.panel.entries:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from model_factory import write_model
+
+        tiny = Path(tempfile.mkdtemp(prefix="studio-shot-")) / "models"
+        write_model(tiny, "tiny")
+        window.model_folders = [tiny]
+        window.registry = None
+        window.scan_models()
+        _wait(app, lambda: bool(window.panel.entries), 30)
+    if not _wait(app, window.panel.grid.ready, 60):
+        print("error: thumbnails did not render", file=sys.stderr)
+        return 1
+    cells = [int(c) for c in args.keys.split(",") if c.strip()]
+    for cell in cells:
+        window.panel.grid.buttons[cell].click()
+    window.panel.loop_check.setChecked(args.loop)
+    if cells:
+        window.panel.set_position(args.position)
+        _wait(app, lambda: window.worker.is_idle() and window.canvas.image() is not None, 30)
+    _wait(app, lambda: False, 0.5)  # let the last paint land
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(args.output))
+    print(f"wrote {args.output}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,313 @@
+"""The `studio` command.
+
+User mistakes end with one line `error: ...` on stderr and exit status 2,
+never a traceback. Heavy imports (Qt, torch) happen inside the command that
+needs them, so `studio models` starts fast and never loads torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from studio import __version__
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one `error:` line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + message; we want one line
+        raise UserError(f"{message} (see: {self.prog} --help)")
+
+
+COMMANDS = {
+    "doctor": "versions, devices (available vs active and why), models and folders",
+    "models": "list models with their status",
+    "generate": "render one image, or a grid of seeds, from a generator",
+    "interpolate": "render an animation through seeds (GIF, MP4, WebP or PNG frames)",
+    "recipe": "print the recipe embedded in an exported file",
+    "datasets": "extract installable training data (emoji)",
+    "train": "train a generator on a folder of images (runs PyTorch)",
+    "export": "export a training run as an ONNX model the app can use",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a seed (a whole number)") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"seed {value} is out of range 0..4294967295")
+    return value
+
+
+def _seed_list(text: str) -> list[int]:
+    seeds = [_seed(part.strip()) for part in text.split(",") if part.strip()]
+    if not seeds:
+        raise argparse.ArgumentTypeError("give at least one seed, e.g. 3,14,15")
+    return seeds
+
+
+def _truncation(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value <= 2.0:
+        raise argparse.ArgumentTypeError(f"truncation {value} is outside 0..2")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="studio",
+        usage="studio [FILE] [--device {auto,cpu,cuda}]   (opens the app)\n       studio COMMAND [options]",
+        description="Latent Studio: explore, restyle and repair images with generators you train yourself.",
+        epilog="Run 'studio COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"latent-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, prog=f"studio {name}", help=COMMANDS[name], description=COMMANDS[name])
+
+    def device_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="force a device (default: STUDIO_DEVICE or auto)")
+
+    p = command("doctor")
+    device_flag(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("models")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+
+    p = command("generate")
+    p.add_argument("--model", required=True, help="generator name (see: studio models)")
+    p.add_argument("--seed", type=_seed, required=True, help="first seed")
+    p.add_argument("--count", type=_positive_int, default=1, help="seeds seed..seed+count-1 as a grid")
+    p.add_argument("--truncation", type=_truncation, default=1.0, help="0..2; lower is more typical (default 1)")
+    p.add_argument("-o", "--output", required=True, help="PNG, JPEG, WebP or TIFF file")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    device_flag(p)
+
+    p = command("interpolate")
+    p.add_argument("--model", required=True, help="generator name (see: studio models)")
+    p.add_argument("--seeds", type=_seed_list, required=True, help="keyframe seeds, e.g. 3,14,15")
+    p.add_argument("--frames", type=_positive_int, default=48, help="frames in all (default 48)")
+    p.add_argument("--mode", choices=["slerp", "lerp"], default="slerp")
+    p.add_argument("--loop", action="store_true", help="return to the first keyframe for a seamless loop")
+    p.add_argument("--truncation", type=_truncation, default=1.0)
+    p.add_argument("--fps", type=float, default=24.0)
+    p.add_argument("-o", "--output", required=True, help="out.gif, out.mp4, out.webp, or a folder DIR/ for PNG frames")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    device_flag(p)
+
+    p = command("recipe")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the recipe as JSON")
+
+    p = command("datasets")
+    p.add_argument("dataset", choices=["emoji"], help="emoji: the Noto Color Emoji illustrations (SIL OFL)")
+    p.add_argument("dest", help="folder to write PNG files into")
+
+    for name in ("train", "export"):
+        p = command(name)
+        p.add_argument("args", nargs=argparse.REMAINDER, help=f"see: studio {name} --help")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `studio train/export ...` hand their arguments to the trainer untouched,
+    # so its own --help and errors apply.
+    if argv and argv[0] in ("train", "export"):
+        from studio.train import command as trainer  # imports torch: only here
+        return trainer.main(argv)
+    try:
+        if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+            return _open_app(argv)
+        args = build_parser().parse_args(argv)
+        return HANDLERS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _open_app(argv: list[str]) -> int:
+    parser = _Parser(prog="studio", add_help=False)
+    parser.add_argument("file", nargs="?")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    args = parser.parse_args(argv)
+    if args.file and not Path(args.file).exists():
+        if not Path(args.file).suffix:  # a mistyped command, not a missing picture
+            raise UserError(f"unknown command '{args.file}' (see: studio --help)")
+        raise UserError(f"no such file: {args.file}")
+    from studio.ui import app  # Qt is loaded only for the window
+
+    problem = app.display_problem()
+    if problem:
+        raise UserError(problem)
+    return app.run(args.file, args.device)
+
+
+def _engine_errors():
+    """The exception types that mean 'bad input' for engine/core calls."""
+    from studio.core.imageio import ImageError
+    from studio.engine.registry import ModelError
+    from studio.engine.runtime import DeviceError
+
+    return ModelError, ImageError, DeviceError, OSError
+
+
+def _generator(args):
+    from studio.engine.generator import Generator
+    from studio.engine.registry import Registry
+    from studio.engine.runtime import Runtime
+
+    runtime = Runtime(args.device)
+    if runtime.notice:
+        print(f"notice: {runtime.notice}", file=sys.stderr)
+    return Generator(Registry().get(args.model, kind="generator"), runtime)
+
+
+def cmd_doctor(args) -> int:
+    from studio.engine.diagnostics import diagnose
+
+    try:
+        report = diagnose(args.device)
+    except _engine_errors() as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    dev = report["device"]
+    print(f"Latent Studio {report['studio']}  (Python {report['python']}, {report['platform']})")
+    print("packages:  " + ", ".join(f"{k} {v}" for k, v in report["packages"].items()))
+    print(f"device:    requested {dev['requested']}, using {dev['using']} with {dev['threads']} threads")
+    print(f"providers: available {', '.join(dev['providers_available'])}")
+    active = ", ".join(dev["providers_active"]) if dev["providers_active"] else "(no usable model to open a session)"
+    print(f"           active    {active}")
+    print(f"CUDA:      {'usable' if dev['cuda_usable'] else 'not usable'} ({dev['cuda_reason']})")
+    print(f"GPUs:      {', '.join(dev['gpus']) or 'none found'}")
+    print("models:")
+    for m in report["models"]:
+        state = "ok" if m["status"] == "ok" else f"skipped: {m['reason']}"
+        print(f"  {m['name']:<20} {m['kind']:<10} {state}")
+    if not report["models"]:
+        print("  (none)")
+    for role, folder in report["folders"].items():
+        print(f"{role + ':':<16} {folder}")
+    for problem in report["problems"]:
+        print(f"problem:   {problem}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from studio.engine.registry import Registry
+
+    entries = [e.summary() for e in Registry().entries(usable_only=False)]
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    for m in entries:
+        print(f"{m['name']:<20} {m['kind']:<10} {m['status']:<8} {m['reason']}")
+    if not entries:
+        print("no models found")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from studio.core.grid import make_grid
+    from studio.core.imageio import save_image
+    from studio.core.latent import latent_from_seed, truncate
+
+    try:
+        gen = _generator(args)
+        seeds = list(range(args.seed, args.seed + args.count))
+        latents = np.stack([truncate(latent_from_seed(s, gen.latent_size), args.truncation) for s in seeds])
+        images = np.concatenate([gen.render(latents[i:i + 64]) for i in range(0, len(seeds), 64)])
+        image = images[0] if len(seeds) == 1 else make_grid(images)
+        recipe = gen.recipe(action="generate", seeds=seeds, truncation=args.truncation)
+        save_image(args.output, image, recipe)
+    except _engine_errors() as exc:
+        raise UserError(str(exc)) from None
+    _report(args, {"output": str(args.output), "seeds": seeds, "size": list(image.shape[1::-1])})
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    from studio.core.animation import save_animation
+    from studio.core.latent import latent_from_seed, path_frames, truncate
+
+    try:
+        gen = _generator(args)
+        keys = [truncate(latent_from_seed(s, gen.latent_size), args.truncation) for s in args.seeds]
+        latents = path_frames(keys, args.frames, args.mode, args.loop)
+        frames = np.concatenate([gen.render(latents[i:i + 16]) for i in range(0, len(latents), 16)])
+        recipe = gen.recipe(action="interpolate", seeds=args.seeds, frames=args.frames, mode=args.mode,
+                            loop=args.loop, truncation=args.truncation, fps=args.fps)
+        save_animation(args.output, frames, fps=args.fps, recipe=recipe)
+    except _engine_errors() as exc:
+        raise UserError(str(exc)) from None
+    _report(args, {"output": str(args.output), "frames": len(frames)})
+    return 0
+
+
+def cmd_recipe(args) -> int:
+    from studio.core.imageio import ImageError
+    from studio.core.recipe import format_recipe, read_recipe
+
+    if not Path(args.file).exists():  # a folder of exported frames is fine too
+        raise UserError(f"no such file: {args.file}")
+    try:
+        recipe = read_recipe(args.file)
+    except ImageError as exc:
+        raise UserError(str(exc)) from None
+    if recipe is None:
+        raise UserError(f"{args.file} carries no Latent Studio recipe")
+    print(json.dumps(recipe, indent=2) if args.json else format_recipe(recipe))
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from studio.core.datasets import DatasetError, extract_emoji
+
+    try:
+        count = extract_emoji(Path(args.dest))
+    except (DatasetError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"wrote {count} emoji images to {args.dest}")
+    return 0
+
+
+def _report(args, facts: dict) -> None:
+    if args.json:
+        print(json.dumps(facts))
+    else:
+        print(f"wrote {facts['output']}")
+
+
+HANDLERS = {"doctor": cmd_doctor, "models": cmd_models, "generate": cmd_generate,
+            "interpolate": cmd_interpolate, "recipe": cmd_recipe, "datasets": cmd_datasets}
