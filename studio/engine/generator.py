@@ -42,7 +42,11 @@ class Generator:
             z = z[None]
         if z.ndim != 2 or z.shape[1] != self.latent_size:
             raise ModelError(f"{self.name} takes latents of size {self.latent_size}, got shape {list(z.shape)}")
-        (images,) = self._session.run({self._input: z})[:1]
+        try:
+            (images,) = self._session.run({self._input: z})[:1]
+        except Exception as exc:  # onnxruntime's errors are long, multi-line and typed per cause
+            detail = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.name} could not render: {detail}") from None
         pixels = (images - self._low) * self._scale + 0.5
         return np.clip(pixels, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
 

@@ -1,0 +1,80 @@
+"""Start the desktop app: `studio [FILE] [--device auto|cpu|cuda]`.
+
+Importing this module loads Qt and onnxruntime but never torch: the trainer
+runs in its own process, so the canvas starts fast and survives it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+NO_DISPLAY = "no display found; run headless with QT_QPA_PLATFORM=offscreen or under xvfb-run"
+
+
+def display_problem() -> str | None:
+    """None when Qt can open windows here, else one line saying why not.
+
+    Only Linux/BSD need a display server; with neither DISPLAY nor
+    WAYLAND_DISPLAY set and no QT_QPA_PLATFORM chosen, Qt would abort with a
+    long plugin error, so we say it first, in one line.
+    """
+    if sys.platform.startswith(("win", "darwin", "cygwin")):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY
+
+
+def create_application(argv: list[str] | None = None):
+    """The QApplication (made once per process), themed dark."""
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from studio.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else [sys.argv[0]])
+    app.setApplicationName("Latent Studio")
+    app.setOrganizationName("latent-studio")
+    app.setDesktopFileName("latent-studio")
+    icon = Path(__file__).resolve().parents[2] / "assets" / "icons" / "latent-studio.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    apply_theme(app)
+    return app
+
+
+def create_window(device: str | None = None, model_folders: list[Path] | None = None, file: str | None = None):
+    """The main window on a Runtime for `device` (auto/cpu/cuda, None = STUDIO_DEVICE or auto).
+    Needs a QApplication. Raises DeviceError for an unknown device name."""
+    from studio.engine.runtime import Runtime
+    from studio.ui.main_window import MainWindow
+
+    window = MainWindow(Runtime(device), model_folders)
+    if file:
+        window.open_file(file)
+    return window
+
+
+def run(file: str | None = None, device: str | None = None) -> int:
+    """Open the main window (optionally showing image `file`) and run until it closes.
+
+    Returns the exit status: 0 on a normal close, 2 (after one `error:` line on
+    stderr) when there is no display or the device name is unknown.
+    """
+    problem = display_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    from studio.engine.runtime import DeviceError
+
+    app = create_application()
+    try:
+        window = create_window(device, file=file)
+    except DeviceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app.aboutToQuit.connect(window.shutdown)  # quit without a close (e.g. logout) still ends the threads
+    window.show()
+    return int(app.exec())

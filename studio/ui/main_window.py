@@ -1,0 +1,247 @@
+"""The main window: canvas in the middle, the Latent panel docked on the right."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea
+
+from studio import __version__
+from studio.engine.registry import ModelEntry, Registry
+from studio.engine.runtime import Runtime
+from studio.ui.background_task import BackgroundTask
+from studio.ui.canvas_view import CanvasView
+from studio.ui.export_actions import ExportActions
+from studio.ui.latent_panel import LatentPanel
+from studio.ui.messages import show_error
+from studio.ui.render_worker import GeneratorCache, RenderWorker
+
+OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.avif)"
+REPEAT_ERROR_S = 3.0  # the same render error within this time is not shown twice
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, runtime: Runtime, model_folders: list[Path] | None = None, parent=None):
+        """model_folders: where to look for models (None: shipped models/ + the user's)."""
+        super().__init__(parent)
+        self.runtime = runtime
+        self.model_folders = model_folders
+        self.registry: Registry | None = None
+        self.tasks: set[BackgroundTask] = set()
+        self._last_error = ("", 0.0)
+        self._scan_task: BackgroundTask | None = None
+        self._showing_file = False  # an opened picture stays until a walk frame replaces it
+
+        self.setWindowTitle("Latent Studio")
+        self.resize(1440, 900)
+        self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks)
+
+        self.generators = GeneratorCache(runtime)
+        self.worker = RenderWorker(self.generators, self)
+        self.worker.start()
+
+        self.canvas = CanvasView(self)
+        self.canvas.placeholder = "Click a sample in the Latent panel to start a walk"
+        self.setCentralWidget(self.canvas)
+
+        self.panel = LatentPanel(self.worker)
+        self.dock = QDockWidget("Latent", self)
+        self.dock.setObjectName("latent_dock")
+        self.dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        # Scrolls on short screens instead of squeezing the controls together.
+        scroll = QScrollArea()
+        scroll.setObjectName("panel_scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(self.panel)
+        self.dock.setWidget(scroll)
+        self.dock.setMinimumWidth(self.panel.sizeHint().width() + 24)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+
+        self.exports = ExportActions(self, self.panel, self.generators)
+        self.panel.add_export_actions(self.exports.frame_action, self.exports.animation_action)
+
+        self._build_status_bar()
+        self._build_menus()
+        self.panel.frameReady.connect(self._show_frame)
+        self.panel.renderFailed.connect(self._render_failed)
+        self.panel.rescanRequested.connect(self.scan_models)
+        self.panel.modelChanged.connect(self._model_changed)
+        self.exports.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.scan_models()
+
+    # -- chrome ------------------------------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(True)
+        self.notice_label = QLabel(self.runtime.notice or "")
+        self.notice_label.setObjectName("notice")
+        self.notice_label.setVisible(bool(self.runtime.notice))
+        self.render_label = QLabel("")
+        self.render_label.setToolTip("Time the generator took for the last frame shown")
+        self.zoom_label = QLabel("100%")
+        self.zoom_label.setToolTip("Zoom (Ctrl+0 fit, Ctrl+1 100%, wheel zooms around the cursor)")
+        self.device_label = QLabel(self._device_text(self.runtime.device))
+        self.device_label.setToolTip(self.runtime.notice or f"Inference runs on {self.runtime.device.upper()}")
+        for label in (self.notice_label, self.render_label, self.zoom_label, self.device_label):
+            bar.addPermanentWidget(label)
+
+    @staticmethod
+    def _device_text(device: str) -> str:
+        return f"Device: {device.upper()}"
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = self._action("&Open Image…", "Ctrl+O", self.open_dialog)
+        file_menu.addAction(self.open_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.exports.frame_action)
+        file_menu.addAction(self.exports.animation_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", QKeySequence.Quit, self.close))
+
+        view_menu = menu.addMenu("&View")
+        view_menu.addAction(self._action("&Fit to Window", "Ctrl+0", self.canvas.fit))
+        view_menu.addAction(self._action("&Actual Size (100%)", "Ctrl+1", self.canvas.actual_size))
+        view_menu.addAction(self._action("Zoom &In", QKeySequence.ZoomIn, self.canvas.zoom_in))
+        view_menu.addAction(self._action("Zoom &Out", QKeySequence.ZoomOut, self.canvas.zoom_out))
+        view_menu.addSeparator()
+        view_menu.addAction(self.dock.toggleViewAction())
+
+        walk_menu = menu.addMenu("&Walk")
+        walk_menu.addAction(self.panel.play_action)
+        walk_menu.addAction(self.panel.reroll_action)
+        walk_menu.addAction(self.panel.clear_keys_action)
+        walk_menu.addSeparator()
+        walk_menu.addAction(self._action("&Rescan Models", "F5", self.scan_models))
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&About Latent Studio", None, self._about))
+
+        # Panel shortcuts must work wherever the focus is in the window.
+        for action in (self.panel.play_action, self.panel.reroll_action):
+            self.addAction(action)
+
+    def _action(self, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda: slot())
+        self.addAction(action)
+        return action
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Latent Studio",
+                          f"<b>Latent Studio {__version__}</b><p>A canvas for generators you train yourself.</p>"
+                          f"<p>Inference: {self.runtime.device.upper()}</p>")
+
+    # -- models ------------------------------------------------------------------------------
+
+    def scan_models(self) -> BackgroundTask:
+        """Re-read the model folders on a worker thread (hashing models is disk work).
+        While a scan runs, asking again returns that scan."""
+        if self._scan_task is not None:
+            return self._scan_task
+        folders = self.model_folders
+
+        def scan(task: BackgroundTask) -> list[ModelEntry]:
+            if self.registry is None:
+                self.registry = Registry(folders)
+                return self.registry.entries(usable_only=False)
+            return self.registry.scan()
+
+        self.statusBar().showMessage("Looking for models…")
+        task = BackgroundTask(scan)
+        task.succeeded.connect(self._models_found)
+        task.failed.connect(lambda msg: show_error(self, "Models", msg))
+        task.finished.connect(self._scan_finished)
+        self._scan_task = task
+        self._start(task)
+        return task
+
+    def _scan_finished(self) -> None:
+        self._scan_task = None
+
+    def _models_found(self, entries: list[ModelEntry]) -> None:
+        self.panel.set_models(entries)
+        usable = sum(1 for e in entries if e.usable and e.kind == "generator")
+        skipped = sum(1 for e in entries if not e.usable)
+        self.statusBar().showMessage(f"{usable} generator{'s' if usable != 1 else ''} found"
+                                     + (f", {skipped} skipped" if skipped else ""), 5000)
+
+    def _model_changed(self, entry: ModelEntry | None) -> None:
+        self.setWindowTitle(f"{entry.name} — Latent Studio" if entry else "Latent Studio")
+
+    # -- canvas ------------------------------------------------------------------------------
+
+    def _show_frame(self, image, seconds: float, device: str) -> None:
+        if image is None:
+            if self.canvas.image() is not None and not self._showing_file:
+                self.canvas.set_image(None)
+            self.render_label.setText("")
+            return
+        self._showing_file = False
+        self.canvas.set_image(image)
+        self.render_label.setText(f"Frame {seconds * 1000:.1f} ms")
+        if device:
+            self.device_label.setText(self._device_text(device))
+        if self.runtime.notice and not self.notice_label.isVisible():
+            self.notice_label.setText(self.runtime.notice)
+            self.notice_label.setVisible(True)
+            self.device_label.setToolTip(self.runtime.notice)
+
+    def _render_failed(self, message: str) -> None:
+        last, when = self._last_error
+        now = time.monotonic()
+        self.statusBar().showMessage(f"Render failed: {message}", 8000)
+        if message == last and now - when < REPEAT_ERROR_S:
+            return
+        self._last_error = (message, now)
+        show_error(self, "Render", message)
+
+    def open_dialog(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Open Image", str(self.exports.folder), OPEN_FILTER)
+        if chosen:
+            self.open_file(chosen)
+
+    def open_file(self, path: str | Path) -> BackgroundTask:
+        """Load an image file onto the canvas (decoding on a worker thread)."""
+        from studio.core.imageio import load_image
+
+        target = Path(path)
+        task = BackgroundTask(lambda task: load_image(target))
+        task.succeeded.connect(lambda image: self._show_file(image, target))
+        task.failed.connect(lambda msg: show_error(self, "Open Image", msg))
+        self._start(task)
+        return task
+
+    def _show_file(self, image, path: Path) -> None:
+        self._showing_file = True
+        self.canvas.set_image(image)
+        self.statusBar().showMessage(f"Opened {path.name} ({image.shape[1]} x {image.shape[0]})", 6000)
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def _start(self, task: BackgroundTask) -> None:
+        self.tasks.add(task)
+        task.finished.connect(lambda: (self.tasks.discard(task), task.deleteLater()))
+        task.start()
+
+    def shutdown(self) -> None:
+        """Stop playback, cancel exports and end every thread (safe to call twice).
+        Runs on close and on application quit: a QThread destroyed while running aborts."""
+        self.panel.set_playing(False)
+        self.exports.stop_all()
+        for task in list(self.tasks):
+            task.wait()
+        self.worker.stop()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)

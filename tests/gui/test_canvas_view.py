@@ -1,0 +1,100 @@
+"""The canvas: crisp pixels, zoom around the cursor, pan, fit, checkerboard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from studio.ui.canvas_view import CanvasView
+from studio.ui.qimage import array_from_qimage
+
+
+@pytest.fixture
+def canvas(qtbot):
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(420, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def image_on_screen(view: CanvasView) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The viewport as RGBA pixels, and the image's (left, top, width, height) on it."""
+    grabbed = array_from_qimage(view.viewport().grab().toImage())
+    rect = view.mapFromScene(view._item.boundingRect()).boundingRect()
+    return grabbed, (rect.left(), rect.top(), rect.width(), rect.height())
+
+
+def test_fit_snaps_to_a_whole_scale_with_hard_pixels(canvas):
+    image = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    canvas.set_image(image)
+    zoom = canvas.zoom
+    assert zoom == int(300 / 8 * 0.92)  # 34: whole number, fits the height with a margin
+    grabbed, (left, top, _, _) = image_on_screen(canvas)
+    z = int(zoom)
+    for y in range(8):
+        for x in range(8):
+            block = grabbed[top + y * z + 1: top + (y + 1) * z - 1, left + x * z + 1: left + (x + 1) * z - 1, :3]
+            # Nearest-neighbour: every screen pixel of an image pixel has its exact colour.
+            assert (block == image[y, x]).all(), (y, x)
+
+
+def test_wheel_zooms_around_the_cursor(canvas):
+    canvas.set_image(np.zeros((64, 64, 3), np.uint8))
+    cursor = QPointF(300, 80)
+    before_scene = canvas.mapToScene(cursor.toPoint())
+    zoom = canvas.zoom
+    event = QWheelEvent(cursor, canvas.viewport().mapToGlobal(cursor), QPoint(), QPoint(0, 120),
+                        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(canvas.viewport(), event)
+    assert canvas.zoom == pytest.approx(zoom * 1.25)
+    after_scene = canvas.mapToScene(cursor.toPoint())
+    assert abs(after_scene.x() - before_scene.x()) <= 2 / canvas.zoom
+    assert abs(after_scene.y() - before_scene.y()) <= 2 / canvas.zoom
+
+
+def test_actual_size_and_fit(canvas):
+    canvas.set_image(np.zeros((64, 64, 3), np.uint8))
+    canvas.actual_size()
+    assert canvas.zoom == 1.0
+    canvas.fit()
+    assert canvas.zoom == 4.0  # floor(300 / 64 * 0.92)
+
+
+@pytest.mark.parametrize("how", ["middle", "space"])
+def test_drag_pans(qtbot, canvas, how):
+    canvas.set_image(np.zeros((64, 64, 3), np.uint8))
+    centre = canvas.viewport().rect().center()
+    before = canvas.mapToScene(centre)
+    button = Qt.MiddleButton
+    if how == "space":
+        qtbot.keyPress(canvas, Qt.Key_Space)
+        button = Qt.LeftButton
+    qtbot.mousePress(canvas.viewport(), button, pos=QPoint(100, 100))
+    qtbot.mouseMove(canvas.viewport(), QPoint(140, 120))
+    qtbot.mouseRelease(canvas.viewport(), button, pos=QPoint(140, 120))
+    if how == "space":
+        qtbot.keyRelease(canvas, Qt.Key_Space)
+    after = canvas.mapToScene(centre)
+    assert (after.x() - before.x()) * canvas.zoom == pytest.approx(-40, abs=1)
+    assert (after.y() - before.y()) * canvas.zoom == pytest.approx(-20, abs=1)
+
+
+def test_checkerboard_shows_under_transparency(canvas):
+    canvas.set_image(np.zeros((16, 16, 4), np.uint8))  # fully transparent
+    grabbed, (left, top, width, height) = image_on_screen(canvas)
+    inside = grabbed[top + 2: top + height - 2, left + 2: left + width - 2, :3]
+    greys = {tuple(c) for c in inside.reshape(-1, 3)}
+    assert len(greys) == 2  # light and dark squares
+    assert grabbed[2, 2, :3].tolist() not in [list(g) for g in greys]  # background outside differs
+
+
+def test_empty_canvas_shows_a_hint_and_no_image(canvas):
+    assert canvas.image() is None
+    canvas.set_image(np.zeros((4, 4, 3), np.uint8))
+    canvas.set_image(None)
+    assert canvas.image() is None
