@@ -446,6 +446,22 @@ class LatentPanel(QWidget):
         self.grid.set_cells(self.grid_seeds, self._images)
         self.strip.set_keyframes(self.walk.keyframes, self._images)
 
+    def restore(self, entry: ModelEntry, walk: LatentWalk) -> None:
+        """Show `entry` with `walk` (a reopened recipe): model, keyframes, mode,
+        loop, truncation and position, as they were when it was exported."""
+        names = [e.name for e in self.entries]
+        if entry.name in names:
+            self.model_combo.setCurrentIndex(names.index(entry.name))
+        self.set_playing(False)
+        self.walk.keyframes = list(walk.keyframes)
+        self.mode_combo.setCurrentText(walk.mode)
+        self.loop_check.setChecked(walk.loop)
+        self.truncation_slider.setValue(round(walk.truncation * 100))
+        self.jump_to_seed(walk.keyframes[0])
+        self._keyframes_changed()
+        self.request_thumbnails()
+        self.set_position(walk.position)
+
     # -- for exports -------------------------------------------------------------------------
 
     def walk_snapshot(self) -> LatentWalk:

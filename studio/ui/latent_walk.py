@@ -54,6 +54,18 @@ class LatentWalk:
         return {"action": "walk", "seeds": list(self.keyframes), "position": round(self.position, 6),
                 "mode": self.mode, "loop": self.loop, "truncation": round(self.truncation, 4)}
 
+    @classmethod
+    def from_recipe(cls, recipe: dict) -> LatentWalk:
+        """The walk a recipe describes (a frame, an animation, or `studio generate`
+        output, whose seeds become the keyframes). ValueError when it has none."""
+        seeds = recipe.get("seeds")
+        if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+            raise ValueError("the recipe names no seeds")
+        mode = recipe.get("mode", "slerp")
+        return cls(keyframes=list(seeds), position=min(max(float(recipe.get("position", 0.0)), 0.0), 1.0),
+                   mode=mode if mode in MODES else "slerp", truncation=float(recipe.get("truncation", 1.0)),
+                   loop=bool(recipe.get("loop", False)))
+
     def animation_recipe(self, frames: int, fps: float) -> dict:
         """Recipe parameters of an animation: the same keys `studio interpolate` takes."""
         return {"action": "interpolate", "seeds": list(self.keyframes), "frames": frames, "mode": self.mode,

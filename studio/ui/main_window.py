@@ -16,6 +16,7 @@ from studio.ui.background_task import BackgroundTask
 from studio.ui.canvas_view import CanvasView
 from studio.ui.export_actions import ExportActions
 from studio.ui.latent_panel import LatentPanel
+from studio.ui.latent_walk import LatentWalk
 from studio.ui.messages import show_error
 from studio.ui.render_worker import GeneratorCache, RenderWorker
 
@@ -34,6 +35,7 @@ class MainWindow(QMainWindow):
         self._last_error = ("", 0.0)
         self._scan_task: BackgroundTask | None = None
         self._showing_file = False  # an opened picture stays until a walk frame replaces it
+        self._pending_open: tuple | None = None  # a file opened before the first model scan ended
 
         self.setWindowTitle("Latent Studio")
         self.resize(1440, 900)
@@ -174,6 +176,9 @@ class MainWindow(QMainWindow):
         skipped = sum(1 for e in entries if not e.usable)
         self.statusBar().showMessage(f"{usable} generator{'s' if usable != 1 else ''} found"
                                      + (f", {skipped} skipped" if skipped else ""), 5000)
+        if self._pending_open is not None:
+            pending, self._pending_open = self._pending_open, None
+            self._show_file(*pending)
 
     def _model_changed(self, entry: ModelEntry | None) -> None:
         self.setWindowTitle(f"{entry.name} — Latent Studio" if entry else "Latent Studio")
@@ -211,20 +216,47 @@ class MainWindow(QMainWindow):
             self.open_file(chosen)
 
     def open_file(self, path: str | Path) -> BackgroundTask:
-        """Load an image file onto the canvas (decoding on a worker thread)."""
+        """Open an image (decoding on a worker thread). One that carries a recipe
+        of ours reopens as the walk that made it; any other is shown on the canvas."""
         from studio.core.imageio import load_image
+        from studio.core.recipe import read_recipe
 
         target = Path(path)
-        task = BackgroundTask(lambda task: load_image(target))
-        task.succeeded.connect(lambda image: self._show_file(image, target))
+        task = BackgroundTask(lambda task: (load_image(target), read_recipe(target)))
+        task.succeeded.connect(lambda loaded: self._show_file(*loaded, target))
         task.failed.connect(lambda msg: show_error(self, "Open Image", msg))
         self._start(task)
         return task
 
-    def _show_file(self, image, path: Path) -> None:
+    def _show_file(self, image, recipe: dict | None, path: Path) -> None:
+        if recipe and self.registry is None:  # opened at start-up: the models are still being read
+            self._pending_open = (image, recipe, path)
+            return
+        restored = self._restore_recipe(recipe, path) if recipe else None
+        if restored:
+            self.statusBar().showMessage(restored, 8000)
+            return
         self._showing_file = True
         self.canvas.set_image(image)
         self.statusBar().showMessage(f"Opened {path.name} ({image.shape[1]} x {image.shape[0]})", 6000)
+
+    def _restore_recipe(self, recipe: dict, path: Path) -> str | None:
+        """Put the panel back where `recipe` was made; a status line, or None
+        (with a message box saying why) when it cannot be."""
+        model = recipe.get("model") or {}
+        entry = next((e for e in self.panel.entries if e.name == model.get("name")), None)
+        try:
+            walk = LatentWalk.from_recipe(recipe)
+        except (ValueError, TypeError) as exc:
+            show_error(self, "Open Image", f"{path.name} has a recipe, but {exc}; showing the image")
+            return None
+        if entry is None:
+            show_error(self, "Open Image", f"{path.name} was made with model '{model.get('name')}', "
+                                           f"which is not installed; showing the image")
+            return None
+        self.panel.restore(entry, walk)
+        note = "" if entry.sha256 == model.get("sha256") else " (the model has changed since: results may differ)"
+        return f"Reopened the recipe of {path.name}{note}"
 
     # -- lifetime ----------------------------------------------------------------------------
 

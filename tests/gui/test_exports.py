@@ -116,3 +116,51 @@ def test_exports_need_keyframes(qtbot, window):
     assert not window.exports.animation_action.isEnabled()
     walk_with_keys(qtbot, window, 1)
     assert window.exports.animation_action.isEnabled()
+
+
+def test_reopening_an_export_restores_the_walk_that_made_it(qtbot, window, wait_frame, monkeypatch, tmp_path,
+                                                            tiny_generator_dir):
+    seeds = walk_with_keys(qtbot, window, 1, 5, 9)
+    window.panel.loop_check.setChecked(True)
+    window.panel.mode_combo.setCurrentText("lerp")
+    window.panel.truncation_slider.setValue(70)
+    window.panel.position_slider.setValue(SLIDER_STEPS // 2)
+    shown = wait_frame(window)
+    target = tmp_path / "frame.webp"
+    answer_save_dialog(monkeypatch, target)
+    window.exports.frame_action.trigger()
+    qtbot.waitUntil(lambda: not window.exports.busy(), timeout=10_000)
+
+    # A fresh window, opened on the file the way `studio FILE` does, before its model scan ends.
+    from studio.engine.runtime import Runtime
+    from studio.ui.main_window import MainWindow
+
+    again = MainWindow(Runtime("cpu"), [tiny_generator_dir])
+    qtbot.addWidget(again)
+    again.open_file(target)
+    qtbot.waitUntil(lambda: again.panel.walk.keyframes == seeds, timeout=10_000)
+    walk = again.panel.walk
+    assert (walk.mode, walk.loop, walk.truncation, walk.position) == ("lerp", True, 0.7, 0.5)
+    np.testing.assert_array_equal(wait_frame(again), shown)
+    assert "Reopened the recipe" in again.statusBar().currentMessage()
+    again.close()
+
+
+def test_an_image_without_recipe_opens_on_the_canvas(qtbot, window, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (30, 20), (200, 10, 10)).save(photo)
+    window.open_file(photo)
+    qtbot.waitUntil(lambda: window.canvas.image() is not None and window.canvas.image().shape[:2] == (20, 30),
+                    timeout=10_000)
+    assert tuple(window.canvas.image()[0, 0, :3]) == (200, 10, 10)
+
+
+def test_a_recipe_of_a_missing_model_says_so_and_shows_the_image(qtbot, window, tmp_path, message_boxes):
+    from studio.core.imageio import save_image
+
+    target = tmp_path / "foreign.png"
+    save_image(target, np.zeros((4, 4, 3), np.uint8), {"model": {"name": "elsewhere"}, "seeds": [1]})
+    window.open_file(target)
+    qtbot.waitUntil(lambda: bool(message_boxes), timeout=10_000)
+    assert "'elsewhere'" in message_boxes.pop()[1]
+    qtbot.waitUntil(lambda: window.canvas.image() is not None, timeout=10_000)
