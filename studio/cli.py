@@ -15,17 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from studio import __version__
+from studio.core.arguments import ArgumentError
+from studio.core.arguments import Parser as _Parser
 
 EXIT_USAGE = 2
 
 
 class UserError(Exception):
     """A problem the user can fix; printed as one `error:` line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse prints usage + message; we want one line
-        raise UserError(f"{message} (see: {self.prog} --help)")
 
 
 COMMANDS = {
@@ -139,15 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # `studio train/export ...` hand their arguments to the trainer untouched,
     # so its own --help and errors apply.
-    if argv and argv[0] in ("train", "export"):
-        from studio.train import command as trainer  # imports torch: only here
-        return trainer.main(argv)
+    if argv and argv[0] == "train":
+        from studio.train import loop  # imports torch: only here
+
+        return loop.main(argv[1:])
+    if argv and argv[0] == "export":
+        from studio.train import export
+
+        return export.main(argv[1:])
     try:
         if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
             return _open_app(argv)
         args = build_parser().parse_args(argv)
         return HANDLERS[args.command](args)
-    except UserError as exc:
+    except (UserError, ArgumentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,0 +1,204 @@
+"""Export a training run as a model folder the app can load:
+
+    python -m studio.train export RUNDIR --name NAME --dest DIR
+
+writes DIR/NAME/{model.onnx, manifest.json, checkpoint.safetensors, samples.png}.
+The EMA generator is exported; onnxruntime must reproduce torch's output on 16
+random latents to within 1e-3 or nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from studio.core.arguments import ArgumentError, Parser
+from studio.core.paths import user_models_dir
+from studio.train import checkpoint as ckpt_io
+from studio.train.nets import Generator
+from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
+
+PARITY_LIMIT = 1e-3
+PARITY_LATENTS = 16
+OPSET = 17
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ExportError(Exception):
+    """The export cannot be done or failed its check; str() is one readable line."""
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="studio export", description="Export a training run as an app model folder.")
+    p.add_argument("run", help="run folder (holding checkpoint.safetensors) or a checkpoint file")
+    p.add_argument("--name", required=True, help="model name, also the folder name (letters, digits, - _ .)")
+    p.add_argument("--dest", default=None,
+                   help="folder to create NAME/ in (default: the user models folder, where the app finds it)")
+    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--description", help="one line for the model list (default: made from the run)")
+    p.add_argument("--licence", help="licence of the weights (default: taken from the data's dataset.json)")
+    p.add_argument("--attribution", help="credit line (default: taken from the data's dataset.json)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for `python -m studio.train export` and `studio export`.
+    0 = exported, 1 = parity check failed, 2 = bad input."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        result = export_run(args.run, args.name, args.dest or user_models_dir(), version=args.version, description=args.description,
+                            licence=args.licence, attribution=args.attribution)
+    except (ArgumentError, ckpt_io.CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if "parity" in str(exc) else 2
+    print(f"parity: max abs diff {result['parity_max_abs_diff']:.3g} over {PARITY_LATENTS} latents "
+          f"(limit {PARITY_LIMIT:g}), onnxruntime CPU vs torch")
+    print(f"exported {args.name} to {result['folder']} (model.onnx {result['onnx_bytes'] / 1e6:.2f} MB, "
+          f"sha256 {result['sha256'][:16]}...)")
+    return 0
+
+
+def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, version: str = "1.0.0",
+               description: str | None = None, licence: str | None = None, attribution: str | None = None) -> dict:
+    """Export the EMA generator of `run` to dest/name/. Returns facts about it:
+    folder, sha256, onnx_bytes, parity_max_abs_diff, manifest."""
+    if not _NAME.match(name):
+        raise ExportError(f"model name {name!r} must be letters, digits, '-', '_' or '.' (at most 64)")
+    ckpt = ckpt_io.load(run)
+    info, config = ckpt.info, ckpt.info.get("config", {})
+    generator = Generator(config["latent_size"], config["resolution"], config["width"]).eval()
+    generator.load_state_dict(ckpt.module_state("G_ema"))
+    generator.requires_grad_(False)
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    # Everything is built in a hidden staging folder and moved into place only
+    # once it has passed the parity check, so a failed export leaves no half model.
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest))
+    try:
+        onnx_path = staging / "model.onnx"
+        export_onnx(generator, onnx_path)
+        diff = parity(generator, onnx_path, config["latent_size"])
+        if not diff <= PARITY_LIMIT:
+            raise ExportError(f"parity check failed: onnxruntime differs from torch by {diff:.3g} "
+                              f"(limit {PARITY_LIMIT:g}); nothing was exported")
+        write_grid(staging / "samples.png", onnx_images(onnx_path, seed_latents(GRID_SEEDS, config["latent_size"])))
+        save_file({k: v for k, v in ckpt.tensors.items() if k.startswith(("G_ema.", "D."))},
+                  str(staging / "checkpoint.safetensors"),
+                  metadata={"info": json.dumps({k: v for k, v in info.items() if k != "optimisers"})})
+        data = onnx_path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        manifest = build_manifest(name, version, info, digest, description, licence, attribution)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for path in staging.iterdir():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        final = dest / name
+        _swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return {"folder": str(final), "sha256": digest, "onnx_bytes": len(data), "parity_max_abs_diff": diff,
+            "manifest": manifest}
+
+
+def export_onnx(generator: Generator, path: Path) -> None:
+    """latent float32 [batch,128] -> image float32 [batch,3,R,R], batch dynamic,
+    one self-contained file (weights inside)."""
+    example = torch.zeros(2, generator.latent_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice is not news to users
+        torch.onnx.export(
+            generator, (example,), str(path), dynamo=False, opset_version=OPSET,
+            input_names=["latent"], output_names=["image"],
+            dynamic_axes={"latent": {0: "batch"}, "image": {0: "batch"}},
+            do_constant_folding=True,
+        )
+
+
+def onnx_images(onnx_path: Path, latents: np.ndarray) -> np.ndarray:
+    """Run the exported model in onnxruntime on the CPU: float32 [N,3,R,R]."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return session.run(["image"], {"latent": np.ascontiguousarray(latents, dtype=np.float32)})[0]
+
+
+@torch.no_grad()
+def parity(generator: Generator, onnx_path: Path, latent_size: int) -> float:
+    """Max abs difference between torch and onnxruntime on random latents."""
+    z = torch.randn(PARITY_LATENTS, latent_size, generator=torch.Generator().manual_seed(1234))
+    expected = generator(z).numpy()
+    actual = onnx_images(onnx_path, z.numpy())
+    if actual.shape != expected.shape:
+        raise ExportError(f"parity check failed: onnx output shape {actual.shape} != torch {expected.shape}")
+    return float(np.max(np.abs(actual - expected)))
+
+
+def build_manifest(name: str, version: str, info: dict, digest: str, description: str | None,
+                   licence: str | None, attribution: str | None) -> dict:
+    """The manifest.json the engine's registry reads (format 1)."""
+    config = info.get("config", {})
+    dataset = config.get("dataset") or {}
+    r, latent = int(config["resolution"]), int(config["latent_size"])
+    data_name = dataset.get("name") or Path(config.get("data", "images")).name
+    if licence is None:
+        licence = (f"{dataset['licence']} (weights derived from the training images)"
+                   if dataset.get("licence") else "unspecified: check the licence of the training images")
+    return {
+        "format": 1,
+        "kind": "generator",
+        "name": name,
+        "version": version,
+        "description": description or f"{r}x{r} GAN generator trained on {data_name}",
+        "inputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", latent], "range": "normal(0,1)"}],
+        "outputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
+        "latent_size": latent,
+        "resolution": r,
+        "channels": 3,
+        "training": {
+            "data": dataset.get("description") or config.get("data", ""),
+            "images": int(config.get("images", 0)),
+            "steps": int(info.get("step", 0)),
+            "images_seen": int(info.get("images_seen", 0)),
+            "wall_time_s": float(info.get("wall_time_s", 0.0)),
+            "machine": config.get("machine", ""),
+            "recipe": "models/README.md",
+        },
+        "licence": licence,
+        "attribution": attribution if attribution is not None else dataset.get("attribution", ""),
+        "sha256": digest,
+        "files": {"onnx": "model.onnx", "checkpoint": "checkpoint.safetensors", "samples": "samples.png"},
+    }
+
+
+def _swap_into_place(staging: Path, final: Path) -> None:
+    # Two renames: the old model (if any) steps aside, the new one steps in;
+    # the registry never sees a folder that is half one model, half another.
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(staging, final)
+    # mkdtemp/mkstemp make private files; a model folder is meant to be shared.
+    final.chmod(0o755)
+    for path in final.iterdir():
+        path.chmod(0o644)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

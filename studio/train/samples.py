@@ -1,0 +1,43 @@
+"""Sample grids at fixed seeds, so a run's progress (and an exported model)
+can be compared image for image: seed s always means latent_from_seed(s)."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import torch
+from PIL import Image
+
+from studio.core.atomic import atomic_write_bytes
+from studio.core.grid import make_grid
+from studio.core.latent import latent_from_seed
+
+GRID_SEEDS = range(32)
+GRID_COLUMNS = 8
+
+
+def seed_latents(seeds, size: int) -> np.ndarray:
+    """float32 [len(seeds), size], the app's latents for those seeds."""
+    return np.stack([latent_from_seed(s, size) for s in seeds])
+
+
+def to_pixels(images: np.ndarray) -> np.ndarray:
+    """float [N,3,H,W] in [-1,1] -> uint8 [N,H,W,3], the same mapping as the engine."""
+    return np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def write_grid(path: str | os.PathLike, images: np.ndarray) -> None:
+    """images: float [N,3,H,W] in [-1,1]; writes an 8-column PNG atomically."""
+    sheet = make_grid(to_pixels(images), columns=GRID_COLUMNS)
+    buf = io.BytesIO()
+    Image.fromarray(sheet, "RGB").save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+@torch.no_grad()
+def render_seeds(generator: torch.nn.Module, latent_size: int, seeds=GRID_SEEDS) -> np.ndarray:
+    """Run `generator` on the fixed-seed latents: float32 [N,3,R,R]."""
+    z = torch.from_numpy(seed_latents(seeds, latent_size))
+    return generator(z).float().cpu().numpy()
