@@ -133,19 +133,28 @@ def _check_frames(frames: np.ndarray) -> np.ndarray:
     return a
 
 
-def _write_gif(tmp: Path, frames: np.ndarray, fps: float, recipe: dict[str, Any] | None,
-               report: Progress, stop: Cancelled) -> None:
+def _pil_frames(frames: np.ndarray, convert: Callable[[np.ndarray], Image.Image],
+                report: Progress, stop: Cancelled) -> list[Image.Image]:
+    """Frames as PIL images, reporting progress and honouring cancel between frames.
+    The last step of progress is left for the encoder, which runs after this."""
     n = len(frames)
     images = []
     for i, frame in enumerate(frames):
         if stop():
             raise _Cancel
-        # Each frame gets its own 256-colour palette (a local colour table),
-        # which keeps colours faithful when the animation travels far in latent
-        # space. No dithering: dither noise changes every frame and flickers.
-        images.append(Image.fromarray(frame).quantize(256))
+        images.append(convert(frame))
         if i + 1 < n:
             report(i + 1, n)
+    return images
+
+
+def _write_gif(tmp: Path, frames: np.ndarray, fps: float, recipe: dict[str, Any] | None,
+               report: Progress, stop: Cancelled) -> None:
+    n = len(frames)
+    # Each frame gets its own 256-colour palette (a local colour table), which
+    # keeps colours faithful when the animation travels far in latent space.
+    # No dithering: dither noise changes every frame and flickers.
+    images = _pil_frames(frames, lambda frame: Image.fromarray(frame).quantize(256), report, stop)
     delays = [max(d, GIF_MIN_DELAY_CS * 10) for d in frame_delays(n, fps, tick_ms=10)]
     options: dict[str, Any] = recipes.embed("GIF", recipe) if recipe is not None else {}
     images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
@@ -155,13 +164,7 @@ def _write_gif(tmp: Path, frames: np.ndarray, fps: float, recipe: dict[str, Any]
 def _write_webp(tmp: Path, frames: np.ndarray, fps: float, recipe: dict[str, Any] | None,
                 report: Progress, stop: Cancelled) -> None:
     n = len(frames)
-    images = []
-    for i, frame in enumerate(frames):
-        if stop():
-            raise _Cancel
-        images.append(Image.fromarray(frame))
-        if i + 1 < n:
-            report(i + 1, n)
+    images = _pil_frames(frames, Image.fromarray, report, stop)
     options: dict[str, Any] = recipes.embed("WEBP", recipe) if recipe is not None else {}
     images[0].save(tmp, format="WEBP", save_all=True, append_images=images[1:], loop=0,
                    duration=frame_delays(n, fps, tick_ms=1), quality=WEBP_QUALITY, **options)
