@@ -46,11 +46,15 @@ def create_application(argv: list[str] | None = None):
 
 
 def create_window(device: str | None = None, model_folders: list[Path] | None = None, file: str | None = None):
-    """The main window on a Runtime for `device` (auto/cpu/cuda, None = STUDIO_DEVICE or auto).
+    """The main window on a Runtime for `device`: auto/cpu/cuda; None means
+    STUDIO_DEVICE, else the device saved in the app's preferences.
     Needs a QApplication. Raises DeviceError for an unknown device name."""
     from studio.engine.runtime import Runtime
     from studio.ui.main_window import MainWindow
+    from studio.ui.preferences import saved_device
 
+    if device is None and not os.environ.get("STUDIO_DEVICE"):
+        device = saved_device()
     window = MainWindow(Runtime(device), model_folders)
     if file:
         window.open_file(file)

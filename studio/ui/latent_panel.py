@@ -446,6 +446,12 @@ class LatentPanel(QWidget):
         self.grid.set_cells(self.grid_seeds, self._images)
         self.strip.set_keyframes(self.walk.keyframes, self._images)
 
+    def refresh(self) -> None:
+        """Render thumbnails and frame again (e.g. on another device)."""
+        self._images = {}
+        self.request_thumbnails()
+        self.request_frame()
+
     def restore(self, entry: ModelEntry, walk: LatentWalk) -> None:
         """Show `entry` with `walk` (a reopened recipe): model, keyframes, mode,
         loop, truncation and position, as they were when it was exported."""

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
 
 from studio import __version__
 from studio.engine.registry import ModelEntry, Registry
@@ -18,6 +18,7 @@ from studio.ui.export_actions import ExportActions
 from studio.ui.latent_panel import LatentPanel
 from studio.ui.latent_walk import LatentWalk
 from studio.ui.messages import show_error
+from studio.ui.preferences import save_device
 from studio.ui.render_worker import GeneratorCache, RenderWorker
 
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.avif)"
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Zoom &Out", QKeySequence.ZoomOut, self.canvas.zoom_out))
         view_menu.addSeparator()
         view_menu.addAction(self.dock.toggleViewAction())
+        view_menu.addMenu(self._device_menu())
 
         walk_menu = menu.addMenu("&Walk")
         walk_menu.addAction(self.panel.play_action)
@@ -129,6 +131,31 @@ class MainWindow(QMainWindow):
         # Panel shortcuts must work wherever the focus is in the window.
         for action in (self.panel.play_action, self.panel.reroll_action):
             self.addAction(action)
+
+    def _device_menu(self) -> QMenu:
+        menu = QMenu("Inference &Device", self)
+        group = QActionGroup(menu)
+        self.device_actions: dict[str, QAction] = {}
+        for device, label in (("auto", "&Auto (CUDA when usable)"), ("cpu", "&CPU"), ("cuda", "C&UDA")):
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(device == self.runtime.requested)
+            action.triggered.connect(lambda checked=False, d=device: self.set_device(d))
+            group.addAction(action)
+            self.device_actions[device] = action
+        return menu
+
+    def set_device(self, device: str) -> None:
+        """Switch inference to `device` now and keep it as the preference."""
+        save_device(device)
+        self.runtime = Runtime(device, self.runtime.threads)
+        self.generators.set_runtime(self.runtime)
+        self.device_actions[device].setChecked(True)
+        self.device_label.setText(self._device_text(self.runtime.device))
+        self.device_label.setToolTip(self.runtime.notice or f"Inference runs on {self.runtime.device.upper()}")
+        self.notice_label.setText(self.runtime.notice or "")
+        self.notice_label.setVisible(bool(self.runtime.notice))
+        self.panel.refresh()
 
     def _action(self, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)

@@ -38,6 +38,12 @@ class GeneratorCache:
         self._generators: dict[tuple[str, str], Generator] = {}
         self._lock = threading.Lock()
 
+    def set_runtime(self, runtime: Runtime) -> None:
+        """Run every model on `runtime` from now on (sessions are made anew on first use)."""
+        with self._lock:
+            self.runtime = runtime
+            self._generators.clear()
+
     def get(self, entry: ModelEntry) -> Generator:
         key = (entry.name, entry.sha256)
         with self._lock:

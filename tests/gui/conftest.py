@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from studio.engine.generator import Generator
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 from studio.ui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def settings_folder(tmp_path):
+    """Preferences go to a folder of the test's own, never the user's."""
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(tmp_path / "settings"))
+    return tmp_path / "settings"
 
 
 @pytest.fixture(autouse=True)
