@@ -98,9 +98,12 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
             raise ExportError(f"parity check failed: onnxruntime differs from torch by {diff:.3g} "
                               f"(limit {PARITY_LIMIT:g}); nothing was exported")
         write_grid(staging / "samples.png", onnx_images(onnx_path, seed_latents(GRID_SEEDS, config["latent_size"])))
-        save_file({k: v for k, v in ckpt.tensors.items() if k.startswith(("G_ema.", "D."))},
-                  str(staging / "checkpoint.safetensors"),
-                  metadata={"info": json.dumps({k: v for k, v in info.items() if k != "optimisers"})})
+        # The model folder keeps what fine-tuning needs (EMA generator and
+        # discriminator), not the optimiser moments or the RNG states.
+        kept = {k: v for k, v in ckpt.tensors.items() if k.startswith(("G_ema.", "D."))}
+        kept_info = {k: v for k, v in info.items() if k not in ("optimisers", "rng", "tensor_count")}
+        save_file(kept, str(staging / "checkpoint.safetensors"),
+                  metadata={"info": json.dumps({**kept_info, "tensor_count": len(kept)})})
         data = onnx_path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         manifest = build_manifest(name, version, info, digest, description, licence, attribution)
@@ -179,12 +182,22 @@ def build_manifest(name: str, version: str, info: dict, digest: str, description
             "wall_time_s": float(info.get("wall_time_s", 0.0)),
             "machine": config.get("machine", ""),
             "recipe": "models/README.md",
+            **_metrics_facts(info.get("metrics")),
         },
         "licence": licence,
         "attribution": attribution if attribution is not None else dataset.get("attribution", ""),
         "sha256": digest,
         "files": {"onnx": "model.onnx", "checkpoint": "checkpoint.safetensors", "samples": "samples.png"},
     }
+
+
+def _metrics_facts(metrics: dict | None) -> dict:
+    """The run's last metrics for the manifest (absent for runs without them)."""
+    if not metrics:
+        return {}
+    return {"metrics": {"step": metrics.get("step"), "swd": metrics.get("swd"), "diversity": metrics.get("diversity"),
+                        "diversity_reference": metrics.get("diversity_reference"),
+                        "reference": metrics.get("reference"), "images": metrics.get("images")}}
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:

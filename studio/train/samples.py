@@ -37,7 +37,10 @@ def write_grid(path: str | os.PathLike, images: np.ndarray) -> None:
 
 
 @torch.no_grad()
-def render_seeds(generator: torch.nn.Module, latent_size: int, seeds=GRID_SEEDS) -> np.ndarray:
-    """Run `generator` on the fixed-seed latents: float32 [N,3,R,R]."""
-    z = torch.from_numpy(seed_latents(seeds, latent_size))
-    return generator(z).float().cpu().numpy()
+def render_seeds(generator: torch.nn.Module, latent_size: int, seeds=GRID_SEEDS, batch: int = 64) -> np.ndarray:
+    """Run `generator` (on whatever device it lives) on the fixed-seed
+    latents, `batch` at a time: float32 [N,3,R,R] in [-1,1] on the CPU."""
+    z = torch.from_numpy(seed_latents(list(seeds), latent_size))
+    device = next(generator.parameters()).device
+    parts = [generator(z[i:i + batch].to(device)).float().cpu() for i in range(0, len(z), batch)]
+    return torch.cat(parts).numpy()

@@ -1,14 +1,18 @@
-"""A real, tiny training run in a subprocess (the way users run it), then its
-checkpoint, its export and its parity check."""
+"""Real, tiny training runs in a subprocess (the way the app runs them): the
+event stream, resume, export, STOP/PAUSE files, signals and kill -9."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
+import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,101 +21,151 @@ import pytest
 import torch
 from PIL import Image
 
+from dataset_factory import make_images, make_messy_folder
 from studio.train import checkpoint as ckpt_io
+from studio.train.loop import main as train_main
 from studio.train.nets import Discriminator, Generator
 
 REPO = Path(__file__).resolve().parents[2]
+# 16 px, narrow nets, one thread: a step takes milliseconds even on a busy 2-core machine.
+TINY = ["--resolution", "16", "--batch", "4", "--width", "0.25", "--threads", "1"]
 
 
-def _env() -> dict:
+def _env(cache: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["STUDIO_CACHE_DIR"] = str(cache)
     return env
 
 
-def _run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "studio.train", *args], cwd=REPO, env=_env(),
+def _run(args: list, cache: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "studio.train", *map(str, args)], cwd=REPO, env=_env(cache),
                           capture_output=True, text=True, timeout=timeout)
 
 
-def _json_lines(stdout: str) -> list[dict]:
+def _events(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-def make_images(folder: Path, count: int = 8) -> Path:
-    """Small RGBA images: coloured discs on transparency, like emoji."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(7)
-    yy, xx = np.mgrid[0:24, 0:20]
-    for i in range(count):
-        rgba = np.zeros((24, 20, 4), np.uint8)
-        inside = (yy - 12) ** 2 + (xx - 10) ** 2 < rng.integers(25, 90)
-        rgba[inside, :3] = rng.integers(0, 256, 3)
-        rgba[inside, 3] = 255
-        Image.fromarray(rgba, "RGBA").save(folder / f"img{i}.png")
-    return folder
+class Trainer:
+    """A trainer subprocess whose JSON events are read as they come."""
+
+    def __init__(self, args: list, cache: Path):
+        self.proc = subprocess.Popen([sys.executable, "-m", "studio.train", *map(str, args)], cwd=REPO,
+                                     env=_env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.events: list[dict] = []
+        self._queue: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            if line.strip():
+                event = json.loads(line)
+                self.events.append(event)
+                self._queue.put(event)
+        self._queue.put(None)
+
+    def wait_for(self, kind: str, timeout: float = 60, where=lambda e: True) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event = self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                break
+            if event is None:
+                raise AssertionError(f"trainer ended before a {kind!r} event: {self.proc.stderr.read()}")
+            if event["event"] == kind and where(event):
+                return event
+        raise AssertionError(f"no {kind!r} event within {timeout} s")
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self._reader.join(timeout=10)
+        return self.proc.returncode, self.proc.stderr.read()
+
+    def steps(self, kind: str = "progress") -> list[int]:
+        return [e["step"] for e in self.events if e["event"] == kind]
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> tuple[Path, list[dict]]:
+def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
-    data = make_images(root / "data")
-    run = root / "run"
-    proc = _run("--data", str(data), "--out", str(run), "--resolution", "16", "--batch", "4", "--steps", "6",
-                "--checkpoint-every", "3", "--log-every", "1", "--seed", "3", "--threads", "2")
+    data, expected_skips = make_messy_folder(root / "data")
+    run, cache = root / "run", root / "cache"
+    proc = _run(["--data", data, "--out", run, *TINY, "--steps", 6, "--checkpoint-every", 3, "--log-every", 1,
+                 "--seed", 3], cache)
     assert proc.returncode == 0, proc.stderr
-    return run, _json_lines(proc.stdout)
+    return run, _events(proc.stdout), expected_skips, data, cache
 
 
-def test_training_prints_json_progress(tiny_run):
-    run, lines = tiny_run
-    steps = [r for r in lines if "loss_g" in r]
-    assert [r["step"] for r in steps] == [1, 2, 3, 4, 5, 6]
-    for r in steps:
-        assert r["images_seen"] == 4 * r["step"]
-        assert np.isfinite(r["loss_g"]) and np.isfinite(r["loss_d"])
-        assert r["images_per_s"] > 0 and r["eta_s"] is not None
-    at_ckpt = [r for r in steps if r["checkpoint"]]
-    assert [r["step"] for r in at_ckpt] == [3, 6]
-    assert all(Path(r["sample_grid"]).is_file() for r in at_ckpt)
-    assert lines[-1]["event"] == "done" and lines[-1]["reason"] == "steps" and lines[-1]["step"] == 6
-    assert (run / "data_16.safetensors").is_file()  # the preprocessed-data cache
-    grid = Image.open(lines[-1]["sample_grid"])
+def test_events_follow_the_protocol(tiny_run):
+    run, events, expected_skips, data, _ = tiny_run
+    kinds = [e["event"] for e in events]
+    assert kinds[kinds.index("dataset") + 1:kinds.index("start")] == ["warning"]  # skipped files, once
+    dataset = next(e for e in events if e["event"] == "dataset")
+    root = data.resolve()
+    assert {os.path.relpath(s["path"], root): s["reason"] for s in dataset["skipped"]} == expected_skips
+    assert dataset["images"] == 8 and dataset["alpha"] == 8 and dataset["cached"] is False
+    assert set(dataset) >= {"sizes", "aspect", "seconds", "summary"}
+    start = next(e for e in events if e["event"] == "start")
+    assert start["step"] == 0 and start["resumed"] is False and start["base"] is None
+    assert start["device"] == "cpu" and start["resolution"] == 16 and start["batch"] == 4 and start["params_G"] > 0
+    progress = [e for e in events if e["event"] == "progress"]
+    assert [e["step"] for e in progress] == [1, 2, 3, 4, 5, 6]
+    for e in progress:
+        assert e["images_seen"] == 4 * e["step"] and np.isfinite(e["loss_g"]) and np.isfinite(e["loss_d"])
+        assert e["images_per_s"] > 0 and e["eta_s"] is not None and e["lr"] == 0.002 and e["aug_p"] == 1.0
+    assert [e["step"] for e in events if e["event"] == "samples"] == [3, 6]
+    assert [e["step"] for e in events if e["event"] == "checkpoint"] == [3, 6]
+    metrics = [e for e in events if e["event"] == "metrics"]
+    assert [m["step"] for m in metrics] == [6]  # default: every 4 checkpoints, and at the end
+    assert metrics[0]["swd"] > 0 and 0 < metrics[0]["diversity"] < 1 and Path(metrics[0]["plot"]).is_file()
+    assert events[-1] == {"event": "done", "reason": "steps", "step": 6, "images_seen": 24,
+                          "wall_time_s": events[-1]["wall_time_s"], "checkpoint": str(run / "checkpoint.safetensors")}
+    grid = Image.open(run / "samples" / "step_000006.png")
     assert grid.size == (8 * 16 + 7 * 2, 4 * 16 + 3 * 2)
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["event"] == "progress"] == [1, 2, 3, 4, 5, 6]
+    report = json.loads((run / "dataset_report.json").read_text())
+    assert len(report["skipped"]) == len(expected_skips)
 
 
 def test_checkpoint_reloads_into_the_networks(tiny_run):
-    run, _ = tiny_run
+    run, *_ = tiny_run
     ckpt = ckpt_io.load(run)
-    assert ckpt.info["step"] == 6 and ckpt.info["images_seen"] == 24
+    assert ckpt.info["step"] == 6 and ckpt.info["images_seen"] == 24 and ckpt.info["metrics"]["step"] == 6
     assert json.loads((run / "checkpoint.json").read_text())["step"] == 6
     config = ckpt.info["config"]
-    assert config["resolution"] == 16 and config["images"] == 8
+    assert config["resolution"] == 16 and config["images"] == 8 and config["fit"] == "crop"
     G = Generator(config["latent_size"], config["resolution"], config["width"])
-    D = Discriminator(config["resolution"], config["width"])
     G.load_state_dict(ckpt.module_state("G_ema"))  # strict: every key present, no extras
     G.load_state_dict(ckpt.module_state("G"))
-    D.load_state_dict(ckpt.module_state("D"))
-    opt = torch.optim.Adam(D.parameters(), lr=config["lr"], betas=tuple(config["betas"]))
-    opt.load_state_dict(ckpt.optimiser_state("opt_D"))
-    assert float(opt.state_dict()["state"][0]["step"]) == 6
-    # The checkpoint holds no pickle: it is a plain safetensors file.
-    assert (run / "checkpoint.safetensors").read_bytes()[8:9] == b"{"
+    Discriminator(config["resolution"], config["width"]).load_state_dict(ckpt.module_state("D"))
+    assert ckpt_io.load(run / ckpt_io.PREVIOUS_FILE).info["step"] == 3
 
 
-def test_resume_continues_from_the_checkpoint(tiny_run, tmp_path):
-    run, _ = tiny_run
+def test_resume_from_an_earlier_checkpoint_continues_exactly(tiny_run, tmp_path):
+    run, _, _, _, cache = tiny_run
     copy = tmp_path / "run"
     copy.mkdir()
-    for name in ("checkpoint.safetensors", "checkpoint.json", "data_16.safetensors"):
-        (copy / name).write_bytes((run / name).read_bytes())
-    data = ckpt_io.load(run).info["config"]["data"]
-    proc = _run("--data", data, "--out", str(copy), "--resolution", "16", "--steps", "8", "--log-every", "1",
-                "--threads", "2", "--resume")
+    shutil.copy(run / ckpt_io.PREVIOUS_FILE, copy / ckpt_io.CHECKPOINT_FILE)  # the step-3 checkpoint
+    proc = _run(["--resume", copy, "--steps", 6, "--log-every", 1, "--threads", 1], cache)  # data from the config
     assert proc.returncode == 0, proc.stderr
-    lines = _json_lines(proc.stdout)
-    assert [r["step"] for r in lines if "loss_g" in r] == [7, 8]
-    assert ckpt_io.load(copy).info["images_seen"] == 32
+    events = _events(proc.stdout)
+    assert next(e for e in events if e["event"] == "dataset")["cached"] is True
+    start = next(e for e in events if e["event"] == "start")
+    assert start["resumed"] is True and start["step"] == 3
+    assert [e["step"] for e in events if e["event"] == "progress"] == [4, 5, 6]
+    # Same RNG states, same data, same thread count: the very same weights as
+    # the run that never stopped.
+    a, b = ckpt_io.load(run), ckpt_io.load(copy)
+    trained = [k for k in a.tensors if k.split(".")[0] in ("G", "G_ema", "D", "opt_G", "opt_D")]
+    assert trained and all(torch.equal(a.tensors[k], b.tensors[k]) for k in trained)
 
 
 def test_export_passes_parity_and_registry(tiny_run, tmp_path):
@@ -120,72 +174,139 @@ def test_export_passes_parity_and_registry(tiny_run, tmp_path):
     from studio.engine.registry import Registry
     from studio.train.samples import seed_latents, to_pixels
 
-    run, _ = tiny_run
-    proc = _run("export", str(run), "--name", "tiny16", "--dest", str(tmp_path))
+    run, _, _, _, cache = tiny_run
+    proc = _run(["export", run, "--name", "tiny16", "--dest", tmp_path], cache)
     assert proc.returncode == 0, proc.stderr
-    diff = float(re.search(r"max abs diff (\S+)", proc.stdout).group(1))
-    assert diff <= 1e-3
+    assert float(re.search(r"max abs diff (\S+)", proc.stdout).group(1)) <= 1e-3
     folder = tmp_path / "tiny16"
     assert sorted(p.name for p in folder.iterdir()) == [
         "checkpoint.safetensors", "manifest.json", "model.onnx", "samples.png"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["outputs"][0]["shape"] == ["batch", 3, 16, 16]
     assert manifest["training"]["steps"] == 6 and manifest["training"]["images_seen"] == 24
+    assert manifest["training"]["metrics"]["step"] == 6 and manifest["licence"].startswith("CC0")
     entry = Registry([tmp_path]).get("tiny16")  # sha256 and ONNX signature verified there
     assert entry.sha256 == manifest["sha256"]
-
     session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
-    for batch in (1, 5):  # the batch axis is dynamic
-        out = session.run(["image"], {"latent": np.zeros((batch, 128), np.float32)})[0]
-        assert out.shape == (batch, 3, 16, 16) and np.abs(out).max() <= 1.0
-    # samples.png shows exactly what the app renders for seeds 0..31.
     pixels = to_pixels(session.run(["image"], {"latent": seed_latents(range(32), 128)})[0])
     sheet = np.asarray(Image.open(folder / "samples.png").convert("RGB"))
-    assert np.array_equal(sheet[18:34, 18 * 3:18 * 3 + 16], pixels[8 + 3])
-
-    # The exported checkpoint is enough to rebuild G_ema and D.
+    assert np.array_equal(sheet[18:34, 18 * 3:18 * 3 + 16], pixels[8 + 3])  # tile of seed 11
     ckpt = ckpt_io.load(folder / "checkpoint.safetensors")
+    assert not any(k.startswith(("opt_", "rng.", "G.")) for k in ckpt.tensors)
     Generator(128, 16, ckpt.info["config"]["width"]).load_state_dict(ckpt.module_state("G_ema"))
-    Discriminator(16, ckpt.info["config"]["width"]).load_state_dict(ckpt.module_state("D"))
 
 
-def test_sigterm_writes_a_checkpoint_and_exits_0(tmp_path):
-    data = make_images(tmp_path / "data")
-    run = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "studio.train", "--data", str(data), "--out", str(run), "--resolution", "16",
-         "--batch", "4", "--steps", "100000", "--checkpoint-every", "100000", "--log-every", "1", "--threads", "2"],
-        cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def test_pause_and_stop_files_then_resume_and_sigterm(tmp_path):
+    data, run, cache = make_images(tmp_path / "data"), tmp_path / "run", tmp_path / "cache"
+    t = Trainer(["--data", data, "--out", run, *TINY, "--checkpoint-every", 100000, "--log-every", 1,
+                 "--metrics-every", 0, "--nice", 5], cache)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            if "loss_g" in line:
-                break
+        t.wait_for("progress")
+        if hasattr(os, "getpriority"):
+            assert os.getpriority(os.PRIO_PROCESS, t.proc.pid) == min(os.getpriority(os.PRIO_PROCESS, 0) + 5, 19)
+        (run / "PAUSE").touch()
+        paused = t.wait_for("paused")
+        time.sleep(0.6)
+        assert max(t.steps()) <= paused["step"]  # nothing happens while paused
         assert not (run / "checkpoint.safetensors").exists()
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        (run / "PAUSE").unlink()
+        assert t.wait_for("resumed")["step"] == paused["step"]
+        t.wait_for("progress", where=lambda e: e["step"] > paused["step"])
+        (run / "STOP").touch()
+        rc, err = t.finish()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
-    done = _json_lines(out)[-1]
-    assert done["event"] == "done" and done["reason"] == "SIGTERM"
-    assert ckpt_io.load(run).info["step"] == done["step"] >= 1
+        t.proc.kill()
+    assert rc == 0, err
+    done = t.events[-1]
+    assert done["event"] == "done" and done["reason"] == "stop-file" and done["step"] > paused["step"]
+    assert ckpt_io.load(run).info["step"] == done["step"] and not (run / "STOP").exists()
+
+    # The stopped run goes on (data and recipe from its config) until SIGTERM.
+    t = Trainer(["--resume", run, "--threads", 1, "--log-every", 1, "--metrics-every", 0], cache)
+    try:
+        assert t.wait_for("start")["step"] == done["step"]
+        t.wait_for("progress")
+        t.proc.send_signal(signal.SIGTERM)
+        rc, err = t.finish()
+    finally:
+        t.proc.kill()
+    assert rc == 0, err
+    last = t.events[-1]
+    assert last["event"] == "done" and last["reason"] == "SIGTERM" and last["step"] > done["step"]
+    assert ckpt_io.load(run).info["step"] == last["step"]
 
 
-@pytest.mark.parametrize("case", ["missing", "empty"])
-def test_bad_data_folder_is_error_exit_2(tmp_path, case):
+def test_kill_9_at_random_moments_always_resumes_losing_at_most_one_interval(tmp_path):
+    """Checkpoints every step, so most kills land inside a checkpoint write."""
+    data, run, cache = make_images(tmp_path / "data"), tmp_path / "run", tmp_path / "cache"
+    interval = 1
+    rng = random.Random(2026)
+    for attempt in range(3):
+        before = ckpt_io.load(run).info["step"] if ckpt_io.exists(run) else 0
+        t = Trainer(["--data", data, "--out", run, "--resume", *TINY, "--checkpoint-every", interval,
+                     "--log-every", 1, "--metrics-every", 0], cache)
+        try:
+            assert t.wait_for("start")["step"] == before  # resumed from the last complete checkpoint
+            t.wait_for("progress")
+            time.sleep(rng.uniform(0.0, 0.4))
+            t.proc.send_signal(signal.SIGKILL)
+            t.finish()
+        finally:
+            t.proc.kill()
+        seen = max(t.steps(), default=before)
+        saved = max(t.steps("checkpoint"), default=before)
+        if not ckpt_io.exists(run):  # killed before the first checkpoint was complete
+            assert saved == 0 and seen <= interval
+            continue
+        ckpt = ckpt_io.load(run)
+        assert ckpt.info["step"] >= max(saved, seen - interval), (attempt, ckpt.info["step"], seen, saved)
+        config = ckpt.info["config"]
+        Generator(128, 16, config["width"]).load_state_dict(ckpt.module_state("G"))
+        Discriminator(16, config["width"]).load_state_dict(ckpt.module_state("D"))
+    target = ckpt_io.load(run).info["step"] + 2
+    proc = _run(["--resume", run, "--steps", target, "--threads", 1, "--metrics-every", 0], cache)
+    assert proc.returncode == 0, proc.stderr
+    assert _events(proc.stdout)[-1]["step"] == target
+    assert not list(run.glob(".checkpoint.safetensors.*.tmp"))  # a resumed run sweeps up half-written files
+
+
+def test_bar_mode_prints_human_lines(tmp_path, capfd):
+    data = make_images(tmp_path / "data", count=4)
+    code = train_main(["--data", str(data), "--out", str(tmp_path / "run"), "--resolution", "8", "--batch", "2",
+                       "--width", "0.25", "--steps", "2", "--progress", "bar", "--checkpoint-every", "1"])
+    out, err = capfd.readouterr()
+    assert code == 0 and out == ""
+    assert err.startswith("data: 4 images in data") and "training from step 0 on cpu" in err
+    assert "step 2: checkpoint" in err and err.rstrip().endswith("done (steps) at step 2, checkpoint "
+                                                                  f"{tmp_path / 'run' / 'checkpoint.safetensors'}")
+
+
+@pytest.mark.parametrize("case", ["missing data", "no images", "resume nothing", "run exists", "recipe clash",
+                                  "bad background", "no out", "bad device"])
+def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capfd, case):
     data = tmp_path / "data"
-    if case == "empty":
+    args = {"missing data": ["--data", data, "--out", tmp_path / "run"],
+            "no images": ["--data", data, "--out", tmp_path / "run"],
+            "resume nothing": ["--resume", tmp_path],
+            "run exists": ["--data", data, "--out", tmp_path / "run"],
+            "recipe clash": ["--resume", tmp_path / "run", "--resolution", "32"],
+            "bad background": ["--data", data, "--out", tmp_path / "run", "--background", "blue"],
+            "no out": ["--data", data],
+            "bad device": ["--data", data, "--out", tmp_path / "run", "--device", "warp-drive"]}[case]
+    if case == "no images":
         data.mkdir()
         (data / "notes.txt").write_text("not an image")
-    proc = _run("--data", str(data), "--out", str(tmp_path / "run"), "--steps", "1")
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
-    assert str(data) in proc.stderr
+    if case in ("run exists", "recipe clash"):
+        make_images(data, count=2)
+        ckpt_io.save(tmp_path / "run", ckpt_io.pack({"G": Generator(128, 16, 0.25)}, {}, {
+            "step": 7, "images_seen": 28, "config": {"resolution": 16, "data": str(data)}}))
+    assert train_main([str(a) for a in args]) == 2
+    out, err = capfd.readouterr()
+    assert all(json.loads(line)["event"] == "scan" for line in out.splitlines())  # at most "reading files"
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert {"missing data": str(data), "no images": "no usable images", "resume nothing": "nothing to resume",
+            "run exists": "--resume", "recipe clash": "--resolution 16", "bad background": "#rrggbb",
+            "no out": "--out", "bad device": "device 'warp-drive' is not usable"}[case] in err
 
 
 def test_export_of_missing_run_is_error_exit_2(tmp_path):
