@@ -9,16 +9,35 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(images: torch.Tensor, translate: float = 0.125, colour: float = 1.0) -> torch.Tensor:
-    """Random per-image translation (up to `translate` of the side, white fill)
-    and colour jitter (brightness, saturation, contrast; `colour` scales the
-    strength, 0 = off). images: float [N,3,H,W] in [-1,1]. Differentiable."""
+def augment(images: torch.Tensor, translate: float = 0.125, colour: float = 1.0,
+            cutout: float = 0.0, p: float = 1.0) -> torch.Tensor:
+    """Random per-image colour jitter (brightness, saturation, contrast; `colour`
+    scales the strength, 0 = off), translation (up to `translate` of the side,
+    white fill) and cutout (a grey square `cutout` of the side, 0 = off).
+    images: float [N,3,H,W] in [-1,1]. Differentiable.
+
+    p in [0, 1]: each of the three is applied to each image independently with
+    probability p (ADA's per-sample probability; p=0 returns `images` itself,
+    p=1 applies everything to every image, as before p existed)."""
     x = images
+    if p <= 0:
+        return x
     if colour > 0:
-        x = _colour_jitter(x, colour)
+        x = _with_probability(x, p, lambda y: _colour_jitter(y, colour))
     if translate > 0:
-        x = _translate(x, translate)
+        x = _with_probability(x, p, lambda y: _translate(y, translate))
+    if cutout > 0:
+        x = _with_probability(x, p, lambda y: _cutout(y, cutout))
     return x
+
+
+def _with_probability(x: torch.Tensor, p: float, op) -> torch.Tensor:
+    # p >= 1 calls op alone, so the random stream (and the shipped run's
+    # recipe) is exactly what it was before p existed.
+    if p >= 1:
+        return op(x)
+    chosen = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < p
+    return torch.where(chosen, op(x), x)
 
 
 def _colour_jitter(x: torch.Tensor, strength: float) -> torch.Tensor:
@@ -47,3 +66,18 @@ def _translate(x: torch.Tensor, ratio: float) -> torch.Tensor:
     gx = torch.clamp(gx + tx + 1, 0, w + 1)
     padded = F.pad(x, [1, 1, 1, 1], value=1.0)
     return padded.permute(0, 2, 3, 1)[gb, gy, gx].permute(0, 3, 1, 2)
+
+
+def _cutout(x: torch.Tensor, ratio: float) -> torch.Tensor:
+    # DiffAugment's cutout: a square of side `ratio` x the image side, at a
+    # random place per image (it may hang over the edge), multiplied to 0 =
+    # mid grey in [-1,1]; grey rather than white, which emoji sit on and so
+    # would hide nothing. Gradients still flow through the kept pixels.
+    n, _, h, w = x.shape
+    ch, cw = max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))
+    top = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=x.device) - ch // 2
+    left = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=x.device) - cw // 2
+    ys = torch.arange(h, device=x.device).view(1, h, 1)
+    xs = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (ys >= top) & (ys < top + ch) & (xs >= left) & (xs < left + cw)
+    return x * (~inside).unsqueeze(1).to(x.dtype)

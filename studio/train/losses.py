@@ -1,7 +1,10 @@
-"""GAN losses: the non-saturating logistic loss (softplus form) for both
-players and the R1 gradient penalty on real images."""
+"""GAN losses: the non-saturating logistic loss (softplus form) and the hinge
+loss for both players, a selector between them, and the R1 gradient penalty
+on real images."""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +18,38 @@ def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """softplus(D(G(z))) + softplus(-D(x))."""
     return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+
+
+def discriminator_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """relu(1 - D(x)) + relu(1 + D(G(z))): reals are pushed above +1 and fakes
+    below -1 and no further, so a discriminator that is already sure stops
+    getting gradients (the margin FastGAN and BigGAN train with). >= 0."""
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def generator_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-D(G(z)): the generator side of the hinge loss (unbounded below)."""
+    return -fake_logits.mean()
+
+
+LossFn = Callable[..., torch.Tensor]
+LOSSES: dict[str, tuple[LossFn, LossFn]] = {
+    "nonsaturating": (discriminator_loss, generator_loss),
+    "hinge": (discriminator_loss_hinge, generator_loss_hinge),
+}
+# Other names people use for the softplus form.
+_ALIASES = {"ns": "nonsaturating", "non-saturating": "nonsaturating", "softplus": "nonsaturating",
+            "logistic": "nonsaturating"}
+
+
+def get_losses(kind: str) -> tuple[LossFn, LossFn]:
+    """(discriminator_loss(real_logits, fake_logits), generator_loss(fake_logits))
+    for kind "nonsaturating" (aliases ns, softplus, logistic) or "hinge".
+    Raises ValueError (one line) for anything else."""
+    name = _ALIASES.get(kind.lower(), kind.lower())
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; choose one of: {', '.join(LOSSES)}")
+    return LOSSES[name]
 
 
 def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
