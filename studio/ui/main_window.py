@@ -1,4 +1,4 @@
-"""The main window: canvas in the middle, the Latent panel docked on the right."""
+"""The main window: canvas in the middle, the Latent and Train panels docked on the right."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from studio.ui.latent_walk import LatentWalk
 from studio.ui.messages import show_error
 from studio.ui.preferences import save_device
 from studio.ui.render_worker import GeneratorCache, RenderWorker
+from studio.ui.train_panel import TrainPanel
 
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.avif)"
 REPEAT_ERROR_S = 3.0  # the same render error within this time is not shown twice
@@ -64,6 +65,20 @@ class MainWindow(QMainWindow):
         self.dock.setMinimumWidth(self.panel.sizeHint().width() + 24)
         self.addDockWidget(Qt.RightDockWidgetArea, self.dock)
 
+        # Training shares the right side with the Latent panel, as a tab behind it.
+        self.train_panel = TrainPanel()
+        self.train_dock = QDockWidget("Train", self)
+        self.train_dock.setObjectName("train_dock")
+        self.train_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        scroll = QScrollArea()
+        scroll.setObjectName("panel_scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(self.train_panel)
+        self.train_dock.setWidget(scroll)
+        self.tabifyDockWidget(self.dock, self.train_dock)
+        self.dock.raise_()
+
         self.exports = ExportActions(self, self.panel, self.generators)
         self.panel.add_export_actions(self.exports.frame_action, self.exports.animation_action)
 
@@ -75,6 +90,9 @@ class MainWindow(QMainWindow):
         self.panel.modelChanged.connect(self._model_changed)
         self.exports.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.train_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.train_panel.modelExported.connect(self.show_trained_model)
+        self._select_after_scan: str | None = None  # a model just trained, to pick once the scan has it
         self.scan_models()
 
     # -- chrome ------------------------------------------------------------------------------
@@ -116,6 +134,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Zoom &Out", QKeySequence.ZoomOut, self.canvas.zoom_out))
         view_menu.addSeparator()
         view_menu.addAction(self.dock.toggleViewAction())
+        view_menu.addAction(self.train_dock.toggleViewAction())
         view_menu.addMenu(self._device_menu())
 
         walk_menu = menu.addMenu("&Walk")
@@ -124,6 +143,13 @@ class MainWindow(QMainWindow):
         walk_menu.addAction(self.panel.clear_keys_action)
         walk_menu.addSeparator()
         walk_menu.addAction(self._action("&Rescan Models", "F5", self.scan_models))
+
+        train_menu = menu.addMenu("&Train")
+        train_menu.addAction(self._action("Show &Train Panel", None, self._show_train_panel))
+        train_menu.addSeparator()
+        for action in (self.train_panel.choose_action, self.train_panel.start_action,
+                       self.train_panel.pause_action, self.train_panel.stop_action):
+            train_menu.addAction(action)
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&About Latent Studio", None, self._about))
@@ -199,6 +225,12 @@ class MainWindow(QMainWindow):
 
     def _models_found(self, entries: list[ModelEntry]) -> None:
         self.panel.set_models(entries)
+        self.train_panel.set_models(entries)
+        names = [e.name for e in self.panel.entries]
+        if self._select_after_scan in names:
+            self.panel.model_combo.setCurrentIndex(names.index(self._select_after_scan))
+            self._select_after_scan = None
+            self.dock.raise_()
         usable = sum(1 for e in entries if e.usable and e.kind == "generator")
         skipped = sum(1 for e in entries if not e.usable)
         self.statusBar().showMessage(f"{usable} generator{'s' if usable != 1 else ''} found"
@@ -206,6 +238,18 @@ class MainWindow(QMainWindow):
         if self._pending_open is not None:
             pending, self._pending_open = self._pending_open, None
             self._show_file(*pending)
+
+    def show_trained_model(self, name: str) -> None:
+        """Rescan, then show the model `name` (just exported) in the Latent panel."""
+        self._select_after_scan = name
+        if self._scan_task is not None:  # that scan may have listed the folder before the export landed
+            self._scan_task.finished.connect(self.scan_models)
+        else:
+            self.scan_models()
+
+    def _show_train_panel(self) -> None:
+        self.train_dock.show()
+        self.train_dock.raise_()
 
     def _model_changed(self, entry: ModelEntry | None) -> None:
         self.setWindowTitle(f"{entry.name} — Latent Studio" if entry else "Latent Studio")
@@ -296,11 +340,15 @@ class MainWindow(QMainWindow):
         """Stop playback, cancel exports and end every thread (safe to call twice).
         Runs on close and on application quit: a QThread destroyed while running aborts."""
         self.panel.set_playing(False)
+        self.train_panel.shutdown()
         self.exports.stop_all()
         for task in list(self.tasks):
             task.wait()
         self.worker.stop()
 
     def closeEvent(self, event) -> None:
+        if not self.train_panel.confirm_close():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)

@@ -1,0 +1,947 @@
+"""The Train panel: train a generator on a folder of images, watch it learn,
+and get it into the Latent panel when it stops.
+
+Training runs in a child process (`python -m studio.train`, see
+notes/train_protocol.md), so torch never loads in the GUI and a trainer crash
+never takes the canvas with it. The panel only starts processes, reads their
+JSON lines as they arrive, and drops control files (PAUSE, STOP) in the run
+folder; it never waits on the trainer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QPainter, QPixmap, QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.paths import user_data_dir
+from studio.engine.registry import ModelEntry
+from studio.ui.background_task import BackgroundTask, TaskCancelled
+from studio.ui.curve_plot import CurvePlot
+from studio.ui.messages import show_error
+from studio.ui.qimage import qimage_from_array
+from studio.ui.theme import ACCENT, BASE, MUTED_TEXT, WARNING
+from studio.ui.trainer_process import TrainerProcess, error_line
+
+# What the trainer reads (studio/train/data.py); counted here by name only, no decoding.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif"})
+RESOLUTIONS = (64, 128, 256)
+DEFAULT_RESOLUTION = 64
+DEFAULT_MINUTES = 30
+MAX_MINUTES = 7 * 24 * 60
+SCRATCH = "none (train from scratch)"
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # what `studio.train export --name` accepts
+CRASH_LINES = 20  # stderr lines shown when the trainer dies
+STOP_NOTE_MS = 20_000  # after STOP, say why nothing has happened yet (a long step or the dataset scan)
+SHUTDOWN_STOP_MS = 10_000  # closing the window: time the trainer gets to write its checkpoint
+SHUTDOWN_EXPORT_MS = 5_000
+LOG_LINES = 2000
+PROGRESS_STEPS = 1000  # progress bar resolution
+
+IDLE, RUNNING, STOPPING, EXPORTING = "idle", "running", "stopping", "exporting"
+
+
+def count_image_files(folder: str | os.PathLike, task: BackgroundTask | None = None) -> int:
+    """Files under `folder` whose suffix is an image type the trainer reads
+    (recursive; hidden files and folders skipped, as the trainer does). By
+    name only: the trainer's own dataset report says which ones decode."""
+    count = 0
+    for root, dirs, files in os.walk(folder):
+        if task is not None and task.is_cancelled():
+            raise TaskCancelled()
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        count += sum(1 for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES)
+    return count
+
+
+def new_run_folder(name: str, now: datetime | None = None) -> Path:
+    """user data folder/runs/NAME-YYYYmmdd-HHMMSS (not created); a suffix
+    keeps two runs started in the same second apart."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    runs = user_data_dir() / "runs"
+    folder, n = runs / f"{name}-{stamp}", 2
+    while folder.exists():
+        folder, n = runs / f"{name}-{stamp}-{n}", n + 1
+    return folder
+
+
+def suggest_model_name(folder: str | os.PathLike, taken: set[str]) -> str:
+    """A valid export name from a data folder's name, not one of `taken`."""
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(folder).name).strip("-._")[:56] or "model"
+    if not base[0].isalnum():
+        base = f"m{base}"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float | None = None,
+                       steps: int | None = None, base: str | None = None, checkpoint_every: int | None = None,
+                       batch: int | None = None) -> list[str]:
+    """The trainer's command line after `-m studio.train` (notes/train_protocol.md).
+    Exactly one of minutes (wall time) and steps (total steps) is used; steps wins."""
+    args = ["--data", str(data), "--out", str(rundir), "--resolution", str(resolution)]
+    args += ["--steps", str(steps)] if steps is not None else ["--minutes", f"{minutes:g}"]
+    if base:
+        args += ["--base", base]
+    if checkpoint_every is not None:
+        args += ["--checkpoint-every", str(checkpoint_every)]
+    if batch is not None:
+        args += ["--batch", str(batch)]
+    # One thread at low priority: the canvas stays responsive while a run goes on for hours.
+    return args + ["--threads", "1", "--nice", "10", "--progress", "json"]
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class SampleView(QWidget):
+    """The newest sample grid, fitted to the width: small grids grow by whole
+    factors with hard pixel edges, big ones shrink smoothly."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pixmap: QPixmap | None = None
+        self.placeholder = "Samples appear here at each checkpoint"
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.setMinimumHeight(72)
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        """image: uint8 HxWx3/4, or None to clear."""
+        self.pixmap = QPixmap.fromImage(qimage_from_array(image)) if image is not None else None
+        self.updateGeometry()
+        self.update()
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        if self.pixmap is None or self.pixmap.isNull():
+            return 96
+        return max(72, round(width * self.pixmap.height() / self.pixmap.width()))
+
+    def sizeHint(self) -> QSize:
+        return QSize(240, self.heightForWidth(240))
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BASE)
+        if self.pixmap is None or self.pixmap.isNull():
+            painter.setPen(MUTED_TEXT)
+            painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)
+            return
+        w, h = self.pixmap.width(), self.pixmap.height()
+        scale = min(self.width() / w, self.height() / h)
+        if scale >= 1:
+            scale = float(int(scale))  # whole factors keep every sample pixel the same size
+        else:
+            painter.setRenderHint(QPainter.SmoothPixmapTransform)
+        sw, sh = round(w * scale), round(h * scale)
+        x, y = (self.width() - sw) // 2, (self.height() - sh) // 2
+        painter.drawPixmap(x, y, sw, sh, self.pixmap)
+
+
+class PathLabel(QLabel):
+    """A path that fits its width by eliding the middle (the folder's own
+    name, at the end, stays readable); the full path is in the tooltip."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self.full_text = text
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.set_path_text(text)
+
+    def set_path_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.ElideMiddle, max(self.width(), 40)))
+
+
+class Disclosure(QWidget):
+    """A header button with an arrow that shows or hides `content`."""
+
+    def __init__(self, title: str, content: QWidget, parent=None):
+        super().__init__(parent)
+        self.title = title
+        self.button = QToolButton()
+        self.button.setCheckable(True)
+        self.button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.button.setArrowType(Qt.RightArrow)
+        self.button.setAutoRaise(True)
+        # A header, not a button: no sunken frame while open.
+        self.button.setStyleSheet(f"QToolButton {{ border: none; background: transparent; padding: 2px 0; "
+                                  f"color: {MUTED_TEXT.lighter(130).name()}; }}"
+                                  f"QToolButton:hover {{ color: {ACCENT.lighter(120).name()}; }}")
+        self.button.toggled.connect(self.set_open)
+        self.content = content
+        content.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.button)
+        layout.addWidget(content)
+        self.set_title(title)
+
+    def set_title(self, title: str) -> None:
+        self.button.setText(title)
+
+    def set_open(self, opened: bool) -> None:
+        self.button.setArrowType(Qt.DownArrow if opened else Qt.RightArrow)
+        self.content.setVisible(opened)
+        if self.button.isChecked() != opened:
+            self.button.setChecked(opened)
+
+
+class TrainPanel(QWidget):
+    """Choose a folder and settings, start/pause/stop a run, see it learn."""
+
+    modelExported = Signal(str)  # name of the model just written to the user models folder
+    message = Signal(str)  # a line for the window's status bar
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = IDLE
+        self.data_folder: Path | None = None
+        self.image_files: int | None = None  # image-like files in the folder, by name
+        self.rundir: Path | None = None
+        self.model_name = ""
+        self.trainer: TrainerProcess | None = None
+        self.exporter: TrainerProcess | None = None
+        self.model_names: set[str] = set()  # every model the registry knows: export names must differ
+        self.dataset: dict | None = None  # the trainer's dataset event
+        self.done: dict | None = None  # the trainer's done event
+        self.last_progress: dict | None = None
+        self.samples_path: Path | None = None  # the grid on show
+        self.samples_shown = 0
+        self.paused = False
+        self._steps_goal: int | None = None
+        self._stop_sent = False
+        self._closing = False
+        self._name_edited = False
+        self._count_task: BackgroundTask | None = None
+        self._sample_task: BackgroundTask | None = None
+        self._sample_pending: Path | None = None
+        self._tasks: set[BackgroundTask] = set()
+        self._stop_timer = QTimer(self)
+        self._stop_timer.setSingleShot(True)
+        self._stop_timer.timeout.connect(self._stop_slow)
+
+        self._make_actions()
+        self._build()
+        self._update_enabled()
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _make_actions(self) -> None:
+        style = self.style()
+        self.choose_action = QAction(style.standardIcon(QStyle.SP_DirOpenIcon), "Choose Training &Folder…", self)
+        self.choose_action.setToolTip("Folder of training images (png, jpg, webp…; sub-folders too)")
+        self.choose_action.triggered.connect(self.choose_folder)
+        self.start_action = QAction(style.standardIcon(QStyle.SP_MediaPlay), "&Start Training", self)
+        self.start_action.setToolTip("Start training in the background (one CPU thread, low priority)")
+        self.start_action.triggered.connect(lambda: self.start())
+        self.pause_action = QAction(style.standardIcon(QStyle.SP_MediaPause), "&Pause Training", self)
+        self.pause_action.setCheckable(True)
+        self.pause_action.setToolTip("Pause the trainer (it keeps its place; press again to go on)")
+        self.pause_action.toggled.connect(self.set_paused)
+        self.stop_action = QAction(style.standardIcon(QStyle.SP_MediaStop), "S&top Training", self)
+        self.stop_action.setToolTip("Stop: the trainer writes a checkpoint, then the model is exported "
+                                    "and appears in the Latent panel")
+        self.stop_action.triggered.connect(self.stop)
+
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(10, 4, 10, 8)
+        root.setSpacing(4)
+
+        # Data
+        data_box = QGroupBox("Training Images")
+        data_layout = QVBoxLayout(data_box)
+        row = QHBoxLayout()
+        self.folder_label = PathLabel("No folder chosen")
+        row.addWidget(self.folder_label, 1)
+        self.choose_button = QPushButton("Choose…")
+        self.choose_button.setToolTip(self.choose_action.toolTip())
+        self.choose_button.clicked.connect(self.choose_action.trigger)
+        row.addWidget(self.choose_button)
+        data_layout.addLayout(row)
+        self.data_info = QLabel("Pick a folder of images to learn from.")
+        self.data_info.setObjectName("hint")
+        self.data_info.setWordWrap(True)
+        data_layout.addWidget(self.data_info)
+        self.skipped_list = QListWidget()
+        self.skipped_list.setObjectName("skipped")
+        self.skipped_list.setAlternatingRowColors(True)
+        self.skipped = Disclosure("Skipped files", self.skipped_list)
+        self.skipped.setVisible(False)
+        data_layout.addWidget(self.skipped)
+        root.addWidget(data_box)
+
+        # Settings
+        self.settings_box = QGroupBox("Settings")
+        form = QFormLayout(self.settings_box)
+        form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(6)
+        self.base_combo = QComboBox()
+        self.base_combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.base_combo.setToolTip("Start from a trained generator (fine-tuning, much faster) or from scratch")
+        self.base_combo.addItem(SCRATCH, None)
+        self.base_combo.currentIndexChanged.connect(self._on_base_picked)
+        form.addRow("Base model", self.base_combo)
+        self.resolution_combo = QComboBox()
+        for r in RESOLUTIONS:
+            self.resolution_combo.addItem(f"{r} × {r} px", r)
+        self.resolution_combo.setCurrentIndex(RESOLUTIONS.index(DEFAULT_RESOLUTION))
+        self.resolution_combo.setToolTip("Image size the generator makes; each doubling costs about 4× the time")
+        form.addRow("Resolution", self.resolution_combo)
+        self.minutes_spin = QSpinBox()
+        self.minutes_spin.setRange(1, MAX_MINUTES)
+        self.minutes_spin.setValue(DEFAULT_MINUTES)
+        self.minutes_spin.setSuffix(" min")
+        self.minutes_spin.setToolTip("Wall time to train; Stop ends it sooner, with the model so far")
+        form.addRow("Duration", self.minutes_spin)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("model name")
+        self.name_edit.setMaxLength(64)
+        self.name_edit.setToolTip("Name of the exported model (letters, digits, - _ .)")
+        self.name_edit.textEdited.connect(self._on_name_edited)
+        form.addRow("Model name", self.name_edit)
+        root.addWidget(self.settings_box)
+
+        # Run
+        run_box = QGroupBox("Run")
+        run_layout = QVBoxLayout(run_box)
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("primary")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.stop_button = QPushButton("Stop")
+        for button, action in ((self.start_button, self.start_action), (self.pause_button, self.pause_action),
+                               (self.stop_button, self.stop_action)):
+            button.setToolTip(action.toolTip())
+            row.addWidget(button, 1)
+        self.start_button.clicked.connect(self.start_action.trigger)
+        self.pause_button.toggled.connect(self.pause_action.setChecked)
+        self.pause_action.toggled.connect(self.pause_button.setChecked)
+        self.stop_button.clicked.connect(self.stop_action.trigger)
+        run_layout.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self.progress.setTextVisible(True)
+        run_layout.addWidget(self.progress)
+        self.status_label = QLabel("Idle")
+        self.status_label.setWordWrap(True)
+        run_layout.addWidget(self.status_label)
+        self.stats_label = QLabel("")
+        self.stats_label.setObjectName("hint")
+        self.stats_label.setWordWrap(True)
+        self.stats_label.setVisible(False)  # until the first progress line
+        run_layout.addWidget(self.stats_label)
+        root.addWidget(run_box)
+
+        # Samples and curves
+        samples_box = QGroupBox("Samples")
+        samples_layout = QVBoxLayout(samples_box)
+        self.sample_view = SampleView()
+        samples_layout.addWidget(self.sample_view)
+        self.sample_caption = QLabel("")
+        self.sample_caption.setObjectName("hint")
+        samples_layout.addWidget(self.sample_caption)
+        root.addWidget(samples_box)
+
+        curves_box = QGroupBox("Curves")
+        curves_layout = QVBoxLayout(curves_box)
+        self.loss_plot = CurvePlot("Loss")
+        self.loss_plot.add_curve("loss_g", "G", ACCENT)
+        self.loss_plot.add_curve("loss_d", "D", WARNING)
+        curves_layout.addWidget(self.loss_plot)
+        self.swd_plot = CurvePlot("SWD (lower is better)")
+        self.swd_plot.add_curve("swd", "SWD", "#6cc070")
+        self.swd_plot.placeholder = "Measured at checkpoints"
+        curves_layout.addWidget(self.swd_plot)
+        root.addWidget(curves_box)
+
+        # Log
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(LOG_LINES)
+        self.log_view.setMinimumHeight(140)
+        self.log = Disclosure("Log", self.log_view)
+        root.addWidget(self.log)
+        root.addStretch(1)
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def set_models(self, entries: list[ModelEntry]) -> None:
+        """Offer the usable generators as base models; one without a training
+        checkpoint is listed but cannot be picked. Keeps the current choice."""
+        self.model_names = {e.name for e in entries}
+        keep = self.base_combo.currentData()
+        keep_name = keep.name if isinstance(keep, ModelEntry) else None
+        self.base_combo.blockSignals(True)
+        self.base_combo.clear()
+        self.base_combo.addItem(SCRATCH, None)
+        model = self.base_combo.model()
+        for entry in (e for e in entries if e.usable and e.kind == "generator"):
+            resolution = entry.manifest.get("resolution", "?")
+            self.base_combo.addItem(f"{entry.name} ({resolution} px)", entry)
+            index = self.base_combo.count() - 1
+            if entry.file("checkpoint") is None:
+                self.base_combo.setItemData(index, "No training checkpoint in this model: it cannot be fine-tuned",
+                                            Qt.ToolTipRole)
+                if isinstance(model, QStandardItemModel):
+                    model.item(index).setEnabled(False)
+            else:
+                self.base_combo.setItemData(index, entry.manifest.get("description", ""), Qt.ToolTipRole)
+        names = [self.base_combo.itemData(i).name if self.base_combo.itemData(i) else None
+                 for i in range(self.base_combo.count())]
+        self.base_combo.setCurrentIndex(names.index(keep_name) if keep_name in names else 0)
+        self.base_combo.blockSignals(False)
+        self._on_base_picked(self.base_combo.currentIndex())
+        if self.data_folder is not None and not self._name_edited:
+            self.name_edit.setText(suggest_model_name(self.data_folder, self.model_names))
+
+    def _on_base_picked(self, index: int) -> None:
+        entry = self.base_combo.itemData(index) if index >= 0 else None
+        if entry is None:
+            self.resolution_combo.setEnabled(self.state == IDLE)
+            self.resolution_combo.setToolTip("Image size the generator makes; each doubling costs about 4× the time")
+            return
+        # Fine-tuning keeps the base model's size.
+        resolution = int(entry.manifest.get("resolution", DEFAULT_RESOLUTION))
+        if self.resolution_combo.findData(resolution) < 0:
+            self.resolution_combo.addItem(f"{resolution} × {resolution} px", resolution)
+        self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(resolution))
+        self.resolution_combo.setEnabled(False)
+        self.resolution_combo.setToolTip(f"Fine-tuning keeps the resolution of {entry.name}")
+
+    def base_model(self) -> str | None:
+        entry = self.base_combo.currentData()
+        return entry.name if isinstance(entry, ModelEntry) else None
+
+    def resolution(self) -> int:
+        return int(self.resolution_combo.currentData())
+
+    def _on_name_edited(self, text: str) -> None:
+        self._name_edited = bool(text.strip())
+
+    def choose_folder(self) -> None:
+        start = str(self.data_folder or Path.home())
+        chosen = QFileDialog.getExistingDirectory(self, "Choose Training Images", start)
+        if chosen:
+            self.set_data_folder(chosen)
+
+    def set_data_folder(self, folder: str | os.PathLike) -> BackgroundTask:
+        """Use `folder` as training data and count its image files on a worker thread."""
+        self.data_folder = Path(folder)
+        self.image_files = None
+        self.dataset = None
+        self.folder_label.set_path_text(str(self.data_folder))
+        self._set_info("Counting image files…", warn=False)
+        self._show_skipped([])
+        if not self._name_edited:
+            self.name_edit.setText(suggest_model_name(self.data_folder, self.model_names))
+        if self._count_task is not None:
+            self._count_task.cancel()
+        target = self.data_folder
+        task = BackgroundTask(lambda task: count_image_files(target, task))
+        task.succeeded.connect(lambda count: self._counted(target, count))
+        task.failed.connect(lambda msg: self._set_info(f"Cannot read the folder: {msg}", warn=True))
+        self._count_task = task
+        task.finished.connect(lambda: setattr(self, "_count_task", None) if self._count_task is task else None)
+        self._start_task(task)
+        self._update_enabled()
+        return task
+
+    def _counted(self, folder: Path, count: int) -> None:
+        if folder != self.data_folder or self.dataset is not None:
+            return  # another folder was chosen meanwhile, or the trainer has already reported
+        self.image_files = count
+        if count:
+            self._set_info(f"{count} image file{'s' if count != 1 else ''} (each is checked when training starts)",
+                           warn=False)
+        else:
+            self._set_info("No image files in this folder (png, jpg, webp, bmp, gif, tiff, avif)", warn=True)
+
+    def _set_info(self, text: str, warn: bool) -> None:
+        self.data_info.setText(text)
+        self.data_info.setObjectName("notice" if warn else "hint")
+        self.data_info.style().unpolish(self.data_info)
+        self.data_info.style().polish(self.data_info)
+
+    def _show_skipped(self, skipped: list[dict]) -> None:
+        self.skipped_list.clear()
+        for item in skipped:
+            path = str(item.get("path", "?"))
+            reason = str(item.get("reason", "skipped"))
+            row = QListWidgetItem(f"{Path(path).name} — {reason}")
+            row.setToolTip(f"{path}\n{reason}")
+            self.skipped_list.addItem(row)
+        # As tall as its rows, up to six; more scroll.
+        rows = min(max(len(skipped), 1), 6)
+        self.skipped_list.setFixedHeight(rows * max(self.skipped_list.sizeHintForRow(0), 16)
+                                         + 2 * self.skipped_list.frameWidth() + 2)
+        self.skipped.set_title(f"Skipped files ({len(skipped)})")
+        self.skipped.setVisible(bool(skipped))
+        if not skipped:
+            self.skipped.set_open(False)
+
+    # -- run control ---------------------------------------------------------------------------
+
+    def is_busy(self) -> bool:
+        """True while a trainer or an export runs."""
+        return self.state != IDLE
+
+    def start(self, steps: int | None = None, resolution: int | None = None, checkpoint_every: int | None = None,
+              batch: int | None = None) -> bool:
+        """Start a run with the panel's settings. steps (total training steps,
+        instead of the duration), resolution (8..256, beyond the menu),
+        checkpoint_every and batch override them for tests and scripts.
+        Returns False, after telling the user why, when it cannot start."""
+        if self.is_busy():
+            return False
+        if self.data_folder is None:
+            show_error(self, "Training", "Choose a folder of training images first")
+            return False
+        name = self.name_edit.text().strip()
+        if not MODEL_NAME.match(name):
+            show_error(self, "Training", f"model name {name!r} must be 1-64 letters, digits, '-', '_' or '.', "
+                                         "starting with a letter or digit")
+            return False
+        if name in self.model_names:
+            show_error(self, "Training", f"a model named {name!r} is already installed; choose another name")
+            return False
+        rundir = new_run_folder(name)
+        try:
+            rundir.mkdir(parents=True)
+        except OSError as exc:
+            show_error(self, "Training", f"cannot create the run folder {rundir}: {exc.strerror or exc}")
+            return False
+        args = training_arguments(self.data_folder, rundir, resolution or self.resolution(),
+                                  minutes=self.minutes_spin.value(), steps=steps, base=self.base_model(),
+                                  checkpoint_every=checkpoint_every, batch=batch)
+        self.rundir, self.model_name = rundir, name
+        self._steps_goal = steps
+        self._reset_run_view()
+        self.trainer = TrainerProcess(self)
+        self.trainer.received.connect(self._on_event)
+        self.trainer.stderrLine.connect(lambda line: self._log(f"trainer: {line}"))
+        self.trainer.finished.connect(self._trainer_finished)
+        self._set_state(RUNNING)
+        self._status(f"Starting the trainer (run folder {rundir})…")
+        self._log("studio.train " + " ".join(args))
+        self.trainer.start(args, rundir)
+        return True
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause (create RUNDIR/PAUSE) or go on (delete it)."""
+        if self.state != RUNNING or self.rundir is None:
+            if paused:
+                self.pause_action.setChecked(False)
+            return
+        if paused == self.paused:
+            return
+        flag = self.rundir / "PAUSE"
+        try:
+            if paused:
+                flag.touch()
+            else:
+                flag.unlink(missing_ok=True)
+        except OSError as exc:
+            show_error(self, "Training", f"cannot {'pause' if paused else 'resume'}: {exc.strerror or exc}")
+            self.pause_action.setChecked(self.paused)
+            return
+        self.paused = paused
+        self.pause_action.setText("&Resume Training" if paused else "&Pause Training")
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self._status("Pausing…" if paused else "Resuming…")
+        self._update_enabled()
+
+    def stop(self) -> None:
+        """Ask the trainer to stop (RUNDIR/STOP): it writes a checkpoint and
+        exits 0, and the model is then exported."""
+        if self.state != RUNNING or self.trainer is None:
+            return
+        self._send_stop()
+        self._set_state(STOPPING)
+        self._status("Stopping: the trainer is writing its checkpoint…")
+
+    def _send_stop(self) -> None:
+        assert self.rundir is not None
+        if not self._stop_sent:
+            try:
+                (self.rundir / "STOP").touch()
+                (self.rundir / "PAUSE").unlink(missing_ok=True)  # a paused trainer must see STOP too
+            except OSError as exc:
+                self._log(f"cannot write STOP ({exc}); sending SIGTERM instead")
+                if self.trainer is not None:
+                    self.trainer.terminate()
+            self._stop_sent = True
+            self._stop_timer.start(STOP_NOTE_MS)
+
+    def _stop_slow(self) -> None:
+        # No signal here: a trainer still reading its dataset or inside a long
+        # step sees STOP at its next check, and a second stop request could
+        # land while it writes its checkpoint.
+        if self.state == STOPPING:
+            self._status("Still stopping: the trainer sees STOP after its current step or dataset scan…")
+
+    # -- trainer events ------------------------------------------------------------------------
+
+    def _on_event(self, item: dict) -> None:
+        handlers = {"text": self._on_text, "scan": self._on_scan, "dataset": self._on_dataset, "start": self._on_start,
+                    "progress": self._on_progress, "samples": self._on_samples, "checkpoint": self._on_checkpoint,
+                    "metrics": self._on_metrics, "warning": self._on_warning, "paused": self._on_paused,
+                    "resumed": self._on_resumed, "done": self._on_done}
+        handler = handlers.get(item.get("event"))
+        if handler is not None:
+            handler(item)
+        else:  # a newer trainer may say more than this panel knows
+            self._log(f"trainer event {item.get('event')}: {item}")
+
+    def _on_text(self, item: dict) -> None:
+        source = "export" if self.state == EXPORTING else "trainer (not a protocol line)"
+        self._log(f"{source}: {item.get('line', '')}")
+
+    def _on_scan(self, item: dict) -> None:
+        """Dataset reading progress (stage "reading", then "preparing"), before training starts."""
+        done, total = _number(item.get("done")), _number(item.get("total"))
+        if done is None or not total:
+            return
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(round(min(done / total, 1.0) * PROGRESS_STEPS))
+        stage = str(item.get("stage", "reading")).capitalize()
+        self.progress.setFormat(f"{stage} images: {int(done):,} of {int(total):,}")
+
+    def _on_dataset(self, item: dict) -> None:
+        self.dataset = item
+        skipped = [s for s in item.get("skipped") or [] if isinstance(s, dict)]
+        summary = item.get("summary") or f"{item.get('images', '?')} images"
+        if item.get("cached"):
+            summary += " (from the run's cache)"
+        self._set_info(summary, warn=False)
+        self._show_skipped(skipped)
+        self._log(f"dataset: {summary}")
+
+    def _on_start(self, item: dict) -> None:
+        parts = [f"on {str(item.get('device', 'cpu')).upper()}"]
+        if item.get("base"):
+            parts.append(f"from {item['base']}")
+        if item.get("resumed"):
+            parts.append(f"resumed at step {item.get('step', 0)}")
+        if item.get("params_G"):
+            parts.append(f"G {item['params_G'] / 1e6:.2f} M parameters")
+        self._status("Training " + ", ".join(parts))
+        self.progress.setValue(0)
+        self.progress.setFormat(f"Step {int(item.get('step') or 0):,}")
+
+    def _on_progress(self, item: dict) -> None:
+        self.last_progress = item
+        step = int(item.get("step") or 0)
+        self.loss_plot.add_point("loss_g", step, _number(item.get("loss_g")))
+        self.loss_plot.add_point("loss_d", step, _number(item.get("loss_d")))
+        elapsed, eta = _number(item.get("elapsed_s")), _number(item.get("eta_s"))
+        if self._steps_goal:
+            fraction = step / self._steps_goal
+        elif eta is not None and elapsed is not None and elapsed + eta > 0:
+            fraction = elapsed / (elapsed + eta)
+        else:
+            fraction = None
+        if fraction is None:
+            self.progress.setRange(0, 0)  # busy, no end known
+        else:
+            self.progress.setRange(0, PROGRESS_STEPS)
+            self.progress.setValue(round(min(max(fraction, 0.0), 1.0) * PROGRESS_STEPS))
+        left = f" · {_clock(eta)} left" if eta is not None else ""
+        self.progress.setFormat(f"Step {step:,}{left}")
+        rate = _number(item.get("images_per_s"))
+        stats = [f"{rate:.1f} img/s" if rate is not None else None,
+                 f"{int(item.get('images_seen') or 0):,} images seen",
+                 f"{_clock(elapsed)} elapsed" if elapsed is not None else None]
+        self.stats_label.setText(" · ".join(s for s in stats if s))
+        self.stats_label.setVisible(True)
+
+    def _on_samples(self, item: dict) -> None:
+        path = Path(str(item.get("path", "")))
+        if self.rundir is not None and not path.is_absolute():
+            path = self.rundir / path
+        self.sample_caption.setText(f"Step {int(item.get('step') or 0):,} · fixed seeds, so steps compare")
+        self._load_samples(path)
+
+    def _on_checkpoint(self, item: dict) -> None:
+        self._log(f"checkpoint at step {item.get('step')}")
+
+    def _on_metrics(self, item: dict) -> None:
+        self.swd_plot.add_point("swd", int(item.get("step") or 0), _number(item.get("swd")))
+        self._log(f"metrics at step {item.get('step')}: swd {item.get('swd')}, diversity {item.get('diversity')}")
+
+    def _on_warning(self, item: dict) -> None:
+        text = f"Warning ({item.get('kind', '?')}): {item.get('message', '')}"
+        self._status(text)
+        self.message.emit(text)
+
+    def _on_paused(self, item: dict) -> None:
+        self._status(f"Paused at step {int(item.get('step') or 0):,}; press Resume to go on")
+        self.progress.setFormat(f"Paused at step {int(item.get('step') or 0):,}")
+
+    def _on_resumed(self, item: dict) -> None:
+        self._status(f"Training again from step {int(item.get('step') or 0):,}")
+
+    def _on_done(self, item: dict) -> None:
+        self.done = item
+        reasons = {"steps": "reached its step count", "minutes": "used its time", "stop-file": "was stopped",
+                   "SIGTERM": "was stopped", "SIGINT": "was interrupted"}
+        reason = reasons.get(str(item.get("reason")), f"ended ({item.get('reason')})")
+        self._status(f"The trainer {reason} at step {int(item.get('step') or 0):,}; checkpoint written")
+
+    # -- samples -------------------------------------------------------------------------------
+
+    def _load_samples(self, path: Path) -> None:
+        """Decode the grid off the GUI thread; while one loads, only the newest
+        next one waits (a slow disk never builds a queue)."""
+        if self._sample_task is not None:
+            self._sample_pending = path
+            return
+        from studio.core.imageio import load_image
+
+        task = BackgroundTask(lambda task: load_image(path))
+        task.succeeded.connect(lambda image: self._samples_loaded(path, image))
+        task.failed.connect(lambda msg: self._log(f"cannot show samples: {msg}"))
+        task.finished.connect(self._sample_task_done)
+        self._sample_task = task
+        self._start_task(task)
+
+    def _samples_loaded(self, path: Path, image: np.ndarray) -> None:
+        self.sample_view.set_image(image)
+        self.samples_path = path
+        self.samples_shown += 1
+
+    def _sample_task_done(self) -> None:
+        self._sample_task = None
+        if self._sample_pending is not None and not self._closing:
+            pending, self._sample_pending = self._sample_pending, None
+            self._load_samples(pending)
+
+    # -- process ends --------------------------------------------------------------------------
+
+    def _trainer_finished(self, code: int, crashed: bool) -> None:
+        trainer, self.trainer = self.trainer, None
+        self._stop_timer.stop()
+        if trainer is not None:
+            trainer.deleteLater()
+        if self._closing:
+            return
+        if code == 0 and not crashed:
+            if self.rundir is not None and (self.rundir / "checkpoint.safetensors").is_file():
+                self._export()
+            else:
+                self._set_state(IDLE)
+                self._status("The trainer ended before its first checkpoint; there is nothing to export")
+            return
+        self._set_state(IDLE)
+        self._status("Training failed" if not self._stop_sent else "The trainer ended while stopping")
+        self._report_failure("Training", "trainer", code, crashed, list(trainer.stderr_tail) if trainer else [])
+
+    def _export(self) -> None:
+        assert self.rundir is not None
+        self._set_state(EXPORTING)
+        self._status(f"Exporting {self.model_name} (ONNX, checked against torch)…")
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Exporting…")
+        self.exporter = TrainerProcess(self)
+        self.exporter.received.connect(self._on_event)
+        self.exporter.stderrLine.connect(lambda line: self._log(f"export: {line}"))
+        self.exporter.finished.connect(self._export_finished)
+        self.exporter.start(["export", str(self.rundir), "--name", self.model_name], self.rundir)
+
+    def _export_finished(self, code: int, crashed: bool) -> None:
+        exporter, self.exporter = self.exporter, None
+        if exporter is not None:
+            exporter.deleteLater()
+        if self._closing:
+            return
+        self._set_state(IDLE)
+        self.progress.setRange(0, PROGRESS_STEPS)
+        if code == 0 and not crashed:
+            self.progress.setValue(PROGRESS_STEPS)
+            self.progress.setFormat("Done")
+            self._status(f"Exported {self.model_name}: it is now in the Latent panel's model list")
+            self.message.emit(f"Trained model {self.model_name} is ready")
+            self.model_names.add(self.model_name)
+            if not self._name_edited and self.data_folder is not None:
+                self.name_edit.setText(suggest_model_name(self.data_folder, self.model_names))
+            self.modelExported.emit(self.model_name)
+            return
+        self.progress.setFormat("Export failed")
+        self._status(f"Export failed; the run folder {self.rundir} keeps the checkpoint")
+        self._report_failure("Export", "export", code, crashed, list(exporter.stderr_tail) if exporter else [])
+
+    def _report_failure(self, title: str, what: str, code: int, crashed: bool, stderr: list[str]) -> None:
+        """Bad input (exit 2, `error: ...`) is one line; anything else shows the
+        last lines the process wrote, so a crash can be understood and reported."""
+        message = error_line(stderr)
+        if message and code in (1, 2) and not crashed:
+            show_error(self, title, message)
+            return
+        if code == -1:
+            how = "could not start"
+        else:
+            how = "was killed" if crashed else f"failed (exit code {code})"
+        tail = "\n".join(stderr[-CRASH_LINES:]) or "(it printed nothing on stderr)"
+        text = f"The {what} {how}. Its last output:\n\n{tail}"
+        if self.rundir is not None:
+            text += f"\n\nRun folder: {self.rundir}"
+        QMessageBox.warning(self, title, text)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _reset_run_view(self) -> None:
+        self.dataset = self.done = self.last_progress = None
+        self.samples_path, self.samples_shown = None, 0
+        self._sample_pending = None
+        self.paused = False
+        self._stop_sent = False
+        self.pause_action.setChecked(False)
+        self.pause_button.setText("Pause")
+        self.pause_action.setText("&Pause Training")
+        self.loss_plot.clear()
+        self.swd_plot.clear()
+        self.sample_view.set_image(None)
+        self.sample_caption.setText("")
+        self.stats_label.setText("")
+        self.stats_label.setVisible(False)
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(0)
+        self.progress.setFormat("Starting…")
+
+    def _set_state(self, state: str) -> None:
+        was_busy = self.is_busy()
+        self.state = state
+        if state != RUNNING and self.paused:
+            self.paused = False
+            self.pause_action.blockSignals(True)
+            self.pause_action.setChecked(False)
+            self.pause_action.blockSignals(False)
+            self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
+            self.pause_action.setText("&Pause Training")
+        self._update_enabled()
+        if was_busy != self.is_busy():
+            self.busyChanged.emit(self.is_busy())
+
+    def _update_enabled(self) -> None:
+        idle = self.state == IDLE
+        self.choose_action.setEnabled(idle)
+        self.choose_button.setEnabled(idle)
+        self.settings_box.setEnabled(idle)
+        if idle:
+            self._on_base_picked(self.base_combo.currentIndex())
+        self.start_action.setEnabled(idle and self.data_folder is not None)
+        self.start_button.setEnabled(self.start_action.isEnabled())
+        self.pause_action.setEnabled(self.state == RUNNING)
+        self.pause_button.setEnabled(self.state == RUNNING)
+        self.stop_action.setEnabled(self.state == RUNNING)
+        self.stop_button.setEnabled(self.state == RUNNING)
+
+    def _status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self._log(text)
+
+    def _log(self, text: str) -> None:
+        self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+
+    def _start_task(self, task: BackgroundTask) -> None:
+        self._tasks.add(task)
+        task.finished.connect(lambda: (self._tasks.discard(task), task.deleteLater()))
+        task.start()
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def confirm_close(self) -> bool:
+        """Ask before the window closes on a running trainer or export. True:
+        go ahead (shutdown will stop the trainer, which writes a checkpoint)."""
+        if not self.is_busy():
+            return True
+        if self.state == EXPORTING:
+            text = (f"The model {self.model_name} is still being exported. Close anyway? The export is "
+                    f"abandoned; the run folder keeps the checkpoint:\n{self.rundir}")
+        else:
+            text = ("A training run is in progress. Stop it and close?\n\nThe trainer writes a checkpoint "
+                    f"first, so nothing learned is lost; export it later with\n"
+                    f"studio export {self.rundir} --name {self.model_name}")
+        answer = QMessageBox.question(self, "Training", text, QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
+        return answer == QMessageBox.Yes
+
+    def shutdown(self) -> None:
+        """End the trainer (STOP, then SIGTERM, then kill, with short waits:
+        it writes its checkpoint first) and any export. For window close only;
+        safe to call twice."""
+        self._closing = True
+        self._stop_timer.stop()
+        if self._count_task is not None:
+            self._count_task.cancel()
+        trainer = self.trainer
+        if trainer is not None and trainer.is_running():
+            self._send_stop()
+            if not trainer.wait(SHUTDOWN_STOP_MS):
+                trainer.terminate()
+                if not trainer.wait(3000):
+                    trainer.kill()
+                    trainer.wait(1000)
+        exporter = self.exporter
+        if exporter is not None and exporter.is_running() and not exporter.wait(SHUTDOWN_EXPORT_MS):
+            exporter.kill()
+            exporter.wait(1000)
+        for task in list(self._tasks):
+            task.wait()
+
+
+def _number(value) -> float | None:
+    """A finite-or-not float from a JSON field; None when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

@@ -1,0 +1,259 @@
+"""The Train panel: the trainer's JSON lines, and real (tiny) training runs
+started, watched, paused, stopped and exported through the panel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from studio.core.paths import user_models_dir
+from studio.engine.runtime import Runtime
+from studio.ui.main_window import MainWindow
+from studio.ui.train_panel import IDLE, count_image_files, new_run_folder, suggest_model_name, training_arguments
+from studio.ui.trainer_process import MAX_LINE_BYTES, EventLineParser, error_line
+
+RUN_TIMEOUT_MS = 60_000  # torch starting up at nice 10 on a busy 2-core machine is the slow part
+
+
+# -- the JSON-line parser ------------------------------------------------------------------------
+
+
+def test_partial_lines_wait_for_their_newline():
+    parser = EventLineParser()
+    record = {"event": "progress", "step": 10, "loss_g": 0.7, "note": "ünïcode"}
+    line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
+    cut = line.index("ï".encode()) + 1  # inside a two-byte UTF-8 character
+    assert parser.feed(line[:5]) == []
+    assert parser.feed(line[5:cut]) == []
+    events = parser.feed(line[cut:] + b'{"event": "samples", "step": 10, "path": "/r/s.png"}\n{"event": "do')
+    assert [e["event"] for e in events] == ["progress", "samples"]
+    assert events[0]["note"] == "ünïcode" and events[1]["path"] == "/r/s.png"
+    assert parser.feed(b'ne", "reason": "steps", "step": 10}\n') == [{"event": "done", "reason": "steps", "step": 10}]
+    assert parser.feed(b'{"event": "paused", "step": 3}') == []
+    assert parser.finish() == [{"event": "paused", "step": 3}]  # the stream ended without a newline
+    assert parser.finish() == []
+
+
+def test_garbage_lines_become_notes_and_parsing_goes_on():
+    parser = EventLineParser()
+    data = (b"Traceback? no, just some print\n\n   \n[1, 2, 3]\n42\n{\"step\": 1}\n{broken json\n"
+            b"\xff\xfe binary\r\n{\"event\": \"checkpoint\", \"step\": 5, \"path\": \"c\"}\r\n")
+    events = parser.feed(data)
+    texts = [e["line"] for e in events if e["event"] == "text"]
+    assert texts == ["Traceback? no, just some print", "[1, 2, 3]", "42", '{"step": 1}', "{broken json",
+                     "\ufffd\ufffd binary"]
+    assert events[-1] == {"event": "checkpoint", "step": 5, "path": "c"}
+
+
+def test_an_endless_line_is_dropped_with_a_note():
+    parser = EventLineParser()
+    events = parser.feed(b"x" * (MAX_LINE_BYTES + 10))
+    assert len(events) == 1 and events[0]["event"] == "text" and "dropped" in events[0]["line"]
+    assert parser.feed(b"more of the same line\n{\"event\": \"resumed\", \"step\": 7}\n") == \
+        [{"event": "resumed", "step": 7}]
+
+
+def test_old_trainer_lines_are_translated():
+    parser = EventLineParser()
+    old = [
+        {"event": "data", "images": 8, "resolution": 16, "seconds": 0.02},
+        {"event": "start", "step": 0, "params_G": 550307, "params_D": 549793, "batch": 8, "threads": 1,
+         "resumed": False},
+        {"step": 10, "images_seen": 80, "loss_g": 0.69, "loss_d": 1.37, "r1": None, "images_per_s": 115.8,
+         "eta_s": 1.4, "elapsed_s": 0.7, "sample_grid": "run/samples/step_000010.png",
+         "checkpoint": "run/checkpoint.safetensors"},
+        {"step": 20, "images_seen": 160, "loss_g": 0.71, "loss_d": 1.37, "r1": 0.0007, "images_per_s": 104.3,
+         "eta_s": 0.8, "elapsed_s": 1.6, "sample_grid": None, "checkpoint": None},
+        {"event": "done", "reason": "steps", "step": 30, "images_seen": 240, "wall_time_s": 2.5,
+         "sample_grid": "run/samples/step_000030.png", "checkpoint": "run/checkpoint.safetensors"},
+    ]
+    events = parser.feed("".join(json.dumps(r) + "\n" for r in old).encode())
+    assert [e["event"] for e in events] == ["dataset", "start", "progress", "samples", "checkpoint", "progress",
+                                            "done", "samples"]
+    assert events[0]["images"] == 8 and events[0]["skipped"] == [] and "16 px" in events[0]["summary"]
+    assert events[2]["step"] == 10 and events[2]["loss_d"] == 1.37 and "sample_grid" not in events[2]
+    assert events[3] == {"event": "samples", "step": 10, "path": "run/samples/step_000010.png"}
+    assert events[4] == {"event": "checkpoint", "step": 10, "path": "run/checkpoint.safetensors"}
+    assert events[7] == {"event": "samples", "step": 30, "path": "run/samples/step_000030.png"}
+
+
+def test_error_line_is_the_last_error_prefixed_line():
+    assert error_line(["warning: x", "error: no images in /data", "bye"]) == "no images in /data"
+    assert error_line(["Traceback (most recent call last):", "  File ...", "RuntimeError: boom"]) is None
+
+
+# -- the panel's pieces --------------------------------------------------------------------------
+
+
+def test_arguments_follow_the_protocol(tmp_path):
+    args = training_arguments(tmp_path / "data", tmp_path / "run", 128, minutes=30, base="emoji64")
+    assert args == ["--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--resolution", "128",
+                    "--minutes", "30", "--base", "emoji64", "--threads", "1", "--nice", "10", "--progress", "json"]
+    args = training_arguments(tmp_path, tmp_path, 16, minutes=30, steps=50, checkpoint_every=5, batch=8)
+    assert "--minutes" not in args and args[args.index("--steps") + 1] == "50"
+    assert args[args.index("--checkpoint-every") + 1] == "5" and args[args.index("--batch") + 1] == "8"
+
+
+def test_counting_and_naming(tmp_path, user_dir):
+    (tmp_path / "cats" / "sub").mkdir(parents=True)
+    (tmp_path / "cats" / ".hidden").mkdir()
+    for name in ("a.png", "b.JPG", "sub/c.webp", ".d.png", ".hidden/e.png", "notes.txt", "sub/f.tiff"):
+        (tmp_path / "cats" / name).write_bytes(b"")
+    assert count_image_files(tmp_path / "cats") == 4
+    assert suggest_model_name(tmp_path / "cats", set()) == "cats"
+    assert suggest_model_name(tmp_path / "cats", {"cats", "cats-2"}) == "cats-3"
+    assert suggest_model_name(Path("/x/My Photos (2024)"), set()) == "My-Photos-2024"
+    moment = datetime(2025, 1, 2, 3, 4, 5)
+    first = new_run_folder("cats", moment)
+    assert first == user_dir / "runs" / "cats-20250102-030405"
+    first.mkdir(parents=True)
+    assert new_run_folder("cats", moment) == user_dir / "runs" / "cats-20250102-030405-2"
+
+
+# -- real runs through the window ----------------------------------------------------------------
+
+
+def make_images(folder: Path, count: int = 8, size: int = 16) -> Path:
+    """`count` small RGB PNGs (coloured squares on white) plus a text file the count must skip."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        pixels = np.full((size, size, 3), 255, np.uint8)
+        lo, hi = sorted(rng.integers(2, size - 2, 2))
+        pixels[lo:hi + 2, lo:hi + 2] = rng.integers(0, 255, 3)
+        Image.fromarray(pixels).save(folder / f"img_{i}.png")
+    (folder / "readme.txt").write_text("not an image")
+    return folder
+
+
+@pytest.fixture
+def train_window(qtbot, tiny_generator_dir, user_dir):
+    """The main window on the tiny generator and the user models folder (where exports land)."""
+    win = MainWindow(Runtime("cpu"), [tiny_generator_dir, user_models_dir()])
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitUntil(win.panel.grid.ready, timeout=10_000)
+    yield win
+    if win.train_panel.is_busy():  # a failed test must not leave a trainer behind
+        win.train_panel.shutdown()
+    win.close()
+
+
+def start_tiny_run(qtbot, panel, data: Path, name: str) -> None:
+    qtbot.waitUntil(lambda: panel.image_files is not None, timeout=10_000)
+    panel.name_edit.clear()
+    qtbot.keyClicks(panel.name_edit, name)
+    assert panel.start(steps=100_000, resolution=16, checkpoint_every=4, batch=8)
+    assert panel.is_busy() and not panel.settings_box.isEnabled() and panel.stop_button.isEnabled()
+
+
+def test_train_pause_stop_export_and_pick(qtbot, train_window, tmp_path, user_dir, message_boxes):
+    win, panel = train_window, train_window.train_panel
+    assert [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())] == \
+        ["none (train from scratch)", "tiny (8 px)"]
+    assert not panel.base_combo.model().item(1).isEnabled()  # no training checkpoint to fine-tune from
+    panel.set_data_folder(make_images(tmp_path / "squares"))
+    assert panel.name_edit.text() == "squares"
+    start_tiny_run(qtbot, panel, tmp_path / "squares", "trained16")
+    assert panel.image_files == 8 and panel.data_info.text().startswith("8 image files")
+    assert panel.rundir.parent == user_dir / "runs"
+
+    # Progress lines feed the loss plot; each checkpoint's sample grid is shown.
+    qtbot.waitUntil(lambda: panel.loss_plot.point_count() >= 4 and panel.samples_shown >= 1,
+                    timeout=RUN_TIMEOUT_MS)
+    assert panel.dataset is not None and panel.dataset["images"] == 8
+    with Image.open(panel.samples_path) as grid:
+        assert (panel.sample_view.pixmap.width(), panel.sample_view.pixmap.height()) == grid.size
+    assert panel.progress.text().startswith("Step ")
+
+    panel.pause_button.click()
+    assert (panel.rundir / "PAUSE").exists() and panel.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: panel.status_label.text().startswith("Paused at step"), timeout=RUN_TIMEOUT_MS)
+    paused_at = panel.last_progress["step"]
+    qtbot.wait(500)
+    assert panel.last_progress["step"] == paused_at  # a paused trainer prints nothing
+    panel.pause_button.click()
+    assert not (panel.rundir / "PAUSE").exists()
+    qtbot.waitUntil(lambda: panel.last_progress["step"] > paused_at, timeout=RUN_TIMEOUT_MS)
+
+    qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    assert (panel.rundir / "STOP").exists() and not panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: win.panel.entry is not None and win.panel.entry.name == "trained16",
+                    timeout=RUN_TIMEOUT_MS)
+    assert panel.state == IDLE and panel.done["reason"] == "stop-file"
+    assert (user_dir / "models" / "trained16" / "model.onnx").is_file()
+    assert win.panel.entry.manifest["resolution"] == 16
+    assert "trained16" in [e.name for e in win.panel.entries]
+    qtbot.waitUntil(win.panel.grid.ready, timeout=10_000)  # the new model renders in the Latent panel
+    assert panel.name_edit.text() == "trained16"  # typed by the user: kept for the next run
+    # The new model has a training checkpoint, so it can be the base of the next run, at its own size.
+    bases = [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())]
+    index = bases.index("trained16 (16 px)")
+    assert panel.base_combo.model().item(index).isEnabled()
+    panel.base_combo.setCurrentIndex(index)
+    assert panel.base_model() == "trained16" and panel.resolution() == 16
+    assert not panel.resolution_combo.isEnabled()
+    panel.base_combo.setCurrentIndex(0)
+    assert panel.resolution_combo.isEnabled()
+    assert not message_boxes
+
+
+def test_empty_folder_shows_the_trainers_error(qtbot, train_window, tmp_path, message_boxes):
+    panel = train_window.train_panel
+    (tmp_path / "empty").mkdir()
+    panel.set_data_folder(tmp_path / "empty")
+    qtbot.waitUntil(lambda: panel.image_files == 0, timeout=10_000)
+    assert panel.data_info.objectName() == "notice"
+    panel.name_edit.setText("nothing")
+    assert panel.start()
+    qtbot.waitUntil(lambda: bool(message_boxes), timeout=RUN_TIMEOUT_MS)
+    title, text = message_boxes.pop()
+    assert title == "Training" and "\n" not in text and "image" in text.lower(), text
+    assert panel.state == IDLE and panel.start_button.isEnabled()
+    # The canvas side is untouched.
+    qtbot.mouseClick(train_window.panel.grid.buttons[0], Qt.LeftButton)
+    qtbot.waitUntil(lambda: train_window.canvas.image() is not None, timeout=10_000)
+
+
+def test_killed_trainer_shows_its_last_lines(qtbot, train_window, tmp_path, message_boxes):
+    panel = train_window.train_panel
+    panel.set_data_folder(make_images(tmp_path / "dots"))
+    start_tiny_run(qtbot, panel, tmp_path / "dots", "killed")
+    qtbot.waitUntil(lambda: panel.last_progress is not None, timeout=RUN_TIMEOUT_MS)
+    os.kill(panel.trainer.pid(), signal.SIGKILL)
+    qtbot.waitUntil(lambda: bool(message_boxes), timeout=10_000)
+    title, text = message_boxes.pop()
+    assert title == "Training" and text.startswith("The trainer was killed.") and str(panel.rundir) in text
+    assert panel.state == IDLE and not (user_models_dir() / "killed").exists()
+
+
+def test_closing_while_training_asks_then_stops_with_a_checkpoint(qtbot, train_window, tmp_path, monkeypatch):
+    panel = train_window.train_panel
+    answers = []
+
+    def question(parent, title, text, buttons, default):
+        answers.append((title, default))
+        return answers_to_give.pop(0)
+
+    answers_to_give = [QMessageBox.Cancel, QMessageBox.Yes]
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    panel.set_data_folder(make_images(tmp_path / "blobs"))
+    start_tiny_run(qtbot, panel, tmp_path / "blobs", "closing")
+    qtbot.waitUntil(lambda: panel.last_progress is not None, timeout=RUN_TIMEOUT_MS)
+    trainer = panel.trainer
+    assert not train_window.close()  # Cancel: the window stays, training goes on
+    assert trainer.is_running() and panel.is_busy()
+    assert train_window.close()
+    assert answers == [("Training", QMessageBox.Yes)] * 2  # Stop is the default answer
+    assert not trainer.is_running()
+    assert (panel.rundir / "checkpoint.safetensors").is_file()
