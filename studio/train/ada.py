@@ -56,13 +56,16 @@ class AdaptiveAugment:
         return self.p
 
     def state_dict(self) -> dict:
-        """JSON-able state for a checkpoint's info (the partial window is
-        dropped: at most `interval` steps of evidence)."""
+        """JSON-able state for a checkpoint's info, with the partial window
+        ([sign sum, count, calls]) so a resumed run continues exactly."""
         return {"p": self.p, "rt": self.rt, "target": self.target, "interval": self.interval,
-                "speed_kimg": self.speed_kimg}
+                "speed_kimg": self.speed_kimg, "window": [self._sign_sum, self._count, self._calls]}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what state_dict() gave; settings come back too."""
         self.__init__(state.get("target", self.target), state.get("interval", self.interval),
                       state.get("speed_kimg", self.speed_kimg), state.get("p", 0.0))
         self.rt = state.get("rt")
+        if state.get("window"):  # the partial window, so a resumed run updates p on the same steps
+            self._sign_sum, self._count, self._calls = float(state["window"][0]), int(state["window"][1]), \
+                int(state["window"][2])

@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 from studio.core.arguments import ArgumentError, Parser
 from studio.core.paths import user_models_dir
 from studio.train import checkpoint as ckpt_io
-from studio.train.nets import Generator
+from studio.train.architecture import build_generator
 from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
 
 PARITY_LIMIT = 1e-3
@@ -81,7 +81,7 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         raise ExportError(f"model name {name!r} must be letters, digits, '-', '_' or '.' (at most 64)")
     ckpt = ckpt_io.load(run)
     info, config = ckpt.info, ckpt.info.get("config", {})
-    generator = Generator(config["latent_size"], config["resolution"], config["width"]).eval()
+    generator = build_generator(config).eval()  # classic or fastgan, as the run's config says
     generator.load_state_dict(ckpt.module_state("G_ema"))
     generator.requires_grad_(False)
 
@@ -120,7 +120,7 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
             "manifest": manifest}
 
 
-def export_onnx(generator: Generator, path: Path) -> None:
+def export_onnx(generator: torch.nn.Module, path: Path) -> None:
     """latent float32 [batch,128] -> image float32 [batch,3,R,R], batch dynamic,
     one self-contained file (weights inside)."""
     example = torch.zeros(2, generator.latent_size)
@@ -143,7 +143,7 @@ def onnx_images(onnx_path: Path, latents: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def parity(generator: Generator, onnx_path: Path, latent_size: int) -> float:
+def parity(generator: torch.nn.Module, onnx_path: Path, latent_size: int) -> float:
     """Max abs difference between torch and onnxruntime on random latents."""
     z = torch.randn(PARITY_LATENTS, latent_size, generator=torch.Generator().manual_seed(1234))
     expected = generator(z).numpy()
@@ -182,6 +182,8 @@ def build_manifest(name: str, version: str, info: dict, digest: str, description
             "wall_time_s": float(info.get("wall_time_s", 0.0)),
             "machine": config.get("machine", ""),
             "recipe": "models/README.md",
+            "arch": config.get("arch", "classic"),
+            **({"base": config["base"]["name"]} if config.get("base") else {}),
             **_metrics_facts(info.get("metrics")),
         },
         "licence": licence,

@@ -5,12 +5,58 @@ in notes/train_protocol.md):
         [--steps N | --minutes M] [--checkpoint-every K] [--metrics-every M]
         [--fit crop|pad] [--background white|black|#rrggbb] [--device auto|cpu|cuda]
         [--threads T] [--nice N] [--progress json|bar] [--resume [RUNDIR]]
+        [--arch fastgan|classic] [--loss nonsaturating|hinge] [--ada-target T] [--ada-kimg K]
+        [--base MODEL] [--freeze-d N]
 
 RUNDIR receives: config.json, dataset_report.json, checkpoint.safetensors
 (+ checkpoint.prev.safetensors, checkpoint.json), samples/step_NNNNNN.png,
 log.jsonl (every progress and metrics event) and curves.png.
 RUNDIR/STOP stops the run (checkpoint, exit 0); RUNDIR/PAUSE pauses it;
 SIGINT/SIGTERM stop it like STOP.
+
+Networks: --arch fastgan (FastGAN-style G with skip-layer excitation, D with a
+reconstruction head; the default from 32 px up) or classic (nets.py, what
+emoji64 was trained with; the only choice under 32 px, and what a config
+without "arch" means, so old runs resume as they were). --loss picks the
+non-saturating (default) or hinge loss; lazy R1 applies to both.
+
+Augmentation (ADA): each image seen by D is augmented with probability p,
+raised while D is too sure of the real images (mean sign of its real logits
+above --ada-target, default 0.6) and lowered otherwise, at a speed of
+--ada-kimg thousand images for p to go from 0 to 1 (default 20, for small
+runs). Progress events report p as "aug_p"; it is saved in checkpoints.
+Runs from before ADA keep p = 1 (augment every image).
+
+Health: every step's losses go through health.Guard. A non-finite or
+exploding loss (or NaN weights) rolls the networks back to the last good
+in-memory snapshot (taken every SNAPSHOT_EVERY steps and at every
+checkpoint), halves the learning rate, and emits a "nan" warning; after
+ROLLBACK_LIMIT rollbacks in a row the run ends with reason "nan" and the
+last good checkpoint untouched. A checkpoint is never written from
+non-finite weights. At each checkpoint the EMA generator's sample diversity
+at fixed latents is fed to the Guard; a drop to under half its best emits a
+"collapse" warning.
+
+Fine-tuning: --base MODEL (a model folder, or the name of a model in the
+shipped models/ folder or the user models folder, matched by manifest name)
+starts G, G_ema and D from that model's checkpoint.safetensors; the
+architecture, width, latent size and resolution come from the base (a
+different --resolution is an error). --freeze-d N keeps D's first N blocks
+fixed (FreezeD).
+
+Distributed (several GPUs, or CPU processes): start the same command under
+torchrun,
+
+    torchrun --nproc_per_node 2 -m studio.train --data FOLDER --out RUNDIR ...
+    (or: python -m torch.distributed.run --nproc_per_node 2 -m studio.train ...)
+
+NCCL is used on CUDA (each rank takes cuda:LOCAL_RANK), gloo on the CPU.
+--batch is the total over all ranks (it must divide by their number); each
+rank draws its share from its own shard of the images, gradients are
+averaged before every optimiser step, so all ranks hold the same weights.
+Rank 0 alone writes the run folder (checkpoints, samples, metrics, logs) and
+prints progress; STOP/PAUSE files and signals are agreed on by all ranks
+each step. A run made this way resumes with or without torchrun.
 """
 
 from __future__ import annotations
@@ -32,28 +78,48 @@ import torch
 
 from studio.core.arguments import ArgumentError, Parser
 from studio.core.atomic import atomic_write_text
+from studio.core.paths import shipped_models_dir, user_models_dir
 from studio.train import checkpoint as ckpt_io
+from studio.train import distributed
+from studio.train.ada import AdaptiveAugment
+from studio.train.architecture import ARCHITECTURES, build_discriminator, build_generator
 from studio.train.augment import augment
 from studio.train.control import Control
 from studio.train.data import (FITS, DataError, Dataset, ScanInterrupted, background_hex, load_dataset,
                                parse_background, read_dataset_info)
-from studio.train.losses import discriminator_loss, generator_loss, r1_penalty
+from studio.train.finetune import BaseModelError, freeze_d_layers, load_base, set_trainable
+from studio.train.health import ROLLBACK, Guard, Snapshot, lower_learning_rate, sample_diversity
+from studio.train.losses import LOSSES, get_losses, r1_penalty
 from studio.train.metrics import diversity, swd
-from studio.train.nets import Discriminator, Generator, parameter_count
+from studio.train.nets import parameter_count
 from studio.train.plots import draw_curves
-from studio.train.progress import MODES, BarReporter, Reporter, make_reporter
+from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
 from studio.train.samples import render_seeds, write_grid
 
 LATENT_SIZE = 128
 # The recipe: what a run is trained with. On --resume these come from the run's
 # config; giving a different value is an error (the weights were made with it).
 RECIPE_DEFAULTS = {"resolution": 64, "batch": 32, "width": 0.5, "lr": 2e-3, "r1_gamma": 0.2, "r1_every": 16,
-                   "ema_kimg": 10.0, "seed": 0, "fit": "crop", "background": "#ffffff"}
-# What the first trainer did, for runs whose config predates these keys (emoji64).
-LEGACY_CONFIG = {"fit": "pad", "background": "#ffffff"}
+                   "ema_kimg": 10.0, "seed": 0, "fit": "crop", "background": "#ffffff",
+                   "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0, "freeze_d": 0}
+# "arch" is part of the recipe too; its default depends on the resolution.
+RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch")
+FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashes
+DEFAULT_ARCH = "fastgan"  # at 32 px and up (FastGAN has no smaller form); see the module docstring
+FASTGAN_MIN_RESOLUTION = 32
+# What earlier trainers did, for runs whose config predates these keys
+# (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1).
+LEGACY_CONFIG = {"fit": "pad", "background": "#ffffff", "arch": "classic", "gan_loss": "nonsaturating",
+                 "ada_target": None, "ada_kimg": None, "freeze_d": 0}
+ADA_INTERVAL = 4  # D steps between updates of p
+SNAPSHOT_EVERY = 50  # steps between in-memory copies of the last good state
+ROLLBACK_LIMIT = 20  # rollbacks in a row (no good step between) before the run gives up
+DIVERSITY_LATENTS = 16  # fixed latents whose sample diversity the Guard watches
+# Tests only: at this step, poison one generator weight with NaN (once per process).
+INJECT_NAN_ENV = "STUDIO_TRAIN_INJECT_NAN_AT"
 METRIC_SEED_BASE = 1_000_000  # fixed latents for metrics, far from the grid's seeds 0..31
+STOP_REASONS = ("steps", "minutes", "stop-file", "SIGINT", "SIGTERM", "nan")  # weakest first (ranks agree on the max)
 METRIC_IMAGES = 200  # reference images when nothing is held out
-BAD_STEPS_LIMIT = 200  # consecutive non-finite losses before the run is given up
 
 
 def build_parser() -> Parser:
@@ -75,8 +141,21 @@ def build_parser() -> Parser:
     recipe.add_argument("--r1-every", type=int, help="lazy R1: apply every this many steps (default 16)")
     recipe.add_argument("--ema-kimg", type=float, help="EMA half-life in thousands of images (default 10)")
     recipe.add_argument("--seed", type=int, help="random seed (default 0)")
-    # Fine-tuning (issue 3, later) adds its flags here: --base MODEL_NAME starts
-    # from a shipped model's checkpoint, --freeze-d N keeps D's first N blocks fixed.
+    recipe.add_argument("--arch", choices=ARCHITECTURES,
+                        help="networks: fastgan (default from 32 px) or classic (default under 32 px; emoji64's)")
+    recipe.add_argument("--loss", dest="gan_loss", choices=tuple(LOSSES),
+                        help="GAN loss: nonsaturating (default) or hinge; lazy R1 either way")
+    recipe.add_argument("--ada-target", type=float,
+                        help="ADA: raise augmentation while D's mean sign on real images is above this (0..1, "
+                             "default 0.6)")
+    recipe.add_argument("--ada-kimg", type=float,
+                        help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
+                             "(default 20)")
+    tune = p.add_argument_group("fine-tuning")
+    tune.add_argument("--base", metavar="MODEL",
+                      help="start from this model's weights: a model folder, or the name of an installed model")
+    tune.add_argument("--freeze-d", type=int,
+                      help="FreezeD: keep the discriminator's first N blocks fixed (default 0)")
     session = p.add_argument_group("this session")
     stop = session.add_mutually_exclusive_group()
     stop.add_argument("--steps", type=int, help="train until this many steps in total (counting earlier sessions)")
@@ -102,18 +181,22 @@ def main(argv: list[str] | None = None) -> int:
     except (ArgumentError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    reporter = make_reporter(args.progress)
+    # Under torchrun only rank 0 speaks; the others report nothing.
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    reporter = make_reporter(args.progress) if main_rank else SilentReporter()
     control = Control(args.out or args.resume or ".")
     control.install()
     try:
         return train(args, reporter, control)
     except (ArgumentError, DataError, ckpt_io.CheckpointError) as exc:
         reporter.close()  # ends the bar's line first
-        print(f"error: {exc}", file=sys.stderr)
+        if main_rank:
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
         reporter.close()
         control.restore()
+        distributed.cleanup()
 
 
 def machine_description(threads: int, device: str) -> str:
@@ -134,6 +217,11 @@ def _check_args(args: argparse.Namespace) -> None:
     positive("metrics-every", args.metrics_every, 0)
     positive("threads", args.threads, 0)
     positive("r1-every", args.r1_every)
+    positive("freeze-d", args.freeze_d, 0)
+    if args.ada_target is not None and not 0 < args.ada_target < 1:
+        raise DataError(f"--ada-target must be between 0 and 1, got {args.ada_target}")
+    if args.ada_kimg is not None and not args.ada_kimg > 0:
+        raise DataError("--ada-kimg must be positive")
     if args.minutes is not None and not args.minutes > 0:
         raise DataError("--minutes must be positive")
     if args.resolution is not None and args.resolution not in (8, 16, 32, 64, 128, 256):
@@ -161,6 +249,7 @@ class Plan:
     config: dict
     resume: ckpt_io.Checkpoint | None
     resume_dir: Path | None
+    base: tuple[dict, dict] | None = None  # (G state, D state) of --base, for a new run
 
 
 def plan_run(args: argparse.Namespace) -> Plan:
@@ -184,24 +273,76 @@ def plan_run(args: argparse.Namespace) -> Plan:
         step = _peek_step(out)
         raise DataError(f"{out} already holds a training run (step {step}); continue it with --resume {out}, "
                         "or choose another --out")
-    explicit = {k: getattr(args, k) for k in RECIPE_DEFAULTS if getattr(args, k) is not None}
+    explicit = {k: getattr(args, k) for k in RECIPE_KEYS if getattr(args, k) is not None}
     if "background" in explicit:
         explicit["background"] = background_hex(parse_background(explicit["background"]))
+    base_weights = None
     if ckpt is not None:
+        if args.base:
+            raise DataError(f"--base only starts a new run; {resume_dir} has its own weights already "
+                            "(leave --base out to continue it)")
         config = {**LEGACY_CONFIG, **ckpt.info.get("config", {})}
-        for key, value in explicit.items():
-            if config.get(key) != value:
-                flag = "--" + key.replace("_", "-")
-                raise DataError(f"{resume_dir} was trained with {flag} {config.get(key)}; it cannot go on with "
-                                f"{flag} {value} (leave the flag out, or start a new run)")
+        _refuse_changes(config, explicit, f"{resume_dir} was trained with", "leave the flag out, or start a new run")
     else:
-        config = {**RECIPE_DEFAULTS, **explicit, "latent_size": LATENT_SIZE, "betas": [0.0, 0.99],
-                  "augment": {"translate": 0.125, "colour": 1.0},
-                  "loss": "non-saturating logistic (softplus) + lazy R1"}
+        inherited = {}
+        if args.base:
+            folder, name = find_base(args.base)
+            try:
+                base_config, g_state, d_state = load_base(folder, explicit.get("resolution"))
+            except BaseModelError as exc:
+                raise DataError(str(exc)) from None
+            inherited = {"arch": base_config.get("arch", "classic"), "width": base_config["width"],
+                         "resolution": int(base_config["resolution"]), "latent_size": int(base_config["latent_size"]),
+                         "base": {"name": name, "folder": str(folder)}}
+            _refuse_changes(inherited, explicit, f"base model {name} has", "leave the flag out")
+            base_weights = (g_state, d_state)
+        config = {**RECIPE_DEFAULTS, "latent_size": LATENT_SIZE, **inherited, **explicit, "betas": [0.0, 0.99],
+                  "augment": {"translate": 0.125, "colour": 1.0}}
+        if "arch" not in config:
+            config["arch"] = DEFAULT_ARCH if config["resolution"] >= FASTGAN_MIN_RESOLUTION else "classic"
+        if config["arch"] == "fastgan" and config["resolution"] < FASTGAN_MIN_RESOLUTION:
+            raise DataError(f"--arch fastgan needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use --arch classic "
+                            f"at {config['resolution']} px")
+        config["loss"] = f"{config['gan_loss']} + lazy R1"  # a description; the recipe key is gan_loss
     data = args.data or config.get("data")
     if not data:
         raise DataError(f"{resume_dir} does not say where its images are; give --data FOLDER")
-    return Plan(out, Path(data).resolve(), config, ckpt, resume_dir)
+    return Plan(out, Path(data).resolve(), config, ckpt, resume_dir, base_weights)
+
+
+def _refuse_changes(config: dict, explicit: dict, owner: str, advice: str) -> None:
+    for key, value in explicit.items():
+        if key in config and config[key] != value:
+            flag = FLAGS.get(key, "--" + key.replace("_", "-"))
+            raise DataError(f"{owner} {flag} {config[key]}; it cannot go on with {flag} {value} ({advice})")
+
+
+def find_base(name_or_folder: str) -> tuple[Path, str]:
+    """(model folder, model name) for --base: a folder holding a model, or
+    the manifest name of a model in the shipped or the user models folder.
+    DataError (one line) when there is none."""
+    path = Path(name_or_folder)
+    if path.is_dir():
+        return path, _manifest_name(path) or path.name
+    roots = [shipped_models_dir(), user_models_dir()]
+    for root in roots:
+        try:
+            folders = sorted(f for f in root.iterdir() if f.is_dir())
+        except OSError:
+            continue
+        for folder in folders:
+            if _manifest_name(folder) == name_or_folder:
+                return folder, name_or_folder
+    raise DataError(f"base model {name_or_folder!r} not found: give a model folder, or the name of a model in "
+                    f"{roots[0]} or {roots[1]}")
+
+
+def _manifest_name(folder: Path) -> str | None:
+    try:
+        name = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 def _peek_step(folder: Path):
@@ -216,7 +357,13 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
     exit code. Bad input raises DataError/CheckpointError (the caller prints it)."""
     plan = plan_run(args)
     out, config = plan.out, plan.config
-    device = _pick_device(args.device)  # bad input is refused before anything is written
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: join the group, one device per rank
+        device = distributed.setup(None if args.device == "auto" else args.device).device
+        if config["batch"] % distributed.world_size():
+            raise DataError(f"--batch {config['batch']} must divide by the {distributed.world_size()} processes")
+    else:
+        device = _pick_device(args.device)  # bad input is refused before anything is written
+    main_rank = distributed.is_main()
     if not plan.data.exists():
         where = " (it moved? give --data FOLDER)" if plan.resume is not None else ""
         raise DataError(f"data folder not found: {plan.data}{where}")
@@ -224,8 +371,9 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         raise DataError(f"data path is not a folder: {plan.data}")
     out.mkdir(parents=True, exist_ok=True)
     control.set_rundir(out)
-    control.clear_stale_stop()
-    ckpt_io.remove_stale_temporaries(out)
+    if main_rank:
+        control.clear_stale_stop()
+        ckpt_io.remove_stale_temporaries(out)
     if args.nice and hasattr(os, "nice"):
         try:
             os.nice(args.nice)
@@ -244,6 +392,8 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
             last_scan[0] = now
             reporter.emit({"event": "scan", "stage": stage, "done": done, "total": total})
 
+    if not main_rank:
+        distributed.barrier()  # rank 0 scans and fills the cache first; the others then read it
     try:
         data = load_dataset(plan.data, config["resolution"], config["fit"], background, threads=args.threads,
                             progress=scan_progress, should_stop=lambda: control.stop_reason() is not None)
@@ -255,9 +405,12 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         path = str(plan.resume.path) if plan.resume else None
         reporter.emit({"event": "done", "reason": reason, "step": step, "checkpoint": path})
         return 0
+    if main_rank:
+        distributed.barrier()
     reporter.emit({"event": "dataset", **data.summary})
     report = {**data.summary, "held_out_files": data.held_out_files}
-    atomic_write_text(out / "dataset_report.json", json.dumps(report, indent=2) + "\n")
+    if main_rank:
+        atomic_write_text(out / "dataset_report.json", json.dumps(report, indent=2) + "\n")
     if data.skipped:
         reporter.emit({"event": "warning", "step": plan.resume.info.get("step", 0) if plan.resume else 0,
                        "kind": "skipped-file",
@@ -268,8 +421,10 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         "data": str(plan.data), "images": int(data.train.shape[0]), "held_out": int(data.held_out.shape[0]),
         "dataset": read_dataset_info(plan.data), "threads": torch.get_num_threads(), "device": str(device),
         "machine": machine_description(torch.get_num_threads(), str(device)), "torch": torch.__version__,
+        "processes": distributed.world_size(),
     })
-    atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
+    if main_rank:
+        atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     return Session(args, plan, data, device, reporter, control).run()
 
 
@@ -294,6 +449,8 @@ class Session:
         self.out = plan.out
         self.config = config = plan.config
         self.metrics_every = (4 * args.checkpoint_every if args.metrics_every is None else args.metrics_every)
+        self.main = distributed.is_main()
+        self.world = distributed.world_size()
         resume = plan.resume
 
         if resume is None:
@@ -302,12 +459,25 @@ class Session:
             random.seed(config["seed"])
         else:
             torch.manual_seed(config["seed"] + int(resume.info["step"]))  # replaced below when the run saved its RNG
-        self.G = Generator(config["latent_size"], config["resolution"], config["width"]).to(device)
-        self.D = Discriminator(config["resolution"], config["width"]).to(device)
+        self.G = build_generator(config).to(device)
+        self.D = build_discriminator(config).to(device)
+        if plan.base is not None:  # fine-tuning: G (and so G_ema) and D start from the base model
+            self.G.load_state_dict(plan.base[0])
+            self.D.load_state_dict(plan.base[1])
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        try:
+            freeze_d_layers(self.D, config.get("freeze_d", 0))
+        except ValueError as exc:
+            raise DataError(f"--freeze-d: {exc}") from None
+        self.d_loss, self.g_loss = get_losses(config.get("gan_loss", "nonsaturating"))
+        self.reconstructs = config.get("arch") == "fastgan"  # FastGAN's D also learns to rebuild real images
         betas = tuple(config["betas"])
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config["lr"], betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config["lr"], betas=betas)
+        # No target = a run from before ADA: every image augmented, as it was trained.
+        self.ada = (AdaptiveAugment(config["ada_target"], ADA_INTERVAL, config["ada_kimg"])
+                    if config.get("ada_target") else None)
+        self.guard = Guard(diversity_skip=2)
         self.step, self.images_seen, self.wall_before = 0, 0, 0.0
         self.picker = torch.Generator().manual_seed(config["seed"])
         self.last_metrics: dict | None = None
@@ -320,8 +490,32 @@ class Session:
             self.step, self.images_seen = int(resume.info["step"]), int(resume.info["images_seen"])
             self.wall_before = float(resume.info.get("wall_time_s", 0.0))
             self.last_metrics = resume.info.get("metrics")
+            if self.ada is not None and resume.info.get("ada"):
+                self.ada.load_state_dict(resume.info["ada"])
+            self.guard.load_state_dict(resume.info.get("guard") or {})
             if not ckpt_io.restore_rng(resume, {"picker": self.picker}):
                 self.picker.manual_seed(config["seed"] + self.step)  # the first trainer's behaviour
+        # Each rank draws from its own shard of the images, with its own random
+        # streams (rank 0 keeps the run's, so one process resumes exactly).
+        self.indices = distributed.shard(torch.arange(data.train.shape[0]))
+        if len(self.indices) == 0:
+            raise DataError(f"{data.train.shape[0]} training images cannot be shared by {self.world} processes")
+        self.local_batch = config["batch"] // self.world
+        if self.world > 1:
+            distributed.broadcast_parameters(self.G, self.G_ema, self.D)
+            if not self.main:
+                rank_seed = config["seed"] * 1_000_003 + self.step * 7919 + distributed.rank()
+                torch.manual_seed(rank_seed)
+                self.picker.manual_seed(rank_seed)
+        self.modules = {"G": self.G, "G_ema": self.G_ema, "D": self.D}
+        self.optimisers = {"opt_G": self.opt_G, "opt_D": self.opt_D}
+        self.snapshot = Snapshot()
+        self.snapshot.take(self.step, self.modules, self.optimisers)  # the start (or the resumed checkpoint) is good
+        self.rollbacks_in_row = 0
+        self.diversity_latents = torch.randn(DIVERSITY_LATENTS, config["latent_size"],
+                                             generator=torch.Generator().manual_seed(METRIC_SEED_BASE)).to(device)
+        inject = os.environ.get(INJECT_NAN_ENV)
+        self.inject_nan_at = int(inject) if inject else None
         self.log_rows = self._open_log()
         self.reference = self._reference_images()
         self.reference_diversity = (diversity(self.reference) if self.reference is not None else None)
@@ -332,18 +526,20 @@ class Session:
     # -- the loop ---------------------------------------------------------------
     def run(self) -> int:
         args, config, control = self.args, self.config, self.control
-        batch, aug = config["batch"], config["augment"]
+        batch = config["batch"]
         if isinstance(self.reporter, BarReporter):
             self.reporter.set_target(args.steps)
         self.started = time.monotonic()
         self.paused_s = 0.0
         deadline = self.started + args.minutes * 60.0 if args.minutes is not None else None
-        self.reporter.emit({"event": "start", "step": self.step, "resumed": self.plan.resume is not None, "base": None,
+        base = config.get("base")
+        self.reporter.emit({"event": "start", "step": self.step, "resumed": self.plan.resume is not None,
+                            "base": base["name"] if base else None,
                             "params_G": parameter_count(self.G), "params_D": parameter_count(self.D),
                             "device": self.device.type, "resolution": config["resolution"], "batch": batch,
-                            "threads": torch.get_num_threads(), "images": int(self.data.train.shape[0])})
+                            "threads": torch.get_num_threads(), "images": int(self.data.train.shape[0]),
+                            "arch": config["arch"], "loss": config["gan_loss"], "processes": self.world})
         window = {"g": 0.0, "d": 0.0, "r1": None, "n": 0, "t": time.monotonic(), "images": 0}
-        bad_steps = 0
         reason = None
         while True:
             reason = control.stop_reason()
@@ -351,26 +547,28 @@ class Session:
                 reason = "steps"
             if reason is None and deadline is not None and time.monotonic() >= deadline:
                 reason = "minutes"
-            if reason is None and bad_steps >= BAD_STEPS_LIMIT:
+            if reason is None and self.rollbacks_in_row >= ROLLBACK_LIMIT:
                 reason = "nan"
+            reason, paused = self._agree(reason, control.paused())
             if reason:
                 break
-            if control.paused():
+            if paused:
                 idle = self._pause()
                 if deadline is not None:
                     deadline += idle
                 window.update(t=time.monotonic(), images=0)
                 continue
 
-            loss_g, loss_d, r1 = self._train_step(batch, aug)
-            if not (math.isfinite(loss_g) and math.isfinite(loss_d)):
-                bad_steps += 1
-                if bad_steps == 1 or bad_steps % 50 == 0:
-                    self._emit({"event": "warning", "step": self.step, "kind": "nan",
-                                "message": f"non-finite loss (G {loss_g}, D {loss_d}); {bad_steps} steps in a row "
-                                           f"skipped, the run stops after {BAD_STEPS_LIMIT}"})
+            if self.inject_nan_at is not None and self.step + 1 == self.inject_nan_at:
+                self.inject_nan_at = None  # once: the rollback must then recover for good
+                with torch.no_grad():
+                    next(self.G.parameters()).fill_(float("nan"))
+            loss_g, loss_d, r1 = self._train_step()
+            verdict = self.guard.check(self.step + 1, {"loss_g": loss_g, "loss_d": loss_d})
+            if verdict.action == ROLLBACK:
+                self._roll_back(verdict.message)
                 continue
-            bad_steps = 0
+            self.rollbacks_in_row = 0
             self.step += 1
             self.images_seen += batch
             window["g"] += loss_g
@@ -378,6 +576,8 @@ class Session:
             window["r1"] = r1 if r1 is not None else window["r1"]
             window["n"] += 1
             window["images"] += batch
+            if self.step % SNAPSHOT_EVERY == 0:
+                self.snapshot.take(self.step, self.modules, self.optimisers)
 
             at_checkpoint = self.step % args.checkpoint_every == 0
             if self.step % args.log_every == 0 or at_checkpoint:
@@ -386,12 +586,12 @@ class Session:
                 self._emit({"event": "progress", "step": self.step, "images_seen": self.images_seen,
                             "loss_g": round(window["g"] / window["n"], 4), "loss_d": round(window["d"] / window["n"], 4),
                             "r1": None if window["r1"] is None else round(window["r1"], 5),
-                            "aug_p": 1.0 if (aug.get("translate") or aug.get("colour")) else 0.0,
-                            "lr": config["lr"], "images_per_s": round(rate, 2),
+                            "aug_p": round(self._aug_p(), 4), "lr": self.opt_G.param_groups[0]["lr"],
+                            "images_per_s": round(rate, 2),
                             "eta_s": self._eta(now, deadline, rate / batch), "elapsed_s": round(self._active(now), 1)},
                            log=True)
                 window.update(g=0.0, d=0.0, n=0, t=time.monotonic(), images=0)
-            if at_checkpoint:
+            if at_checkpoint and self._watch_diversity():
                 self._save(None)
             if self.metrics_every and self.step % self.metrics_every == 0:
                 self._metrics()
@@ -405,53 +605,137 @@ class Session:
                 self._metrics()
                 self._write_checkpoint(reason, keep_previous=False)
         self._curves()
-        if reason == "stop-file":
+        if reason == "stop-file" and self.main:
             control.acknowledge_stop()
         self.reporter.emit({"event": "done", "reason": reason, "step": self.step, "images_seen": self.images_seen,
                             "wall_time_s": round(self._wall(), 1), "checkpoint": self.checkpoint_path})
-        self.log_file.close()
+        if self.log_file is not None:
+            self.log_file.close()
         return 0
 
-    def _train_step(self, batch: int, aug: dict) -> tuple[float, float, float | None]:
-        """One D step and one G step. Returns (loss_g, loss_d, r1 or None);
-        with a non-finite loss the optimiser steps are skipped."""
-        config, G, D, device = self.config, self.G, self.D, self.device
+    def _aug_p(self) -> float:
+        """The probability each image D sees is augmented with."""
+        if self.ada is not None:
+            return self.ada.p
+        aug = self.config["augment"]
+        return 1.0 if (aug.get("translate") or aug.get("colour")) else 0.0
+
+    def _augment(self, images: torch.Tensor, p: float) -> torch.Tensor:
+        aug = self.config["augment"]
+        return augment(images, aug["translate"], aug["colour"], p=p)
+
+    def _train_step(self) -> tuple[float, float, float | None]:
+        """One D step and one G step on this rank's share of the batch.
+        Returns (loss_g, loss_d, r1 or None), averaged over the ranks; with a
+        non-finite loss the optimiser steps are skipped (the Guard rolls back)."""
+        config, G, D, device, batch = self.config, self.G, self.D, self.device, self.local_batch
+        p = self._aug_p()
         real = self._real_batch(batch)
         with torch.no_grad():
             fake = G(torch.randn(batch, config["latent_size"], device=device))
-        D.requires_grad_(True)
+        set_trainable(D, True)  # not requires_grad_: FreezeD's frozen blocks stay frozen
         do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
-        real_in = augment(real, aug["translate"], aug["colour"]).detach().requires_grad_(do_r1)
-        real_logits = D(real_in)
-        loss_d = discriminator_loss(real_logits, D(augment(fake, aug["translate"], aug["colour"])))
-        total_d = loss_d
+        real_in = self._augment(real, p).detach().requires_grad_(do_r1)
+        if self.reconstructs:
+            real_logits, recon = D(real_in, reconstruct=True)
+        else:
+            real_logits, recon = D(real_in), None
+        loss_d = self.d_loss(real_logits, D(self._augment(fake, p)))
+        total_d = loss_d if recon is None else loss_d + recon
         r1_value = None
         if do_r1:
             r1 = r1_penalty(real_logits, real_in)
             total_d = total_d + r1 * (config["r1_gamma"] / 2 * config["r1_every"])
-            r1_value = float(r1.detach())
+            r1_value = r1.detach()
         self.opt_D.zero_grad(set_to_none=True)
         total_d.backward()
-        ld = float(loss_d.detach())
-        if not (math.isfinite(ld) and (r1_value is None or math.isfinite(r1_value))):
-            return float("nan"), ld, r1_value
+        distributed.average_gradients(D)
+        ld, r1_mean = self._mean_over_ranks(loss_d.detach(), r1_value)
+        if not (math.isfinite(ld) and (r1_mean is None or math.isfinite(r1_mean))):
+            return float("nan"), ld, r1_mean
         self.opt_D.step()
+        if self.ada is not None:
+            self.ada.observe(self._gather(real_logits.detach()))
 
-        D.requires_grad_(False)
+        set_trainable(D, False)
         fake = G(torch.randn(batch, config["latent_size"], device=device))
-        loss_g = generator_loss(D(augment(fake, aug["translate"], aug["colour"])))
+        loss_g = self.g_loss(D(self._augment(fake, p)))
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
-        lg = float(loss_g.detach())
+        distributed.average_gradients(G)
+        (lg,) = self._mean_over_ranks(loss_g.detach())
         if not math.isfinite(lg):
-            return lg, ld, r1_value
+            return lg, ld, r1_mean
         self.opt_G.step()
-        _update_ema(self.G_ema, G, self.images_seen + batch, batch, config["ema_kimg"])
-        return lg, ld, r1_value
+        _update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
+        return lg, ld, r1_mean
+
+    # -- health -----------------------------------------------------------------
+    def _roll_back(self, why: str) -> None:
+        """Back to the last good snapshot with half the learning rate; says so
+        in a "nan" warning."""
+        self.rollbacks_in_row += 1
+        back_to = self.snapshot.restore(self.modules, self.optimisers)
+        lowered = lower_learning_rate(self.optimisers)
+        self._emit({"event": "warning", "step": self.step, "kind": "nan",
+                    "message": f"{why} (the weights of step {back_to}); {lowered}; rollback {self.rollbacks_in_row} "
+                               f"in a row, the run stops after {ROLLBACK_LIMIT}"})
+
+    def _watch_diversity(self) -> bool:
+        """Feed the EMA generator's sample diversity at fixed latents to the
+        Guard: a collapse warning when it fell; NaN weights roll back. Returns
+        False when the state was rolled back (so nothing is saved from it)."""
+        div = sample_diversity(self.G_ema, self.diversity_latents)
+        verdict = self.guard.check(self.step, {}, diversity=div)
+        if verdict.action == ROLLBACK or not self._finite():
+            self._roll_back(verdict.message or f"step {self.step}: non-finite weights")
+            return False
+        if verdict.message:
+            self._emit({"event": "warning", "step": self.step, "kind": "collapse", "message": verdict.message})
+        self.snapshot.take(self.step, self.modules, self.optimisers)  # about to be checkpointed: good
+        return True
+
+    def _finite(self) -> bool:
+        return all(bool(torch.isfinite(t).all()) for m in self.modules.values() for t in m.state_dict().values())
+
+    # -- ranks ------------------------------------------------------------------
+    def _agree(self, reason: str | None, paused: bool) -> tuple[str | None, bool]:
+        """Every rank must stop or pause at the same step: the strongest reason
+        any rank has (signals, STOP and PAUSE may reach them at different steps)."""
+        if self.world == 1:
+            return reason, paused
+        code = STOP_REASONS.index(reason) + 1 if reason else 0
+        flags = torch.tensor([float(code), float(paused)], device=self.device)
+        torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+        code = int(flags[0])
+        return (STOP_REASONS[code - 1] if code else None), bool(flags[1])
+
+    def _mean_over_ranks(self, *values: torch.Tensor | None) -> list[float | None]:
+        """Each loss averaged over the ranks (NaN anywhere is NaN everywhere,
+        so all ranks skip and roll back together)."""
+        present = [v for v in values if v is not None]
+        if self.world > 1 and present:
+            flat = torch.stack([v.float() for v in present])
+            torch.distributed.all_reduce(flat)
+            present = list(flat / self.world)
+        it = iter(float(v) for v in present)
+        return [None if v is None else next(it) for v in values]
+
+    def _gather(self, logits: torch.Tensor) -> torch.Tensor:
+        """All ranks' real logits, so every rank's ADA sees the same evidence
+        and keeps the same p."""
+        if self.world == 1:
+            return logits
+        parts = [torch.empty_like(logits) for _ in range(self.world)]
+        torch.distributed.all_gather(parts, logits.contiguous())
+        return torch.cat(parts)
 
     def _real_batch(self, batch: int) -> torch.Tensor:
         images = self.data.train
-        idx = torch.randint(0, images.shape[0], (batch,), generator=self.picker)
+        if self.world == 1:
+            idx = torch.randint(0, images.shape[0], (batch,), generator=self.picker)
+        else:
+            idx = self.indices[torch.randint(0, len(self.indices), (batch,), generator=self.picker)]
         x = images[idx].to(device=self.device, dtype=torch.float32) / 127.5 - 1.0
         flip = (torch.rand(batch, generator=self.picker) < 0.5).to(self.device)
         x[flip] = x[flip].flip(3)  # mirror images are as plausible as the originals
@@ -472,22 +756,32 @@ class Session:
     # -- outputs ----------------------------------------------------------------
     def _save(self, reason: str | None) -> None:
         grid = self.out / "samples" / f"step_{self.step:06d}.png"
-        write_grid(grid, render_seeds(self.G_ema, self.config["latent_size"]))
+        if not self._finite():  # the grid shows what is saved, and NaN is never saved
+            self._roll_back(f"step {self.step}: non-finite weights before a checkpoint")
+        pixels = render_seeds(self.G_ema, self.config["latent_size"]) if self.main else None
         self._write_checkpoint(reason)
+        if pixels is not None:
+            write_grid(grid, pixels)
         self.reporter.emit({"event": "samples", "step": self.step, "path": str(grid)})
         self.reporter.emit({"event": "checkpoint", "step": self.step, "path": self.checkpoint_path})
         self._curves()
 
     def _write_checkpoint(self, reason: str | None, keep_previous: bool = True) -> None:
-        info = {"step": self.step, "images_seen": self.images_seen, "wall_time_s": round(self._wall(), 1),
-                "config": self.config, "stopped_by": reason, "metrics": self.last_metrics}
-        ckpt = ckpt_io.pack({"G": self.G, "G_ema": self.G_ema, "D": self.D},
-                            {"opt_G": self.opt_G, "opt_D": self.opt_D}, info, {"picker": self.picker})
-        self.checkpoint_path = str(ckpt_io.save(self.out, ckpt, keep_previous))
+        """Rank 0 writes; NaN never reaches the disk (non-finite weights are
+        rolled back to the last good snapshot first)."""
+        if not self._finite():
+            self._roll_back(f"step {self.step}: non-finite weights before a checkpoint")
         self.saved_step = self.step
+        if not self.main:
+            return
+        info = {"step": self.step, "images_seen": self.images_seen, "wall_time_s": round(self._wall(), 1),
+                "config": self.config, "stopped_by": reason, "metrics": self.last_metrics,
+                "ada": self.ada.state_dict() if self.ada is not None else None, "guard": self.guard.state_dict()}
+        ckpt = ckpt_io.pack(self.modules, self.optimisers, info, {"picker": self.picker})
+        self.checkpoint_path = str(ckpt_io.save(self.out, ckpt, keep_previous))
 
     def _metrics(self) -> None:
-        if self.reference is None:
+        if self.reference is None or not self.main:
             return
         t0 = time.monotonic()
         n = self.reference.shape[0]
@@ -514,7 +808,8 @@ class Session:
         self.best_diversity = max(self.best_diversity, div)
 
     def _curves(self) -> None:
-        draw_curves(self.log_rows, self.out / "curves.png")
+        if self.main:
+            draw_curves(self.log_rows, self.out / "curves.png")
 
     def _emit(self, event: dict, log: bool = False) -> None:
         if log:
@@ -523,6 +818,8 @@ class Session:
         self.reporter.emit(event)
 
     def _log(self, event: dict) -> None:
+        if self.log_file is None:
+            return
         self.log_file.write(json.dumps(event) + "\n")
         self.log_file.flush()
 
@@ -530,6 +827,9 @@ class Session:
         """log.jsonl: every progress and metrics event of the run, one per line.
         On resume the lines past the checkpoint (steps that were lost) go."""
         rows: list[dict] = []
+        self.log_file = None
+        if not self.main:
+            return rows
         source = (self.plan.resume_dir or self.out) / "log.jsonl"
         if self.plan.resume is not None and source.is_file():
             for line in source.read_text(encoding="utf-8").splitlines():

@@ -27,6 +27,14 @@ class Reporter:
         """Finish the output (the bar ends its line)."""
 
 
+class SilentReporter(Reporter):
+    """Says nothing: what ranks other than 0 of a distributed run report
+    (rank 0 alone speaks the protocol)."""
+
+    def emit(self, event: dict) -> None:
+        pass
+
+
 class JsonReporter(Reporter):
     """One JSON object per line, flushed at once (the app reads it live)."""
 
