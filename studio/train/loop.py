@@ -101,7 +101,8 @@ LATENT_SIZE = 128
 # config; giving a different value is an error (the weights were made with it).
 RECIPE_DEFAULTS = {"resolution": 64, "batch": 32, "width": 0.5, "lr": 2e-3, "r1_gamma": 0.2, "r1_every": 16,
                    "ema_kimg": 10.0, "seed": 0, "fit": "crop", "background": "#ffffff",
-                   "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0, "freeze_d": 0}
+                   "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0, "freeze_d": 0,
+                   "grad_clip": 10.0}
 # "arch" is part of the recipe too; its default depends on the resolution.
 RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch")
 FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashes
@@ -110,7 +111,7 @@ FASTGAN_MIN_RESOLUTION = 32
 # What earlier trainers did, for runs whose config predates these keys
 # (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1).
 LEGACY_CONFIG = {"fit": "pad", "background": "#ffffff", "arch": "classic", "gan_loss": "nonsaturating",
-                 "ada_target": None, "ada_kimg": None, "freeze_d": 0}
+                 "ada_target": None, "ada_kimg": None, "freeze_d": 0, "grad_clip": 0.0}
 ADA_INTERVAL = 4  # D steps between updates of p
 SNAPSHOT_EVERY = 50  # steps between in-memory copies of the last good state
 ROLLBACK_LIMIT = 20  # rollbacks in a row (no good step between) before the run gives up
@@ -139,6 +140,8 @@ def build_parser() -> Parser:
     recipe.add_argument("--lr", type=float, help="Adam learning rate of both networks (default 0.002)")
     recipe.add_argument("--r1-gamma", type=float, help="R1 penalty weight (default 0.2)")
     recipe.add_argument("--r1-every", type=int, help="lazy R1: apply every this many steps (default 16)")
+    recipe.add_argument("--grad-clip", type=float,
+                        help="clip each network's gradient norm to this (a safety net against spikes; 0 = off; default 10, about 10x the norms seen in training)")
     recipe.add_argument("--ema-kimg", type=float, help="EMA half-life in thousands of images (default 10)")
     recipe.add_argument("--seed", type=int, help="random seed (default 0)")
     recipe.add_argument("--arch", choices=ARCHITECTURES,
@@ -345,6 +348,17 @@ def _manifest_name(folder: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _clip(module: torch.nn.Module, max_norm: float) -> float:
+    """Clip the gradient norm to max_norm (0 = off); returns the norm before clipping.
+    Clipping happens after the all-reduce, so every rank clips the same gradients."""
+    params = [p for p in module.parameters() if p.grad is not None]
+    if not params:
+        return 0.0
+    if max_norm > 0:
+        return float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params])))
+
+
 def _peek_step(folder: Path):
     try:
         return ckpt_io.load(folder).info.get("step", "?")
@@ -478,6 +492,7 @@ class Session:
         self.ada = (AdaptiveAugment(config["ada_target"], ADA_INTERVAL, config["ada_kimg"])
                     if config.get("ada_target") else None)
         self.guard = Guard(diversity_skip=2)
+        self.grad_norms = {"g": 0.0, "d": 0.0}  # before clipping, of the last step
         self.step, self.images_seen, self.wall_before = 0, 0, 0.0
         self.picker = torch.Generator().manual_seed(config["seed"])
         self.last_metrics: dict | None = None
@@ -587,6 +602,7 @@ class Session:
                             "loss_g": round(window["g"] / window["n"], 4), "loss_d": round(window["d"] / window["n"], 4),
                             "r1": None if window["r1"] is None else round(window["r1"], 5),
                             "aug_p": round(self._aug_p(), 4), "lr": self.opt_G.param_groups[0]["lr"],
+                            "grad_norm_g": round(self.grad_norms["g"], 3), "grad_norm_d": round(self.grad_norms["d"], 3),
                             "images_per_s": round(rate, 2),
                             "eta_s": self._eta(now, deadline, rate / batch), "elapsed_s": round(self._active(now), 1)},
                            log=True)
@@ -650,6 +666,7 @@ class Session:
         self.opt_D.zero_grad(set_to_none=True)
         total_d.backward()
         distributed.average_gradients(D)
+        self.grad_norms["d"] = _clip(D, config["grad_clip"])
         ld, r1_mean = self._mean_over_ranks(loss_d.detach(), r1_value)
         if not (math.isfinite(ld) and (r1_mean is None or math.isfinite(r1_mean))):
             return float("nan"), ld, r1_mean
@@ -663,6 +680,7 @@ class Session:
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         distributed.average_gradients(G)
+        self.grad_norms["g"] = _clip(G, config["grad_clip"])
         (lg,) = self._mean_over_ranks(loss_g.detach())
         if not math.isfinite(lg):
             return lg, ld, r1_mean
