@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
 
 from studio import __version__
+from studio.core.paths import shipped_models_dir, user_models_dir
 from studio.engine.registry import ModelEntry, Registry
 from studio.engine.runtime import Runtime
 from studio.ui.background_task import BackgroundTask
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self.train_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.train_panel.modelExported.connect(self.show_trained_model)
         self._select_after_scan: str | None = None  # a model just trained, to pick once the scan has it
+        self._watch_model_folders()
         self.scan_models()
 
     # -- chrome ------------------------------------------------------------------------------
@@ -197,6 +199,20 @@ class MainWindow(QMainWindow):
                           f"<p>Inference: {self.runtime.device.upper()}</p>")
 
     # -- models ------------------------------------------------------------------------------
+
+    def _watch_model_folders(self) -> None:
+        """Rescan when a model folder changes, so a model exported from the CLI
+        (or copied in) shows up without a restart. Exports rename a finished
+        folder into place, so one change event means one whole model."""
+        folders = self.model_folders if self.model_folders is not None else [shipped_models_dir(), user_models_dir()]
+        for folder in folders:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        self.model_watcher = QFileSystemWatcher([str(f) for f in folders], self)
+        self._rescan_timer = QTimer(self)
+        self._rescan_timer.setSingleShot(True)
+        self._rescan_timer.setInterval(500)  # one rescan for a burst of changes
+        self._rescan_timer.timeout.connect(self.scan_models)
+        self.model_watcher.directoryChanged.connect(lambda _path: self._rescan_timer.start())
 
     def scan_models(self) -> BackgroundTask:
         """Re-read the model folders on a worker thread (hashing models is disk work).

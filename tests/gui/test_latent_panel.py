@@ -219,3 +219,10 @@ def test_rescan_finds_a_new_model_and_keeps_the_current_one(qtbot, window, tiny_
     assert window.panel.entry.name == "second"
     qtbot.waitUntil(window.panel.grid.ready, timeout=10_000)
     assert window.windowTitle().startswith("second")
+
+
+def test_a_model_added_to_a_watched_folder_appears_without_a_restart(qtbot, window, tiny_generator_dir):
+    from model_factory import tiny_generator_onnx, write_model
+
+    write_model(tiny_generator_dir, "fresh", tiny_generator_onnx(seed=5))
+    qtbot.waitUntil(lambda: "fresh" in [e.name for e in window.panel.entries], timeout=10_000)
