@@ -18,17 +18,6 @@ from studio.train.losses import (discriminator_loss, discriminator_loss_hinge, g
 from studio.train.nets import Discriminator, Generator
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny nets gain nothing from a second thread, and while another process
-    # keeps the cores busy, OpenMP threads waiting on each other make every
-    # op up to ~100x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("resolution", [32, 64, 128, 256])
 def test_generator_shapes_range_and_excitation(resolution):
     torch.manual_seed(0)

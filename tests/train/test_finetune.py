@@ -20,17 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 EMOJI64 = REPO / "models" / "emoji64"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny nets gain nothing from a second thread, and while another process
-    # keeps the cores busy, OpenMP threads waiting on each other make every
-    # op up to ~100x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_shipped_emoji64_loads_strictly_into_the_networks_its_config_names():
     config, g_state, d_state = load_base(EMOJI64, resolution=64)
     assert (config["resolution"], config["latent_size"], config["width"]) == (64, 128, 0.5)

@@ -13,17 +13,6 @@ from studio.train.losses import discriminator_loss, generator_loss
 from studio.train.nets import Discriminator, Generator
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny nets gain nothing from a second thread, and while another process
-    # keeps the cores busy, OpenMP threads waiting on each other make every
-    # op up to ~100x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _steady(guard: Guard, steps: int, start: int = 0) -> None:
     for step in range(start, start + steps):
         wobble = 0.1 * math.sin(step)
