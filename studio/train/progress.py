@@ -1,4 +1,4 @@
-"""How the trainer tells the world what it is doing (docs: notes/train_protocol.md).
+"""How the trainer tells the world what it is doing (the protocol: studio/train/PROTOCOL.md).
 
 --progress json: one JSON object per line on stdout, each with "event".
 --progress bar:  for people at a terminal: one self-updating progress line
