@@ -1,5 +1,5 @@
 """The trainer as a child process: a QProcess wrapper and the JSON-line parser
-for what it prints (see notes/train_protocol.md).
+for what it prints (see studio/train/PROTOCOL.md).
 
 The GUI never imports torch; it runs `python -m studio.train ...` and reads
 one JSON object per line from its stdout. Everything here is event-driven:
