@@ -1,5 +1,5 @@
 """The training process and its command line (the protocol the app speaks is
-in notes/train_protocol.md):
+in studio/train/PROTOCOL.md):
 
     python -m studio.train --data FOLDER --out RUNDIR [--resolution 64] [--batch 32]
         [--steps N | --minutes M] [--checkpoint-every K] [--metrics-every M]

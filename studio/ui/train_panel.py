@@ -2,7 +2,7 @@
 and get it into the Latent panel when it stops.
 
 Training runs in a child process (`python -m studio.train`, see
-notes/train_protocol.md), so torch never loads in the GUI and a trainer crash
+studio/train/PROTOCOL.md), so torch never loads in the GUI and a trainer crash
 never takes the canvas with it. The panel only starts processes, reads their
 JSON lines as they arrive, and drops control files (PAUSE, STOP) in the run
 folder; it never waits on the trainer.
@@ -106,7 +106,7 @@ def suggest_model_name(folder: str | os.PathLike, taken: set[str]) -> str:
 def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float | None = None,
                        steps: int | None = None, base: str | None = None, checkpoint_every: int | None = None,
                        batch: int | None = None) -> list[str]:
-    """The trainer's command line after `-m studio.train` (notes/train_protocol.md).
+    """The trainer's command line after `-m studio.train` (studio/train/PROTOCOL.md).
     Exactly one of minutes (wall time) and steps (total steps) is used; steps wins."""
     args = ["--data", str(data), "--out", str(rundir), "--resolution", str(resolution)]
     args += ["--steps", str(steps)] if steps is not None else ["--minutes", f"{minutes:g}"]
