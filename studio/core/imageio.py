@@ -32,6 +32,9 @@ DEFAULT_MAX_PIXELS = 2 * 8192 * 8192
 # plugin Pillow has, EPS among them, which hands the file to Ghostscript.
 # (Multi-picture JPEGs from cameras, MPO, come in through the JPEG opener.)
 OPEN_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "AVIF")
+# File name endings of those formats, for file dialogs and quick counts (the
+# reader itself goes by content, not by name).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".avif")
 
 SAVE_FORMATS = {
     ".png": "PNG",

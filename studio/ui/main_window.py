@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
 
 from studio import __version__
+from studio.core.imageio import IMAGE_SUFFIXES
 from studio.core.paths import shipped_models_dir, user_models_dir
 from studio.engine.registry import ModelEntry, Registry
 from studio.engine.runtime import Runtime
@@ -23,7 +24,7 @@ from studio.ui.preferences import save_device
 from studio.ui.render_worker import GeneratorCache, RenderWorker
 from studio.ui.train_panel import TrainPanel
 
-OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.avif)"
+OPEN_FILTER = f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)})"
 REPEAT_ERROR_S = 3.0  # the same render error within this time is not shown twice
 
 

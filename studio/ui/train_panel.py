@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.imageio import IMAGE_SUFFIXES
 from studio.core.paths import user_data_dir
 from studio.engine.registry import ModelEntry
 from studio.ui.background_task import BackgroundTask, TaskCancelled
@@ -51,7 +52,6 @@ from studio.ui.theme import ACCENT, BASE, MUTED_TEXT, WARNING
 from studio.ui.trainer_process import TrainerProcess, error_line
 
 # What the trainer reads (studio/train/data.py); counted here by name only, no decoding.
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif"})
 RESOLUTIONS = (64, 128, 256)
 DEFAULT_RESOLUTION = 64
 DEFAULT_MINUTES = 30
