@@ -54,30 +54,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
 
         self.panel = LatentPanel(self.worker)
-        self.dock = QDockWidget("Latent", self)
-        self.dock.setObjectName("latent_dock")
-        self.dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
-        # Scrolls on short screens instead of squeezing the controls together.
-        scroll = QScrollArea()
-        scroll.setObjectName("panel_scroll")
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setWidget(self.panel)
-        self.dock.setWidget(scroll)
+        self.dock = self._panel_dock("Latent", "latent_dock", self.panel)
         self.dock.setMinimumWidth(self.panel.sizeHint().width() + 24)
         self.addDockWidget(Qt.RightDockWidgetArea, self.dock)
 
         # Training shares the right side with the Latent panel, as a tab behind it.
         self.train_panel = TrainPanel()
-        self.train_dock = QDockWidget("Train", self)
-        self.train_dock.setObjectName("train_dock")
-        self.train_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
-        scroll = QScrollArea()
-        scroll.setObjectName("panel_scroll")
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setWidget(self.train_panel)
-        self.train_dock.setWidget(scroll)
+        self.train_dock = self._panel_dock("Train", "train_dock", self.train_panel)
         self.tabifyDockWidget(self.dock, self.train_dock)
         self.dock.raise_()
 
@@ -99,6 +82,20 @@ class MainWindow(QMainWindow):
         self.scan_models()
 
     # -- chrome ------------------------------------------------------------------------------
+
+    def _panel_dock(self, title: str, name: str, panel) -> QDockWidget:
+        """A dock holding `panel`, which scrolls on short screens instead of
+        squeezing its controls together."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        scroll = QScrollArea()
+        scroll.setObjectName("panel_scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(panel)
+        dock.setWidget(scroll)
+        return dock
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
