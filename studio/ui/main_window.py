@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self._last_error = ("", 0.0)
         self._scan_task: BackgroundTask | None = None
         self._showing_file = False  # an opened picture stays until a walk frame replaces it
+        self._models_listed = False  # set on the GUI thread once the first scan has ended
         self._pending_open: tuple | None = None  # a file opened before the first model scan ended
 
         self.setWindowTitle("Latent Studio")
@@ -236,6 +237,10 @@ class MainWindow(QMainWindow):
 
     def _scan_finished(self) -> None:
         self._scan_task = None
+        self._models_listed = True
+        if self._pending_open is not None:  # shown after the scan, even a failed one
+            pending, self._pending_open = self._pending_open, None
+            self._show_file(*pending)
 
     def _models_found(self, entries: list[ModelEntry]) -> None:
         self.panel.set_models(entries)
@@ -249,9 +254,6 @@ class MainWindow(QMainWindow):
         skipped = sum(1 for e in entries if not e.usable)
         self.statusBar().showMessage(f"{usable} generator{'s' if usable != 1 else ''} found"
                                      + (f", {skipped} skipped" if skipped else ""), 5000)
-        if self._pending_open is not None:
-            pending, self._pending_open = self._pending_open, None
-            self._show_file(*pending)
 
     def show_trained_model(self, name: str) -> None:
         """Rescan, then show the model `name` (just exported) in the Latent panel."""
@@ -314,7 +316,9 @@ class MainWindow(QMainWindow):
         return task
 
     def _show_file(self, image, recipe: dict | None, path: Path) -> None:
-        if recipe and self.registry is None:  # opened at start-up: the models are still being read
+        # `self.registry` is made on the scan's thread before it has listed anything,
+        # so only the GUI-thread flag says the panel knows the models.
+        if recipe and not self._models_listed:  # opened at start-up: the models are still being read
             self._pending_open = (image, recipe, path)
             return
         restored = self._restore_recipe(recipe, path) if recipe else None
