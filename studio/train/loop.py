@@ -93,6 +93,7 @@ from studio.train.losses import LOSSES, get_losses, r1_penalty
 from studio.train.metrics import diversity, swd
 from studio.train.nets import parameter_count
 from studio.train.plots import draw_curves
+from studio.train.precision import PRECISIONS, Precision
 from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
 from studio.train.samples import render_seeds, write_grid
 
@@ -168,6 +169,9 @@ def build_parser() -> Parser:
                          help="steps between SWD/diversity metrics (default 4x --checkpoint-every; 0 = never)")
     session.add_argument("--log-every", type=int, default=10, help="steps between progress events")
     session.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    session.add_argument("--precision", choices=PRECISIONS, default="auto",
+                         help="arithmetic of the training step: auto (bf16 on CUDA where supported, else fp16 with "
+                              "loss scaling; fp32 on CPU), fp32, fp16 or bf16. Weights are float32 in every mode")
     session.add_argument("--threads", type=int, default=0, help="CPU threads for torch and decoding (0 = all)")
     session.add_argument("--nice", type=int, default=0, help="lower this process's priority by N (where supported)")
     session.add_argument("--progress", choices=MODES, default="json",
@@ -493,6 +497,7 @@ class Session:
                     if config.get("ada_target") else None)
         self.guard = Guard(diversity_skip=2)
         self.grad_norms = {"g": 0.0, "d": 0.0}  # before clipping, of the last step
+        self.precision = Precision(args.precision, device)
         self.step, self.images_seen, self.wall_before = 0, 0, 0.0
         self.picker = torch.Generator().manual_seed(config["seed"])
         self.last_metrics: dict | None = None
@@ -551,7 +556,8 @@ class Session:
         self.reporter.emit({"event": "start", "step": self.step, "resumed": self.plan.resume is not None,
                             "base": base["name"] if base else None,
                             "params_G": parameter_count(self.G), "params_D": parameter_count(self.D),
-                            "device": self.device.type, "resolution": config["resolution"], "batch": batch,
+                            "device": self.device.type, "precision": self.precision.name,
+                            "resolution": config["resolution"], "batch": batch,
                             "threads": torch.get_num_threads(), "images": int(self.data.train.shape[0]),
                             "arch": config["arch"], "loss": config["gan_loss"], "processes": self.world})
         window = {"g": 0.0, "d": 0.0, "r1": None, "n": 0, "t": time.monotonic(), "images": 0}
@@ -645,48 +651,66 @@ class Session:
         Returns (loss_g, loss_d, r1 or None), averaged over the ranks; with a
         non-finite loss the optimiser steps are skipped (the Guard rolls back)."""
         config, G, D, device, batch = self.config, self.G, self.D, self.device, self.local_batch
+        amp = self.precision
         p = self._aug_p()
         real = self._real_batch(batch)
-        with torch.no_grad():
+        with torch.no_grad(), amp.autocast():
             fake = G(torch.randn(batch, config["latent_size"], device=device))
         set_trainable(D, True)  # not requires_grad_: FreezeD's frozen blocks stay frozen
         do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
         real_in = self._augment(real, p).detach().requires_grad_(do_r1)
-        if self.reconstructs:
-            real_logits, recon = D(real_in, reconstruct=True)
-        else:
-            real_logits, recon = D(real_in), None
-        loss_d = self.d_loss(real_logits, D(self._augment(fake, p)))
-        total_d = loss_d if recon is None else loss_d + recon
+        # R1's double backward runs in float32: through half-precision
+        # activations the scaled input gradient overflows (StyleGAN2-ADA keeps
+        # it out of fp16 too). Lazy R1 makes that one step in r1_every.
+        with amp.autocast(enabled=not do_r1):
+            if self.reconstructs:
+                real_logits, recon = D(real_in, reconstruct=True)
+            else:
+                real_logits, recon = D(real_in), None
+        with amp.autocast():
+            loss_d = self.d_loss(real_logits.float(), D(self._augment(fake.float(), p)))
+            total_d = loss_d if recon is None else loss_d + recon
         r1_value = None
         if do_r1:
             r1 = r1_penalty(real_logits, real_in)
             total_d = total_d + r1 * (config["r1_gamma"] / 2 * config["r1_every"])
             r1_value = r1.detach()
         self.opt_D.zero_grad(set_to_none=True)
-        total_d.backward()
+        amp.backward(total_d)
+        # Averaged while still scaled: every rank then sees the same overflow
+        # and keeps the same loss scale.
         distributed.average_gradients(D)
-        self.grad_norms["d"] = _clip(D, config["grad_clip"])
+        amp.unscale(self.opt_D)
+        self._note_norm("d", _clip(D, config["grad_clip"]))
         ld, r1_mean = self._mean_over_ranks(loss_d.detach(), r1_value)
         if not (math.isfinite(ld) and (r1_mean is None or math.isfinite(r1_mean))):
+            amp.skip()
             return float("nan"), ld, r1_mean
-        self.opt_D.step()
-        if self.ada is not None:
-            self.ada.observe(self._gather(real_logits.detach()))
+        if amp.step(self.opt_D) and self.ada is not None:
+            self.ada.observe(self._gather(real_logits.detach().float()))
 
         set_trainable(D, False)
-        fake = G(torch.randn(batch, config["latent_size"], device=device))
-        loss_g = self.g_loss(D(self._augment(fake, p)))
+        with amp.autocast():
+            fake = G(torch.randn(batch, config["latent_size"], device=device))
+            loss_g = self.g_loss(D(self._augment(fake.float(), p)))
         self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
+        amp.backward(loss_g)
         distributed.average_gradients(G)
-        self.grad_norms["g"] = _clip(G, config["grad_clip"])
+        amp.unscale(self.opt_G)
+        self._note_norm("g", _clip(G, config["grad_clip"]))
         (lg,) = self._mean_over_ranks(loss_g.detach())
         if not math.isfinite(lg):
+            amp.skip()
             return lg, ld, r1_mean
-        self.opt_G.step()
-        _update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
+        if amp.step(self.opt_G):
+            _update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
         return lg, ld, r1_mean
+
+    def _note_norm(self, net: str, norm: float) -> None:
+        """Keep the last finite gradient norm: a float16 overflow step has an
+        infinite one, which the scaler skips and JSON cannot carry."""
+        if math.isfinite(norm):
+            self.grad_norms[net] = norm
 
     # -- health -----------------------------------------------------------------
     def _roll_back(self, why: str) -> None:
