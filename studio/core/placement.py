@@ -1,0 +1,50 @@
+"""Where a picture goes when it lands on a canvas of another size: dropped and
+pasted images are scaled down to fit inside (never up: a small picture stays
+sharp at its own size), generated images are scaled to cover their target
+(the whole canvas, or the selection's box) and centre-cropped, as a fill.
+Scaling is premultiplied Lanczos (studio.core.export.resample)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from studio.core.export import resample
+from studio.core.rect import Rect
+
+
+def _rgba(image: np.ndarray) -> np.ndarray:
+    if image.shape[2] == 4:
+        return image
+    out = np.empty(image.shape[:2] + (4,), np.uint8)
+    out[..., :3], out[..., 3] = image, 255
+    return out
+
+
+def fit_within(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """uint8 HxWx3/4 -> uint8 hxwx4 no larger than width x height px, aspect kept."""
+    image = _rgba(image)
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h, 1.0)
+    if scale == 1.0:
+        return image
+    return resample(image, (max(1, round(w * scale)), max(1, round(h * scale))))
+
+
+def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """uint8 HxWx3/4 -> uint8 height x width x 4: scaled (up or down) until it
+    covers the size, then centre-cropped to it."""
+    image = _rgba(image)
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    size = (max(width, round(w * scale)), max(height, round(h * scale)))
+    scaled = image if size == (w, h) else resample(image, size)
+    x0, y0 = (size[0] - width) // 2, (size[1] - height) // 2
+    return np.ascontiguousarray(scaled[y0:y0 + height, x0:x0 + width])
+
+
+def cover_rect(image: np.ndarray, canvas_width: int, canvas_height: int, rect: Rect) -> np.ndarray:
+    """A canvas-sized uint8 layer holding `image` covering `rect`, transparent elsewhere."""
+    x0, y0, x1, y1 = rect
+    layer = np.zeros((canvas_height, canvas_width, 4), np.uint8)
+    layer[y0:y1, x0:x1] = cover(image, x1 - x0, y1 - y0)
+    return layer
