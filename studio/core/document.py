@@ -9,9 +9,10 @@ be undone and listeners hear about it. Not thread-safe: use it from one thread.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -148,6 +149,14 @@ class Document:
             raise DocumentError(f"no layer with id {active_id}")
         doc.active_id = active_id if active_id is not None else (ids[-1] if ids else None)
         return doc
+
+    def detached_copy(self) -> "Document":
+        """The layers and mask copied into a Document with no history and no
+        listeners, for slow work on another thread (exports) while this one
+        goes on changing."""
+        layers = [replace(layer, pixels=layer.pixels.copy(), recipe=copy.deepcopy(layer.recipe))
+                  for layer in self.layers]
+        return Document.from_layers(self.width, self.height, layers, self.mask.copy(), self.active_id)
 
     def new_layer_id(self) -> int:
         """A layer id never used in this document (ids are not reused, so an id

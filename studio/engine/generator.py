@@ -13,6 +13,14 @@ from studio.engine.registry import ModelEntry, ModelError
 from studio.engine.runtime import Runtime, default_runtime
 
 
+def model_recipe(entry: ModelEntry, **params) -> dict:
+    """The recipe of an image made by `entry`'s model: enough to make it again."""
+    return {"format": RECIPE_FORMAT,
+            "model": {"name": entry.name, "sha256": entry.sha256,
+                      "version": str(entry.manifest.get("version", ""))},
+            **params}
+
+
 class Generator:
     def __init__(self, entry: ModelEntry, runtime: Runtime | None = None):
         if entry.kind != "generator":
@@ -52,6 +60,4 @@ class Generator:
 
     def recipe(self, **params) -> dict:
         """The recipe of an image made by this model: enough to make it again."""
-        return {"format": RECIPE_FORMAT,
-                "model": {"name": self.name, "sha256": self.sha256, "version": self.version},
-                **params}
+        return model_recipe(self.entry, **params)

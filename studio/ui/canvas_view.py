@@ -1,9 +1,18 @@
-"""The canvas: shows one image, with pan and zoom as painting tools have them.
+"""The canvas: shows the document (or, before there is one, the latent
+walk's frame), with pan and zoom as painting tools have them, and hands
+pointer input to the active tool.
 
-Space-drag or middle-drag pans, the wheel zooms around the cursor, Ctrl+0 fits
-and Ctrl+1 shows 100 %. Above 100 % pixels are drawn nearest-neighbour, so a
-64 px generator output stays crisp at 1000 %; a checkerboard sits under any
-transparency.
+Space-drag or middle-drag pans, Ctrl+wheel zooms around the cursor (the wheel
+alone scrolls, Shift+wheel sideways), Ctrl+0 fits and Ctrl+1 shows 100 %.
+Above 100 % pixels are drawn nearest-neighbour, so a 64 px generator output
+stays crisp at 1000 %; a checkerboard sits under any transparency.
+
+The document is drawn from one pixmap the size of the canvas that is
+patched where the document says it changed (only the touched tiles are
+composited again), so a stroke on a 4096 px canvas redraws a few hundred
+pixels, not 16 million. The selection mask shows as a translucent red film.
+A walk frame over an open document floats above it as a preview until it is
+placed (the window decides where).
 """
 
 from __future__ import annotations
@@ -11,10 +20,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
+from studio.core.document import Document
+from studio.core.rect import Rect, clip, is_empty
 from studio.ui.qimage import qimage_from_array
 from studio.ui.theme import CANVAS, MUTED_TEXT
 
@@ -23,6 +34,10 @@ MAX_ZOOM = 256.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
 FIT_MARGIN = 0.92  # leave a frame of background around a fitted image
 CHECKER_PX = 8  # checkerboard square, in screen pixels (constant at any zoom)
+MASK_RGB = (235, 60, 60)  # the selection film: red, as Krita's and Photoshop's quick masks
+MASK_ALPHA = 0.45  # film opacity over fully selected pixels
+WHEEL_SCROLL_PX = 60  # screen px per wheel notch when the wheel scrolls
+_TABLET_EVENTS = {QEvent.TabletPress: "press", QEvent.TabletMove: "move", QEvent.TabletRelease: "release"}
 
 
 def _checker_brush() -> QBrush:
@@ -36,21 +51,49 @@ def _checker_brush() -> QBrush:
     return QBrush(tile)
 
 
+def _clear_pixmap(width: int, height: int) -> QPixmap:
+    pixmap = QPixmap(width, height)
+    pixmap.fill(Qt.transparent)  # also gives the pixmap an alpha channel, which patches need
+    return pixmap
+
+
+def mask_film(mask: np.ndarray) -> np.ndarray:
+    """uint8 HxW selection -> uint8 HxWx4 straight-alpha red film."""
+    film = np.empty(mask.shape + (4,), np.uint8)
+    film[..., :3] = MASK_RGB
+    film[..., 3] = (mask.astype(np.uint16) * round(MASK_ALPHA * 256) >> 8).astype(np.uint8)
+    return film
+
+
 class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)  # scale factor, 1.0 = 100 %
+    pointerMoved = Signal(object)  # (x, y) document px under the pointer, or None off the canvas
+    compareHeld = Signal(bool)  # Tab pressed (True) / released (False): show the image without the last AI result
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._scene = QGraphicsScene(self)
         self.setScene(self._scene)
-        self._item = QGraphicsPixmapItem()
+        self._item = QGraphicsPixmapItem()  # the document, or the lone walk frame
         self._item.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
         self._scene.addItem(self._item)
-        self._image: np.ndarray | None = None
+        self._mask_item = QGraphicsPixmapItem()
+        self._mask_item.setZValue(1)
+        self._scene.addItem(self._mask_item)
+        self._preview_item = QGraphicsPixmapItem()  # a walk frame floating over the document
+        self._preview_item.setZValue(2)
+        self._scene.addItem(self._preview_item)
+        self.document: Document | None = None
+        self._preview: np.ndarray | None = None
+        self._compare_without: int | None = None  # layer left out while Tab is held
+        self._has_alpha = False
         self._checker = _checker_brush()
         self._fit_mode = True  # re-fit on resize until the user zooms by hand
         self._space_held = False
         self._pan_from: QPointF | None = None
+        self._pointer: QPointF | None = None  # scene position of the pointer, for the brush outline
+        self.tool = None  # studio.ui.canvas_tools.Tool, or None: pan only
+        self._tool_down = False
         self.placeholder = "No image yet"
 
         self.setFrameShape(QFrame.NoFrame)
@@ -62,26 +105,133 @@ class CanvasView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMouseTracking(True)
+        self.viewport().setAttribute(Qt.WA_TabletTracking)
 
-    # -- image -------------------------------------------------------------------------------
+    # -- what is shown -----------------------------------------------------------------------
 
-    def set_image(self, image: np.ndarray | None) -> None:
-        """Show `image` (uint8 HxWx3 or HxWx4); the view keeps its zoom and pan
-        unless the size changed, then it fits the new image."""
-        size_changed = image is None or self._image is None or image.shape[:2] != self._image.shape[:2]
-        self._image = None if image is None else np.array(image, dtype=np.uint8, copy=True)
-        if image is None:
-            self._item.setPixmap(QPixmap())
-        else:
-            self._item.setPixmap(QPixmap.fromImage(qimage_from_array(self._image)))
-        self._update_scene_rect()
-        if size_changed:
+    def set_document(self, document: Document | None) -> None:
+        """Show `document` and follow its changes. Fits the view when the
+        canvas size differs from what was shown."""
+        if self.document is not None:
+            self.document.listeners.remove(self._document_changed)
+        old_size = self._shown_size()
+        self.document = document
+        self._compare_without = None
+        if document is not None:
+            document.listeners.append(self._document_changed)
+        self._rebuild()
+        if self._shown_size() != old_size:
             self.fit()
+
+    def set_preview(self, image: np.ndarray | None, rect: Rect | None = None) -> None:
+        """A walk frame (uint8 HxWx3/4) to show: alone when there is no document,
+        else floating over the document, stretched over `rect` (document px;
+        None = the whole canvas). None hides it."""
+        old_size = self._shown_size()
+        self._preview = None if image is None else np.array(image, dtype=np.uint8, copy=True)
+        if self.document is None:
+            self._rebuild()
+            if self._shown_size() != old_size:
+                self.fit()
+        else:
+            self._place_preview(rect)
         self.viewport().update()
 
+    def has_preview(self) -> bool:
+        return self._preview is not None
+
     def image(self) -> np.ndarray | None:
-        """The image shown now: uint8 HxWx3/4, or None."""
-        return None if self._image is None else self._image.copy()
+        """What the view shows on top: the walk frame when one is shown, else
+        the document's composite (uint8 HxWx4; without the compared layer
+        while Tab is held), else None."""
+        if self._preview is not None and self._preview_item.isVisible():
+            return self._preview.copy()
+        if self.document is None:
+            return None
+        if self._compare_without is not None:
+            return self.document.composite_without(self._compare_without)
+        return self.document.composite()
+
+    def compare_without(self, layer_id: int | None) -> None:
+        """Show the document without one layer (hold Tab to see the image
+        without the last AI result); None shows everything again."""
+        if layer_id == self._compare_without:
+            return
+        self._compare_without = layer_id
+        self._preview_item.setVisible(layer_id is None)
+        self.refresh(None)
+
+    def _shown_size(self) -> tuple[int, int] | None:
+        if self.document is not None:
+            return (self.document.width, self.document.height)
+        if self._preview is not None:
+            return (self._preview.shape[1], self._preview.shape[0])
+        return None
+
+    def _rebuild(self) -> None:
+        doc = self.document
+        if doc is not None:
+            self._item.setPixmap(_clear_pixmap(doc.width, doc.height))
+            self._mask_item.setPixmap(_clear_pixmap(doc.width, doc.height))
+            self.refresh(None)
+            self._place_preview(None)
+        else:
+            self._mask_item.setPixmap(QPixmap())
+            self._preview_item.setPixmap(QPixmap())
+            frame = self._preview
+            self._item.setPixmap(QPixmap() if frame is None else QPixmap.fromImage(qimage_from_array(frame)))
+            self._has_alpha = frame is not None and frame.ndim == 3 and frame.shape[2] == 4
+        self._update_scene_rect()
+        self.viewport().update()
+
+    def _place_preview(self, rect: Rect | None) -> None:
+        frame, doc = self._preview, self.document
+        if frame is None or doc is None:
+            self._preview_item.setPixmap(QPixmap())
+            return
+        x0, y0, x1, y1 = rect if rect is not None else doc.rect
+        self._preview_item.setPixmap(QPixmap.fromImage(qimage_from_array(frame)))
+        self._preview_item.setTransform(QTransform.fromScale((x1 - x0) / frame.shape[1], (y1 - y0) / frame.shape[0]))
+        self._preview_item.setPos(x0, y0)
+        self._preview_item.setTransformationMode(Qt.SmoothTransformation)
+
+    def _document_changed(self, rect: Rect | None) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        pixmap = self._item.pixmap()
+        if (pixmap.width(), pixmap.height()) != (doc.width, doc.height):
+            self.set_document(doc)  # the canvas was cropped or resized: new buffers, new fit
+            return
+        self.refresh(rect)
+
+    def refresh(self, rect: Rect | None) -> None:
+        """Redraw `rect` of the document (None = all) from its composite and mask."""
+        doc = self.document
+        if doc is None:
+            return
+        rect = doc.rect if rect is None else clip(rect, doc.width, doc.height)
+        if is_empty(rect):
+            return
+        x0, y0 = rect[0], rect[1]
+        pixels = (doc.composite(rect) if self._compare_without is None
+                  else doc.composite_without(self._compare_without, rect))
+        self._patch(self._item, pixels, x0, y0)
+        self._patch(self._mask_item, mask_film(doc.mask[rect[1]:rect[3], rect[0]:rect[2]]), x0, y0)
+        if rect == doc.rect:
+            self._has_alpha = bool((pixels[..., 3] < 255).any())
+        elif not self._has_alpha:
+            self._has_alpha = bool((pixels[..., 3] < 255).any())
+        self.viewport().update()
+
+    @staticmethod
+    def _patch(item: QGraphicsPixmapItem, pixels: np.ndarray, x: int, y: int) -> None:
+        pixmap = item.pixmap()
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode_Source)  # replace, do not blend over the old
+        painter.drawImage(x, y, qimage_from_array(pixels))
+        painter.end()
+        item.setPixmap(pixmap)
 
     def _update_scene_rect(self) -> None:
         # A margin far wider than the image lets the user pan it anywhere,
@@ -145,7 +295,9 @@ class CanvasView(QGraphicsView):
 
     def _apply_sampling(self) -> None:
         smooth = self.zoom < 1.0  # minified: smooth to avoid aliasing; magnified: hard pixels
-        self._item.setTransformationMode(Qt.SmoothTransformation if smooth else Qt.FastTransformation)
+        mode = Qt.SmoothTransformation if smooth else Qt.FastTransformation
+        self._item.setTransformationMode(mode)
+        self._mask_item.setTransformationMode(mode)
         self.setRenderHint(QPainter.SmoothPixmapTransform, smooth)
 
     # -- events ------------------------------------------------------------------------------
@@ -156,12 +308,36 @@ class CanvasView(QGraphicsView):
             self.fit()
 
     def wheelEvent(self, event) -> None:
-        delta = event.angleDelta().y() or event.angleDelta().x()
-        if delta:
-            self.zoom_by(WHEEL_STEP ** (delta / 120), event.position())
+        delta = event.angleDelta()
+        if event.modifiers() & Qt.ControlModifier:
+            turn = delta.y() or delta.x()
+            if turn:
+                self.zoom_by(WHEEL_STEP ** (turn / 120), event.position())
+        elif not event.pixelDelta().isNull():  # a touchpad: two-finger scroll pans both ways
+            self.pan_by(event.pixelDelta().x(), event.pixelDelta().y())
+        elif event.modifiers() & Qt.ShiftModifier:
+            self.pan_by((delta.y() or delta.x()) / 120 * WHEEL_SCROLL_PX, 0)
+        else:
+            self.pan_by(delta.x() / 120 * WHEEL_SCROLL_PX, delta.y() / 120 * WHEEL_SCROLL_PX)
         event.accept()
 
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        return False  # Tab belongs to the canvas (hold to compare), not to focus hopping
+
     def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Tab:
+            if not event.isAutoRepeat():
+                self.compareHeld.emit(True)
+            event.accept()
+            return
+        if event.key() == Qt.Key_Escape:
+            if self._tool_down and self.tool is not None:
+                self.tool.cancel(self)
+                self._tool_down = False
+            elif self._preview is not None and self.document is not None:
+                self.set_preview(None)
+            event.accept()
+            return
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
             self._space_held = True
             self.viewport().setCursor(Qt.OpenHandCursor)
@@ -170,10 +346,14 @@ class CanvasView(QGraphicsView):
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key_Tab and not event.isAutoRepeat():
+            self.compareHeld.emit(False)
+            event.accept()
+            return
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
             self._space_held = False
             if self._pan_from is None:
-                self.viewport().unsetCursor()
+                self._update_cursor()
             event.accept()
             return
         super().keyReleaseEvent(event)
@@ -182,6 +362,9 @@ class CanvasView(QGraphicsView):
         if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space_held):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() == Qt.LeftButton and self._tool_event("press", event.position(), 1.0, event.modifiers()):
             event.accept()
             return
         super().mousePressEvent(event)
@@ -193,7 +376,10 @@ class CanvasView(QGraphicsView):
             self.pan_by(delta.x(), delta.y())
             event.accept()
             return
-        super().mouseMoveEvent(event)
+        self._track_pointer(event.position())
+        if self._tool_down:
+            self._tool_event("move", event.position(), 1.0, event.modifiers())
+        event.accept()
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
@@ -201,10 +387,70 @@ class CanvasView(QGraphicsView):
             if self._space_held:
                 self.viewport().setCursor(Qt.OpenHandCursor)
             else:
-                self.viewport().unsetCursor()
+                self._update_cursor()
+            event.accept()
+            return
+        if event.button() == Qt.LeftButton and self._tool_down:
+            self._tool_event("release", event.position(), 1.0, event.modifiers())
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def viewportEvent(self, event) -> bool:
+        # A tablet's pen: the same tool calls with its pressure. Accepting the
+        # event stops Qt from also sending the mouse events it would make of it.
+        kind = _TABLET_EVENTS.get(event.type())
+        if kind is not None and self._pan_from is None and not self._space_held:
+            self._track_pointer(event.position())
+            if kind == "press" or self._tool_down:
+                self._tool_event(kind, event.position(), event.pressure(), event.modifiers())
+            event.accept()
+            return True
+        if event.type() == QEvent.Leave:
+            self._pointer = None
+            self.pointerMoved.emit(None)
+            self.viewport().update()
+        return super().viewportEvent(event)
+
+    def _track_pointer(self, pos: QPointF) -> None:
+        self._pointer = self.mapToScene(pos.toPoint())
+        if self.document is not None:
+            x, y = self._pointer.x(), self._pointer.y()
+            inside = 0 <= x < self.document.width and 0 <= y < self.document.height
+            self.pointerMoved.emit((int(x), int(y)) if inside else None)
+        if self.tool is not None:
+            self.viewport().update()  # the brush outline follows the pointer
+
+    def _tool_event(self, kind: str, pos: QPointF, pressure: float, modifiers) -> bool:
+        """Hand a press/move/release to the tool in document coordinates."""
+        if self.tool is None or self.document is None:
+            return False
+        point = self.viewportTransform().inverted()[0].map(QPointF(pos))
+        if kind == "press":
+            self._tool_down = True
+            if self._preview is not None and self.tool.hides_preview:
+                self.set_preview(None)
+        elif kind == "release":
+            self._tool_down = False
+        getattr(self.tool, kind)(self, point.x(), point.y(), max(0.0, min(1.0, pressure)), modifiers)
+        self.viewport().update()
+        return True
+
+    def set_tool(self, tool) -> None:
+        """The tool that gets pointer input (studio.ui.canvas_tools), or None."""
+        if self._tool_down and self.tool is not None:
+            self.tool.cancel(self)
+            self._tool_down = False
+        self.tool = tool
+        self._update_cursor()
+        self.viewport().update()
+
+    def _update_cursor(self) -> None:
+        cursor = getattr(self.tool, "cursor", None)
+        if cursor is None:
+            self.viewport().unsetCursor()
+        else:
+            self.viewport().setCursor(cursor)
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Move the image by (dx, dy) screen pixels."""
@@ -217,7 +463,7 @@ class CanvasView(QGraphicsView):
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, self.backgroundBrush())
-        if self._image is None or self._image.ndim != 3 or self._image.shape[2] != 4:
+        if not self._has_alpha:
             return  # opaque images hide it anyway; skipping avoids a rounding sliver at the edges
         # The checkerboard is laid out in screen pixels, so it does not grow
         # into huge squares when zoomed in.
@@ -228,7 +474,10 @@ class CanvasView(QGraphicsView):
         painter.restore()
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        if self._image is not None or not self.placeholder:
+        if self.document is not None and self.tool is not None and not self._space_held:
+            self.tool.draw(painter, self, self._pointer)
+            return
+        if self.document is not None or self._preview is not None or not self.placeholder:
             return
         painter.save()
         painter.resetTransform()

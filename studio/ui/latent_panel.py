@@ -219,6 +219,15 @@ class LatentPanel(QWidget):
             row.addWidget(button, 1)
         self.export_layout.addLayout(row)
 
+    def add_place_action(self, place: QAction) -> None:
+        """A button for putting the frame on the canvas as a layer (Ctrl+Enter)."""
+        button = QPushButton("Place on Canvas")
+        button.setObjectName("primary")
+        button.setToolTip("Put this frame on the canvas as a new layer, over the selection if there is one "
+                          "(Ctrl+Enter)")
+        button.clicked.connect(place.trigger)
+        self.export_layout.insertWidget(0, button)
+
     # -- models ------------------------------------------------------------------------------
 
     def set_models(self, entries: list[ModelEntry]) -> None:

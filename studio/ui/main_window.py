@@ -1,4 +1,5 @@
-"""The main window: canvas in the middle, the Latent and Train panels docked on the right."""
+"""The main window: the canvas in the middle with the tools on its left and
+their options above, the Latent, Layers and Train panels docked on the right."""
 
 from __future__ import annotations
 
@@ -10,21 +11,28 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
 
 from studio import __version__
-from studio.core.imageio import IMAGE_SUFFIXES
 from studio.core.paths import shipped_models_dir, user_models_dir
+from studio.core.export import export_document
+from studio.core.project import SUFFIX as PROJECT_SUFFIX
+from studio.core.recipe import encode_latent
+from studio.engine.generator import model_recipe
 from studio.engine.registry import ModelEntry, Registry
 from studio.engine.runtime import Runtime
 from studio.ui.background_task import BackgroundTask
+from studio.ui.canvas_actions import CanvasActions, SizeDialog
 from studio.ui.canvas_view import CanvasView
+from studio.ui.document_files import DocumentFiles, image_filter
 from studio.ui.export_actions import ExportActions
+from studio.ui.export_dialog import ExportDialog
 from studio.ui.latent_panel import LatentPanel
+from studio.ui.layers_panel import LayersPanel
 from studio.ui.latent_walk import LatentWalk
 from studio.ui.messages import show_error
 from studio.ui.preferences import save_device
 from studio.ui.render_worker import GeneratorCache, RenderWorker
+from studio.ui.tool_box import ToolBox
 from studio.ui.train_panel import TrainPanel
 
-OPEN_FILTER = f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)})"
 REPEAT_ERROR_S = 3.0  # the same render error within this time is not shown twice
 
 
@@ -38,7 +46,8 @@ class MainWindow(QMainWindow):
         self.tasks: set[BackgroundTask] = set()
         self._last_error = ("", 0.0)
         self._scan_task: BackgroundTask | None = None
-        self._showing_file = False  # an opened picture stays until a walk frame replaces it
+        self._closing = False  # the unsaved-changes question was answered
+        self._last_placed: int | None = None  # the layer the last generated frame landed on (Tab hides it)
         self._models_listed = False  # set on the GUI thread once the first scan has ended
         self._pending_open: tuple | None = None  # a file opened before the first model scan ended
 
@@ -51,8 +60,17 @@ class MainWindow(QMainWindow):
         self.worker.start()
 
         self.canvas = CanvasView(self)
-        self.canvas.placeholder = "Click a sample in the Latent panel to start a walk"
+        self.canvas.placeholder = ("Open an image (Ctrl+O) or drop one here,\n"
+                                   "or click a sample in the Latent panel to start a walk")
         self.setCentralWidget(self.canvas)
+        self.setAcceptDrops(True)
+        self.files = DocumentFiles(self, self._start)
+        self.tools = ToolBox(self, self.canvas, lambda text: self.statusBar().showMessage(text, 6000))
+        self.addToolBar(Qt.LeftToolBarArea, self.tools.tool_bar)
+        self.addToolBar(Qt.TopToolBarArea, self.tools.options_bar)
+        for action in self.tools.shortcut_actions():
+            self.addAction(action)
+        self.actions_ = CanvasActions(self, lambda: self.files.document, self._current_frame)
 
         self.panel = LatentPanel(self.worker)
         self.dock = self._panel_dock("Latent", "latent_dock", self.panel)
@@ -62,7 +80,15 @@ class MainWindow(QMainWindow):
         # Training shares the right side with the Latent panel, as a tab behind it.
         self.train_panel = TrainPanel()
         self.train_dock = self._panel_dock("Train", "train_dock", self.train_panel)
+        # Layers below, always in view while painting, as in Krita.
+        self.layers_panel = LayersPanel()
+        self.layers_dock = QDockWidget("Layers", self)
+        self.layers_dock.setObjectName("layers_dock")
+        self.layers_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.layers_dock.setWidget(self.layers_panel)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.layers_dock)
         self.tabifyDockWidget(self.dock, self.train_dock)
+        self.resizeDocks([self.dock, self.layers_dock], [640, 260], Qt.Vertical)
         self.dock.raise_()
 
         self.exports = ExportActions(self, self.panel, self.generators)
@@ -78,6 +104,15 @@ class MainWindow(QMainWindow):
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.train_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.train_panel.modelExported.connect(self.show_trained_model)
+        self.files.documentChanged.connect(self._document_changed)
+        self.files.titleChanged.connect(self._update_title)
+        self.files.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.actions_.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.actions_.placed.connect(self._placed)
+        self.canvas.compareHeld.connect(self._compare)
+        self.panel.add_place_action(self.actions_.place_action)
+        self._model_name = ""
+        self._document_changed(None)
         self._select_after_scan: str | None = None  # a model just trained, to pick once the scan has it
         self._watch_model_folders()
         self.scan_models()
@@ -120,13 +155,27 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        self.open_action = self._action("&Open Image…", "Ctrl+O", self.open_dialog)
+        file_menu.addAction(self._action("&New…", QKeySequence.New, self.new_dialog))
+        self.open_action = self._action("&Open…", "Ctrl+O", self.open_dialog)
         file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
+        file_menu.addAction(self._action("&Save", QKeySequence.Save, lambda: self.files.save()))
+        file_menu.addAction(self._action("Save &As…", "Ctrl+Shift+S", lambda: self.files.save_as()))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Export…", "Ctrl+Shift+E", self.export_dialog))
         file_menu.addAction(self.exports.frame_action)
         file_menu.addAction(self.exports.animation_action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", QKeySequence.Quit, self.close))
+
+        menus = {name: menu.addMenu(title) for name, title in
+                 (("edit", "&Edit"), ("select", "&Select"), ("image", "&Image"), ("layer", "&Layer"))}
+        self.actions_.add_to(menus)
+        menus["layer"].insertAction(menus["layer"].actions()[0] if menus["layer"].actions() else None,
+                                    self._action("&New Layer", "Ctrl+Shift+N", self.layers_panel.add_layer))
+        menus["layer"].insertSeparator(self.actions_.place_action)
 
         view_menu = menu.addMenu("&View")
         view_menu.addAction(self._action("&Fit to Window", "Ctrl+0", self.canvas.fit))
@@ -134,8 +183,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Zoom &In", QKeySequence.ZoomIn, self.canvas.zoom_in))
         view_menu.addAction(self._action("Zoom &Out", QKeySequence.ZoomOut, self.canvas.zoom_out))
         view_menu.addSeparator()
-        view_menu.addAction(self.dock.toggleViewAction())
-        view_menu.addAction(self.train_dock.toggleViewAction())
+        for widget in (self.dock, self.layers_dock, self.train_dock, self.tools.tool_bar, self.tools.options_bar):
+            view_menu.addAction(widget.toggleViewAction())
         view_menu.addMenu(self._device_menu())
 
         walk_menu = menu.addMenu("&Walk")
@@ -268,18 +317,44 @@ class MainWindow(QMainWindow):
         self.train_dock.raise_()
 
     def _model_changed(self, entry: ModelEntry | None) -> None:
-        self.setWindowTitle(f"{entry.name} — Latent Studio" if entry else "Latent Studio")
+        self._model_name = entry.name if entry else ""
+        self._update_title(None)
+
+    def _update_title(self, _document_title: str | None) -> None:
+        """The document's name (with * when unsaved), else the model walked."""
+        doc = self.files.document
+        if doc is not None:
+            title = self.files.source_name + ("*" if doc.modified else "")
+        else:
+            title = self._model_name
+        self.setWindowTitle(f"{title} — Latent Studio" if title else "Latent Studio")
+        self.actions_.update_labels()
 
     # -- canvas ------------------------------------------------------------------------------
 
+    def _document_changed(self, doc) -> None:
+        if doc is not None:
+            doc.listeners.append(self._document_edited)
+        self.canvas.set_document(doc)
+        self.layers_panel.set_document(doc)
+        self._last_placed = None
+        if self.panel.last_frame is not None:
+            self._show_frame(self.panel.last_frame.images[0], self.panel.last_frame.seconds, "")
+        self._update_title(None)
+
+    def _document_edited(self, _rect) -> None:
+        """A floating frame follows the selection it will land in."""
+        doc = self.files.document
+        if doc is not None and self.canvas.has_preview():
+            self.canvas.set_preview(self.canvas.image(), self.actions_.target_rect(doc))
+
     def _show_frame(self, image, seconds: float, device: str) -> None:
         if image is None:
-            if self.canvas.image() is not None and not self._showing_file:
-                self.canvas.set_image(None)
+            self.canvas.set_preview(None)
             self.render_label.setText("")
             return
-        self._showing_file = False
-        self.canvas.set_image(image)
+        doc = self.files.document
+        self.canvas.set_preview(image, self.actions_.target_rect(doc) if doc is not None else None)
         self.render_label.setText(f"Frame {seconds * 1000:.1f} ms")
         if device:
             self.device_label.setText(self._device_text(device))
@@ -287,6 +362,26 @@ class MainWindow(QMainWindow):
             self.notice_label.setText(self.runtime.notice)
             self.notice_label.setVisible(True)
             self.device_label.setToolTip(self.runtime.notice)
+
+    def _current_frame(self) -> tuple | None:
+        """(image, recipe) of the walk frame shown, for placing it on the canvas."""
+        result = self.panel.last_frame
+        if result is None or self.panel.entry is None:
+            return None
+        walk = result.tag
+        recipe = model_recipe(self.panel.entry, **walk.frame_recipe(), latent=encode_latent(result.latents[0]))
+        return result.images[0], recipe
+
+    def _placed(self, layer_id: int) -> None:
+        self._last_placed = layer_id
+        self.canvas.set_preview(None)  # it is on the canvas now; the next walk frame floats again
+        self.statusBar().showMessage("Placed the generated image (hold Tab to compare without it)", 6000)
+
+    def _compare(self, held: bool) -> None:
+        doc = self.files.document
+        if doc is None or self._last_placed is None or not any(l.id == self._last_placed for l in doc.layers):
+            return
+        self.canvas.compare_without(self._last_placed if held else None)
 
     def _render_failed(self, message: str) -> None:
         last, when = self._last_error
@@ -298,17 +393,21 @@ class MainWindow(QMainWindow):
         show_error(self, "Render", message)
 
     def open_dialog(self) -> None:
-        chosen, _ = QFileDialog.getOpenFileName(self, "Open Image", str(self.exports.folder), OPEN_FILTER)
+        start = str(self.files.path.parent if self.files.path else self.exports.folder)
+        chosen, _ = QFileDialog.getOpenFileName(self, "Open", start, image_filter())
         if chosen:
             self.open_file(chosen)
 
     def open_file(self, path: str | Path) -> BackgroundTask:
-        """Open an image (decoding on a worker thread). One that carries a recipe
-        of ours reopens as the walk that made it; any other is shown on the canvas."""
+        """Open a project, or an image (decoded on a worker thread). An image that
+        carries a recipe of ours reopens as the walk that made it; any other
+        becomes a new document."""
         from studio.core.imageio import load_image
         from studio.core.recipe import read_recipe
 
         target = Path(path)
+        if target.suffix.lower() == PROJECT_SUFFIX:
+            return self.files.open_project(target)
         task = BackgroundTask(lambda task: (load_image(target), read_recipe(target)))
         task.succeeded.connect(lambda loaded: self._show_file(*loaded, target))
         task.failed.connect(lambda msg: show_error(self, "Open Image", msg))
@@ -325,9 +424,26 @@ class MainWindow(QMainWindow):
         if restored:
             self.statusBar().showMessage(restored, 8000)
             return
-        self._showing_file = True
-        self.canvas.set_image(image)
-        self.statusBar().showMessage(f"Opened {path.name} ({image.shape[1]} x {image.shape[0]})", 6000)
+        self.files.open_image(image, path)
+
+    # -- drag and drop -----------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        """A project opens; an image becomes a layer of the open document (or
+        opens, when there is none)."""
+        for url in event.mimeData().urls():
+            if not url.isLocalFile():
+                continue
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() != PROJECT_SUFFIX and self.files.document is not None:
+                self.files.load_image_layer(path)
+            else:
+                self.open_file(path)
+        event.acceptProposedAction()
 
     def _restore_recipe(self, recipe: dict, path: Path) -> str | None:
         """Put the panel back where `recipe` was made; a status line, or None
@@ -365,8 +481,54 @@ class MainWindow(QMainWindow):
         self.worker.stop()
 
     def closeEvent(self, event) -> None:
+        doc = self.files.document
+        if doc is not None and doc.modified and not self._closing:
+            # Asked first; Save closes once the file is written (the GUI never waits on it).
+            event.ignore()
+            # Closed from the event loop: a close() inside closeEvent is ignored by Qt.
+            self.files.then_discard(lambda: QTimer.singleShot(0, self._close_now))
+            return
         if not self.train_panel.confirm_close():
+            self._closing = False
             event.ignore()
             return
         self.shutdown()
         super().closeEvent(event)
+
+    def _close_now(self) -> None:
+        self._closing = True
+        self.close()
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def new_dialog(self) -> None:
+        dialog = SizeDialog("New Document", 1024, 1024, self)
+        if dialog.exec():
+            self.files.new_document(*dialog.size())
+
+    def export_dialog(self) -> None:
+        """Export the document (format, scale, alpha, recipe, whole image or the
+        selection) from a copy, on a worker thread."""
+        doc = self.files.document
+        if doc is None:
+            self.statusBar().showMessage("Nothing to export yet: open an image or place a generated one", 6000)
+            return
+        dialog = ExportDialog(doc, Path(self.files.source_name).stem or "untitled", self)
+        if not dialog.exec():
+            return
+        options, copy = dialog.options(), doc.detached_copy()
+        task = BackgroundTask(lambda _task: export_document(copy, options.path, **options.keywords()))
+        task.succeeded.connect(lambda path: self.statusBar().showMessage(f"Exported {Path(path).name}", 6000))
+        task.failed.connect(lambda msg: show_error(self, "Export", msg))
+        self.statusBar().showMessage(f"Exporting {options.path.name}…")
+        self._start(task)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.files.recent()
+        for path in recent:
+            action = self.recent_menu.addAction(path.name)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _checked=False, p=path: self.open_file(p))
+        if not recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)

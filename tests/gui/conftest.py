@@ -38,6 +38,20 @@ def message_boxes(monkeypatch) -> list[tuple[str, str]]:
     assert not shown, f"unexpected message boxes: {shown}"
 
 
+@pytest.fixture(autouse=True)
+def questions(monkeypatch) -> dict:
+    """Save / Discard / Cancel questions the app asks: recorded in "asked" as
+    (title, text) and answered with "answer" (Discard unless a test sets it)."""
+    record = {"asked": [], "answer": QMessageBox.Discard}
+
+    def ask(parent, title, text, *args, **kwargs):
+        record["asked"].append((title, text))
+        return record["answer"]
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(ask))
+    return record
+
+
 @pytest.fixture
 def window(qtbot, tiny_generator_dir):
     """The main window on the tiny generator, shown, with its thumbnails rendered."""

@@ -53,7 +53,12 @@ def test_shortcuts_are_the_painting_tool_ones(window):
     assert shortcuts["Fit to Window"] == QKeySequence("Ctrl+0")
     assert shortcuts["Actual Size (100%)"] == QKeySequence("Ctrl+1")
     assert shortcuts["Export Frame…"] == QKeySequence("Ctrl+E")
-    assert shortcuts["Export Animation…"] == QKeySequence("Ctrl+Shift+E")
+    assert shortcuts["Export Animation…"] == QKeySequence("Ctrl+Alt+E")
+    # Krita's: export, save, undo, redo.
+    assert shortcuts["Export…"] == QKeySequence("Ctrl+Shift+E")
+    assert shortcuts["Save"] == QKeySequence("Ctrl+S")
+    assert shortcuts["Undo"] == QKeySequence("Ctrl+Z")
+    assert QKeySequence("Ctrl+Shift+Z") in window.actions_.redo_action.shortcuts()
     assert window.panel.play_action.shortcut() == QKeySequence("P")
     assert window.panel.reroll_action.shortcut() == QKeySequence("R")
 

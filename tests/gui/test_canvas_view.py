@@ -8,6 +8,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from studio.core.document import Document
 from studio.ui.canvas_view import CanvasView
 from studio.ui.qimage import array_from_qimage
 
@@ -22,6 +23,10 @@ def canvas(qtbot):
     return view
 
 
+def show(view: CanvasView, image: np.ndarray) -> None:
+    view.set_document(Document.from_image(image))
+
+
 def image_on_screen(view: CanvasView) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The viewport as RGBA pixels, and the image's (left, top, width, height) on it."""
     grabbed = array_from_qimage(view.viewport().grab().toImage())
@@ -31,7 +36,7 @@ def image_on_screen(view: CanvasView) -> tuple[np.ndarray, tuple[int, int, int, 
 
 def test_fit_snaps_to_a_whole_scale_with_hard_pixels(canvas):
     image = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    canvas.set_image(image)
+    show(canvas, image)
     zoom = canvas.zoom
     assert zoom == int(300 / 8 * 0.92)  # 34: whole number, fits the height with a margin
     grabbed, (left, top, _, _) = image_on_screen(canvas)
@@ -43,22 +48,36 @@ def test_fit_snaps_to_a_whole_scale_with_hard_pixels(canvas):
             assert (block == image[y, x]).all(), (y, x)
 
 
-def test_wheel_zooms_around_the_cursor(canvas):
-    canvas.set_image(np.zeros((64, 64, 3), np.uint8))
+def wheel(canvas: CanvasView, cursor: QPointF, modifiers=Qt.NoModifier) -> None:
+    event = QWheelEvent(cursor, canvas.viewport().mapToGlobal(cursor), QPoint(), QPoint(0, 120),
+                        Qt.NoButton, modifiers, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(canvas.viewport(), event)
+
+
+def test_ctrl_wheel_zooms_around_the_cursor(canvas):
+    show(canvas, np.zeros((64, 64, 3), np.uint8))
     cursor = QPointF(300, 80)
     before_scene = canvas.mapToScene(cursor.toPoint())
     zoom = canvas.zoom
-    event = QWheelEvent(cursor, canvas.viewport().mapToGlobal(cursor), QPoint(), QPoint(0, 120),
-                        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
-    QApplication.sendEvent(canvas.viewport(), event)
+    wheel(canvas, cursor, Qt.ControlModifier)
     assert canvas.zoom == pytest.approx(zoom * 1.25)
     after_scene = canvas.mapToScene(cursor.toPoint())
     assert abs(after_scene.x() - before_scene.x()) <= 2 / canvas.zoom
     assert abs(after_scene.y() - before_scene.y()) <= 2 / canvas.zoom
 
 
+def test_the_wheel_alone_scrolls(canvas):
+    show(canvas, np.zeros((64, 64, 3), np.uint8))
+    zoom, centre = canvas.zoom, canvas.viewport().rect().center()
+    before = canvas.mapToScene(centre)
+    wheel(canvas, QPointF(100, 100))  # one notch up: the image moves down
+    after = canvas.mapToScene(centre)
+    assert canvas.zoom == zoom
+    assert (before.y() - after.y()) * zoom == pytest.approx(60, abs=1)
+
+
 def test_actual_size_and_fit(canvas):
-    canvas.set_image(np.zeros((64, 64, 3), np.uint8))
+    show(canvas, np.zeros((64, 64, 3), np.uint8))
     canvas.actual_size()
     assert canvas.zoom == 1.0
     canvas.fit()
@@ -67,7 +86,7 @@ def test_actual_size_and_fit(canvas):
 
 @pytest.mark.parametrize("how", ["middle", "space"])
 def test_drag_pans(qtbot, canvas, how):
-    canvas.set_image(np.zeros((64, 64, 3), np.uint8))
+    show(canvas, np.zeros((64, 64, 3), np.uint8))
     centre = canvas.viewport().rect().center()
     before = canvas.mapToScene(centre)
     button = Qt.MiddleButton
@@ -85,7 +104,7 @@ def test_drag_pans(qtbot, canvas, how):
 
 
 def test_checkerboard_shows_under_transparency(canvas):
-    canvas.set_image(np.zeros((16, 16, 4), np.uint8))  # fully transparent
+    show(canvas, np.zeros((16, 16, 4), np.uint8))  # fully transparent
     grabbed, (left, top, width, height) = image_on_screen(canvas)
     inside = grabbed[top + 2: top + height - 2, left + 2: left + width - 2, :3]
     greys = {tuple(c) for c in inside.reshape(-1, 3)}
@@ -95,6 +114,6 @@ def test_checkerboard_shows_under_transparency(canvas):
 
 def test_empty_canvas_shows_a_hint_and_no_image(canvas):
     assert canvas.image() is None
-    canvas.set_image(np.zeros((4, 4, 3), np.uint8))
-    canvas.set_image(None)
+    canvas.set_document(Document.from_image(np.zeros((4, 4, 3), np.uint8)))
+    canvas.set_document(None)
     assert canvas.image() is None

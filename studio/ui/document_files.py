@@ -1,0 +1,209 @@
+"""The open document and its file: new, open, save, save as, recent files,
+images dropped or pasted in, and the question before unsaved work is closed.
+
+Reading and writing happen on worker threads. A save copies the document on
+the GUI thread (cheap: arrays, no encoding), writes on a worker, and marks the
+document saved at the state it copied, so edits made while it was writing
+still count as unsaved. When the user chooses Save in the unsaved-changes
+question, what they were doing (open, new, quit) goes on once the save has
+landed, never while the GUI waits on the disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from studio.core.commands import AddLayer
+from studio.core.document import Document
+from studio.core.imageio import IMAGE_SUFFIXES, load_image
+from studio.core.placement import fit_within
+from studio.core.project import SUFFIX, capture_project, load_project, write_project
+from studio.ui.background_task import BackgroundTask
+from studio.ui.messages import show_error
+
+RECENT_KEY = "files/recent"
+RECENT_COUNT = 10
+PROJECT_FILTER = f"Latent Studio project (*{SUFFIX})"
+
+
+def image_filter() -> str:
+    patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+    return f"Projects and images (*{SUFFIX} {patterns});;{PROJECT_FILTER};;Images ({patterns});;All files (*)"
+
+
+class DocumentFiles(QObject):
+    documentChanged = Signal(object)  # the new Document, or None
+    titleChanged = Signal(str)  # "name.studio*" style, for the window title
+    message = Signal(str)  # status-bar text
+
+    def __init__(self, window, start_task):
+        """start_task(task): how the window runs (and keeps alive) a BackgroundTask."""
+        super().__init__(window)
+        self.window, self._start = window, start_task
+        self.document: Document | None = None
+        self.path: Path | None = None  # the .studio file, None until saved as one
+        self.source_name = ""  # what the document was made from, for its title
+        self._saving = False
+
+    # -- the document ------------------------------------------------------------------------
+
+    def adopt(self, document: Document | None, path: Path | None = None, name: str = "") -> None:
+        """Make `document` the open one (the caller asked about unsaved work)."""
+        if self.document is not None:
+            self.document.listeners.remove(self._changed)
+        self.document, self.path = document, path
+        self.source_name = name or (path.name if path else "Untitled")
+        if document is not None:
+            document.listeners.append(self._changed)
+        self.documentChanged.emit(document)
+        self._changed(None)
+
+    def _changed(self, _rect) -> None:
+        doc = self.document
+        if doc is None:
+            self.titleChanged.emit("")
+            return
+        self.titleChanged.emit(self.source_name + ("*" if doc.modified else ""))
+
+    def new_document(self, width: int, height: int) -> None:
+        def make() -> None:
+            doc = Document(width, height)
+            doc.apply(AddLayer(doc.new_layer("Background"), text="New Layer"))
+            doc.history.clear()
+            doc.mark_saved()
+            self.adopt(doc, None, "Untitled")
+
+        self.then_discard(make)
+
+    def then_discard(self, go_on: Callable[[], None]) -> None:
+        """Run `go_on` once unsaved work may go: at once when there is none;
+        else after asking Save / Discard / Cancel (Save: once it is saved)."""
+        doc = self.document
+        if doc is None or not doc.modified:
+            go_on()
+            return
+        answer = QMessageBox.question(
+            self.window, "Unsaved Changes", f"Save the changes to {self.source_name} first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            self.save(then=go_on)
+        elif answer == QMessageBox.Discard:
+            go_on()
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open_project(self, path: Path) -> BackgroundTask:
+        task = BackgroundTask(lambda _task: load_project(path))
+        task.succeeded.connect(lambda doc: self._opened(doc, path))
+        task.failed.connect(lambda msg: show_error(self.window, "Open", msg))
+        self._start(task)
+        return task
+
+    def _opened(self, doc: Document, path: Path) -> None:
+        def show() -> None:
+            self.adopt(doc, path)
+            self.remember(path)
+            self.message.emit(f"Opened {path.name} ({doc.width} x {doc.height}, {len(doc.layers)} layers)")
+
+        self.then_discard(show)
+
+    def open_image(self, image: np.ndarray, path: Path) -> None:
+        """An image read from `path` becomes a new document of one layer."""
+        def show() -> None:
+            self.adopt(Document.from_image(image, path.stem), None, path.name)
+            self.remember(path)
+            self.message.emit(f"Opened {path.name} ({image.shape[1]} x {image.shape[0]})")
+
+        self.then_discard(show)
+
+    def add_image_layer(self, image: np.ndarray, name: str) -> None:
+        """Put `image` (uint8 HxWx4) on the document as a new layer, centred and
+        scaled down to fit if larger (dropped or pasted pictures); without a
+        document it becomes one."""
+        doc = self.document
+        if doc is None:
+            self.adopt(Document.from_image(image, name), None, name)
+            return
+        image = fit_within(image, doc.width, doc.height)
+        h, w = image.shape[:2]
+        x, y = (doc.width - w) // 2, (doc.height - h) // 2
+        pixels = np.zeros((doc.height, doc.width, 4), np.uint8)
+        pixels[y:y + h, x:x + w] = image
+        doc.apply(AddLayer(doc.new_layer(name, pixels), text=f"Add {name}"))
+        self.message.emit(f"Added {name} as a layer")
+
+    def load_image_layer(self, path: Path) -> BackgroundTask:
+        task = BackgroundTask(lambda _task: load_image(path))
+        task.succeeded.connect(lambda image: self.add_image_layer(image, path.stem))
+        task.failed.connect(lambda msg: show_error(self.window, "Add Layer", msg))
+        self._start(task)
+        return task
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def save(self, then: Callable[[], None] | None = None) -> None:
+        """Save to the document's .studio file (asking for one the first
+        time); `then` runs once it is written."""
+        if self.document is None:
+            return
+        if self.path is None:
+            self.save_as(then)
+        else:
+            self._write(self.path, then)
+
+    def save_as(self, then: Callable[[], None] | None = None) -> None:
+        if self.document is None:
+            return
+        start = str(self.path) if self.path else str(Path.home() / (Path(self.source_name).stem + SUFFIX))
+        name, _ = QFileDialog.getSaveFileName(self.window, "Save Project", start, PROJECT_FILTER)
+        if not name:
+            return
+        path = Path(name)
+        if path.suffix.lower() != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        self._write(path, then)
+
+    def _write(self, path: Path, then: Callable[[], None] | None) -> None:
+        if self._saving:
+            self.message.emit("Still saving the previous version…")
+            return
+        doc = self.document
+        snapshot = capture_project(doc)
+        state = doc.history.state
+        task = BackgroundTask(lambda _task: write_project(snapshot, path))
+        task.succeeded.connect(lambda _r: self._saved(doc, path, state, then))
+        task.failed.connect(lambda msg: show_error(self.window, "Save", msg))
+        task.finished.connect(lambda: setattr(self, "_saving", False))
+        self._saving = True
+        self.message.emit(f"Saving {path.name}…")
+        self._start(task)
+
+    def is_saving(self) -> bool:
+        return self._saving
+
+    def _saved(self, doc: Document, path: Path, state: int, then: Callable[[], None] | None) -> None:
+        if doc is self.document:
+            doc.mark_saved(state)
+            self.path, self.source_name = path, path.name
+            self.remember(path)
+            self._changed(None)
+            self.message.emit(f"Saved {path.name}")
+        if then is not None:
+            then()
+
+    # -- recent files ------------------------------------------------------------------------
+
+    def recent(self) -> list[Path]:
+        values = QSettings().value(RECENT_KEY, []) or []
+        if isinstance(values, str):
+            values = [values]
+        return [Path(v) for v in values]
+
+    def remember(self, path: Path) -> None:
+        paths = [str(path.resolve())] + [str(p) for p in self.recent() if p != path.resolve()]
+        QSettings().setValue(RECENT_KEY, paths[:RECENT_COUNT])

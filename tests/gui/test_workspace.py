@@ -1,0 +1,222 @@
+"""The canvas as a workspace, driven with real mouse and key events: strokes
+change pixels and undo/redo restore them exactly, mask tools and selection
+operations, placing a generated frame as a layer with its recipe, Tab to
+compare, projects saved and reopened with identical pixels, and the question
+before unsaved work is closed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from studio.core.document import Document
+from studio.core.project import load_project
+from test_exports import walk_with_keys
+
+
+def to_view(win, x: float, y: float) -> QPoint:
+    """Viewport position of document point (x, y)."""
+    return win.canvas.mapFromScene(QPointF(x, y))
+
+
+def drag(qtbot, win, points, modifier=Qt.NoModifier) -> None:
+    viewport = win.canvas.viewport()
+    first, *rest = [to_view(win, x, y) for x, y in points]
+    qtbot.mousePress(viewport, Qt.LeftButton, modifier, first)
+    for point in rest:
+        qtbot.mouseMove(viewport, point)
+    qtbot.mouseRelease(viewport, Qt.LeftButton, modifier, rest[-1] if rest else first)
+
+
+@pytest.fixture
+def painting(window):
+    """The window with a 200 x 150 white document, fitted."""
+    image = np.full((150, 200, 4), 255, np.uint8)
+    window.files.adopt(Document.from_image(image, "white"), None, "white.png")
+    window.canvas.setFocus()
+    return window
+
+
+def key(qtbot, win, sequence: str) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    combo = QKeySequence(sequence)[0]
+    qtbot.keyClick(win.canvas, combo.key(), combo.keyboardModifiers())
+
+
+def test_a_stroke_paints_and_undo_redo_restore_it_exactly(qtbot, painting):
+    win, doc = painting, painting.files.document
+    before = doc.layers[0].pixels.copy()
+    win.tools.settings.set(colour=(200, 20, 30), size=12, hardness=1.0, opacity=1.0)
+    key(qtbot, win, "B")
+    drag(qtbot, win, [(40, 40), (80, 60), (120, 80)])
+    after = doc.layers[0].pixels.copy()
+    changed = np.any(after != before, axis=2)
+    assert changed.sum() > 300
+    assert tuple(after[60, 80]) == (200, 20, 30, 255)  # on the path, full colour
+    assert doc.modified and "*" in win.windowTitle()
+    key(qtbot, win, "Ctrl+Z")
+    np.testing.assert_array_equal(doc.layers[0].pixels, before)
+    assert not doc.modified
+    key(qtbot, win, "Ctrl+Shift+Z")
+    np.testing.assert_array_equal(doc.layers[0].pixels, after)
+    # What the canvas shows follows the document.
+    np.testing.assert_array_equal(win.canvas.image(), doc.composite())
+
+
+def test_eraser_toggle_and_brush_size_keys(qtbot, painting):
+    win, doc = painting, painting.files.document
+    win.tools.settings.set(size=20)
+    key(qtbot, win, "E")
+    assert win.tools.current == "eraser"
+    key(qtbot, win, "]")
+    assert win.tools.settings.size == 25
+    key(qtbot, win, "[")
+    assert win.tools.settings.size == 20
+    drag(qtbot, win, [(100, 75), (110, 75)])
+    assert doc.layers[0].pixels[75, 105, 3] == 0  # erased to transparent
+    key(qtbot, win, "E")
+    assert win.tools.current == "brush"
+
+
+def test_mask_brush_rectangle_and_selection_operations(qtbot, painting):
+    win, doc = painting, painting.files.document
+    win.tools.settings.set(size=10, hardness=1.0, opacity=1.0)
+    key(qtbot, win, "M")
+    drag(qtbot, win, [(20, 20), (60, 20)])
+    assert doc.mask[20, 40] == 255 and doc.mask[100, 100] == 0
+    key(qtbot, win, "Ctrl+Z")
+    assert not doc.mask.any()
+
+    key(qtbot, win, "Ctrl+R")
+    drag(qtbot, win, [(50, 40), (90, 70), (150, 110)])
+    assert doc.mask[40:110, 50:150].all() and doc.mask.sum() == 100 * 70 * 255
+    key(qtbot, win, "Ctrl+I")
+    assert doc.mask[0, 0] == 255 and doc.mask[60, 60] == 0
+    key(qtbot, win, "Ctrl+I")
+    key(qtbot, win, "Ctrl+Shift+A")
+    assert not doc.mask.any()
+    key(qtbot, win, "Ctrl+Z")
+    assert doc.mask[60, 60] == 255
+
+    win.actions_.crop_action.trigger()
+    assert (doc.width, doc.height) == (100, 70)
+    assert win.canvas.image().shape[:2] == (70, 100)
+    key(qtbot, win, "Ctrl+Z")
+    assert (doc.width, doc.height) == (200, 150)
+
+
+def test_a_locked_layer_refuses_the_brush_with_a_message(qtbot, painting):
+    win, doc = painting, painting.files.document
+    win.layers_panel.lock_button.click()
+    assert doc.layers[0].locked
+    before = doc.layers[0].pixels.copy()
+    key(qtbot, win, "B")
+    drag(qtbot, win, [(40, 40), (80, 40)])
+    np.testing.assert_array_equal(doc.layers[0].pixels, before)
+    assert "locked" in win.statusBar().currentMessage()
+
+
+def test_layers_panel_adds_hides_and_reorders_undoably(qtbot, painting):
+    win, doc = painting, painting.files.document
+    win.layers_panel.add_button.click()
+    assert len(doc.layers) == 2 and doc.active_id == doc.layers[1].id
+    assert win.layers_panel.list.count() == 2
+    win.tools.settings.set(colour=(0, 0, 255), size=8)
+    key(qtbot, win, "B")
+    drag(qtbot, win, [(30, 30), (60, 30)])
+    assert doc.layers[0].pixels[30, 45, 2] == 255 and doc.layers[1].pixels[30, 45, 3] == 255
+    win.layers_panel.visible_button.click()  # hide the new layer
+    assert tuple(win.canvas.image()[30, 45]) == (255, 255, 255, 255)
+    key(qtbot, win, "Ctrl+Z")
+    assert tuple(win.canvas.image()[30, 45]) == (0, 0, 255, 255)
+    win.layers_panel.down_button.click()
+    assert doc.layers[0].name == "Layer 2"
+    win.layers_panel.blend_combo.setCurrentIndex(1)
+    win.layers_panel.blend_combo.activated.emit(1)
+    assert doc.layers[0].blend == "multiply"
+
+
+def test_a_generated_frame_lands_as_a_layer_with_its_recipe(qtbot, painting, wait_frame):
+    win, doc = painting, painting.files.document
+    seeds = walk_with_keys(qtbot, win, 3)
+    wait_frame(win)
+    assert win.canvas.has_preview()
+    key(qtbot, win, "Ctrl+R")
+    drag(qtbot, win, [(20, 30), (100, 90)])
+    win.actions_.place_action.trigger()
+    assert len(doc.layers) == 2 and not win.canvas.has_preview()
+    layer = doc.layers[1]
+    assert layer.recipe["model"]["name"] == "tiny" and layer.recipe["seeds"] == seeds
+    alpha = layer.pixels[..., 3]
+    assert alpha[30:90, 20:100].all() and not alpha[:30].any() and not alpha[:, 100:].any()
+    # Hold Tab: the image without the generated layer.
+    qtbot.keyPress(win.canvas, Qt.Key_Tab)
+    np.testing.assert_array_equal(win.canvas.image(), doc.composite_without(layer.id))
+    qtbot.keyRelease(win.canvas, Qt.Key_Tab)
+    np.testing.assert_array_equal(win.canvas.image(), doc.composite())
+    key(qtbot, win, "Ctrl+Z")
+    assert len(doc.layers) == 1
+
+
+def test_project_round_trip_keeps_every_pixel(qtbot, painting, tmp_path, monkeypatch):
+    win, doc = painting, painting.files.document
+    win.tools.settings.set(colour=(10, 200, 90), size=9, opacity=0.5, hardness=0.3)
+    key(qtbot, win, "B")
+    drag(qtbot, win, [(10, 10), (150, 100)])
+    win.layers_panel.add_button.click()
+    key(qtbot, win, "M")
+    drag(qtbot, win, [(60, 60), (90, 60)])
+    target = tmp_path / "work.studio"
+    monkeypatch.setattr("studio.ui.document_files.QFileDialog.getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    key(qtbot, win, "Ctrl+S")
+    qtbot.waitUntil(lambda: not doc.modified, timeout=10_000)
+    assert win.files.path == target and "*" not in win.windowTitle()
+    again = load_project(target)
+    assert [l.name for l in again.layers] == [l.name for l in doc.layers]
+    for a, b in zip(again.layers, doc.layers):
+        np.testing.assert_array_equal(a.pixels, b.pixels)
+    np.testing.assert_array_equal(again.mask, doc.mask)
+
+    # Opened in the window (as `studio FILE.studio` does), it shows the same image.
+    win.files.adopt(None)
+    win.open_file(target)
+    qtbot.waitUntil(lambda: win.files.document is not None, timeout=10_000)
+    np.testing.assert_array_equal(win.canvas.image(), doc.composite())
+
+
+def test_closing_with_unsaved_changes_asks(qtbot, painting, questions):
+    win = painting
+    key(qtbot, win, "B")
+    drag(qtbot, win, [(40, 40), (50, 40)])
+    from PySide6.QtWidgets import QMessageBox
+
+    questions["answer"] = QMessageBox.Cancel
+    win.close()
+    assert win.isVisible() and questions["asked"][0][0] == "Unsaved Changes"
+    questions["answer"] = QMessageBox.Discard
+    win.close()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=5_000)
+
+
+def test_export_dialog_writes_the_selection_scaled(qtbot, painting, tmp_path, monkeypatch):
+    from studio.core.imageio import load_image
+    from studio.ui.export_dialog import ExportDialog
+
+    win = painting
+    key(qtbot, win, "Ctrl+R")
+    drag(qtbot, win, [(10, 20), (110, 70)])
+    target = tmp_path / "crop.png"
+
+    def accept(dialog):
+        dialog.path_edit.setText(str(target))
+        dialog.mask_radio.setChecked(True)
+        dialog.scale_spin.setValue(50)
+        return 1
+
+    monkeypatch.setattr(ExportDialog, "exec", accept)
+    key(qtbot, win, "Ctrl+Shift+E")
+    qtbot.waitUntil(target.exists, timeout=10_000)
+    assert load_image(target).shape == (25, 50, 4)
