@@ -220,3 +220,64 @@ def test_export_dialog_writes_the_selection_scaled(qtbot, painting, tmp_path, mo
     key(qtbot, win, "Ctrl+Shift+E")
     qtbot.waitUntil(target.exists, timeout=10_000)
     assert load_image(target).shape == (25, 50, 4)
+
+
+def test_pen_pressure_sets_the_brush_width(qtbot, painting):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    win, doc = painting, painting.files.document
+    win.tools.settings.set(colour=(0, 0, 0), size=20, hardness=1.0)
+    key(qtbot, win, "B")
+    pen = QPointingDevice.primaryPointingDevice()
+
+    def pen_stroke(y: float, pressure: float) -> int:
+        viewport = win.canvas.viewport()
+        for kind, x in ((QEvent.TabletPress, 40), (QEvent.TabletMove, 100), (QEvent.TabletRelease, 160)):
+            pos = QPointF(to_view(win, x, y))
+            buttons = Qt.NoButton if kind == QEvent.TabletRelease else Qt.LeftButton
+            event = QTabletEvent(kind, pen, pos, viewport.mapToGlobal(pos), pressure, 0, 0, 0, 0, 0,
+                                 Qt.NoModifier, Qt.LeftButton, buttons)
+            QApplication.sendEvent(viewport, event)
+        return int((doc.layers[0].pixels[:, 100, 0] < 128).sum())  # painted rows across the stroke
+
+    light = pen_stroke(40, 0.25)
+    heavy = pen_stroke(110, 1.0) - light
+    assert 3 <= light <= 7 and 18 <= heavy <= 22  # 5 px and 20 px wide
+    key(qtbot, win, "Ctrl+Z")
+    key(qtbot, win, "Ctrl+Z")
+    assert (doc.layers[0].pixels == 255).all()
+
+
+def test_an_image_dropped_on_the_window_becomes_a_layer(qtbot, painting, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from studio.core.imageio import save_image
+
+    win, doc = painting, painting.files.document
+    picture = tmp_path / "red.png"
+    save_image(picture, np.full((400, 100, 4), (255, 0, 0, 255), np.uint8))
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(picture))])
+    event = QDropEvent(QPointF(300, 300), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+    win.dropEvent(event)  # sendEvent drops only during a real drag (Qt's drag manager checks)
+    qtbot.waitUntil(lambda: len(doc.layers) == 2, timeout=10_000)
+    layer = doc.layers[1]
+    assert layer.name == "red"
+    ys, xs = np.nonzero(layer.pixels[..., 3])
+    assert ys.max() - ys.min() + 1 == 150  # scaled down to fit the 150 px canvas, aspect kept
+    assert abs((xs.max() - xs.min() + 1) - 38) <= 1
+
+
+def test_paste_puts_the_clipboard_image_on_a_layer(qtbot, painting):
+    from PySide6.QtGui import QGuiApplication
+
+    from studio.ui.qimage import qimage_from_array
+
+    win, doc = painting, painting.files.document
+    QGuiApplication.clipboard().setImage(qimage_from_array(np.full((20, 30, 4), (0, 0, 255, 255), np.uint8)))
+    key(qtbot, win, "Ctrl+V")
+    assert len(doc.layers) == 2 and doc.layers[1].name == "Pasted"
+    assert tuple(doc.composite()[75, 100]) == (0, 0, 255, 255)
