@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap, QTransform
-from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap, QTransform
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from studio.core.document import Document
 from studio.core.rect import Rect, clip, is_empty
@@ -51,10 +51,46 @@ def _checker_brush() -> QBrush:
     return QBrush(tile)
 
 
-def _clear_pixmap(width: int, height: int) -> QPixmap:
-    pixmap = QPixmap(width, height)
-    pixmap.fill(Qt.transparent)  # also gives the pixmap an alpha channel, which patches need
-    return pixmap
+class _BufferItem(QGraphicsItem):
+    """A picture the canvas patches in place. It owns its QImage alone, so
+    painting a dab into it never copies it (a QPixmap shared with a
+    QGraphicsPixmapItem is copied whole, 64 MB at 4096 px, on every patch),
+    and it draws only the part of itself that is exposed."""
+
+    def __init__(self):
+        super().__init__()
+        self._image = QImage()
+        self.smooth = False
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # exposedRect is the part to draw
+
+    def reset(self, width: int, height: int, image: QImage | None = None) -> None:
+        """A new transparent width x height buffer (or `image`)."""
+        self.prepareGeometryChange()
+        if image is None:
+            image = QImage(width, height, QImage.Format_RGBA8888)
+            image.fill(Qt.transparent)
+        self._image = image
+
+    def patch(self, pixels: np.ndarray, x: int, y: int) -> None:
+        """Replace the pixels at (x, y) with `pixels` (uint8 hxwx4, straight alpha)."""
+        painter = QPainter(self._image)
+        painter.setCompositionMode(QPainter.CompositionMode_Source)  # replace, do not blend over the old
+        painter.drawImage(x, y, qimage_from_array(pixels))
+        painter.end()
+        self.update(QRectF(x, y, pixels.shape[1], pixels.shape[0]))
+
+    def size(self) -> tuple[int, int]:
+        return (self._image.width(), self._image.height())
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._image.width(), self._image.height())
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if self._image.isNull():
+            return
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, self.smooth)
+        exposed = option.exposedRect.intersected(self.boundingRect()).toAlignedRect()
+        painter.drawImage(exposed, self._image, exposed)
 
 
 def mask_film(mask: np.ndarray) -> np.ndarray:
@@ -74,10 +110,9 @@ class CanvasView(QGraphicsView):
         super().__init__(parent)
         self._scene = QGraphicsScene(self)
         self.setScene(self._scene)
-        self._item = QGraphicsPixmapItem()  # the document, or the lone walk frame
-        self._item.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
+        self._item = _BufferItem()  # the document, or the lone walk frame
         self._scene.addItem(self._item)
-        self._mask_item = QGraphicsPixmapItem()
+        self._mask_item = _BufferItem()
         self._mask_item.setZValue(1)
         self._scene.addItem(self._mask_item)
         self._preview_item = QGraphicsPixmapItem()  # a walk frame floating over the document
@@ -171,15 +206,15 @@ class CanvasView(QGraphicsView):
     def _rebuild(self) -> None:
         doc = self.document
         if doc is not None:
-            self._item.setPixmap(_clear_pixmap(doc.width, doc.height))
-            self._mask_item.setPixmap(_clear_pixmap(doc.width, doc.height))
+            self._item.reset(doc.width, doc.height)
+            self._mask_item.reset(doc.width, doc.height)
             self.refresh(None)
             self._place_preview(None)
         else:
-            self._mask_item.setPixmap(QPixmap())
+            self._mask_item.reset(0, 0, QImage())
             self._preview_item.setPixmap(QPixmap())
             frame = self._preview
-            self._item.setPixmap(QPixmap() if frame is None else QPixmap.fromImage(qimage_from_array(frame)))
+            self._item.reset(0, 0, QImage() if frame is None else qimage_from_array(frame))
             self._has_alpha = frame is not None and frame.ndim == 3 and frame.shape[2] == 4
         self._update_scene_rect()
         self.viewport().update()
@@ -199,8 +234,7 @@ class CanvasView(QGraphicsView):
         doc = self.document
         if doc is None:
             return
-        pixmap = self._item.pixmap()
-        if (pixmap.width(), pixmap.height()) != (doc.width, doc.height):
+        if self._item.size() != (doc.width, doc.height):
             self.set_document(doc)  # the canvas was cropped or resized: new buffers, new fit
             return
         self.refresh(rect)
@@ -216,22 +250,13 @@ class CanvasView(QGraphicsView):
         x0, y0 = rect[0], rect[1]
         pixels = (doc.composite(rect) if self._compare_without is None
                   else doc.composite_without(self._compare_without, rect))
-        self._patch(self._item, pixels, x0, y0)
-        self._patch(self._mask_item, mask_film(doc.mask[rect[1]:rect[3], rect[0]:rect[2]]), x0, y0)
+        self._item.patch(pixels, x0, y0)
+        self._mask_item.patch(mask_film(doc.mask[rect[1]:rect[3], rect[0]:rect[2]]), x0, y0)
         if rect == doc.rect:
             self._has_alpha = bool((pixels[..., 3] < 255).any())
         elif not self._has_alpha:
             self._has_alpha = bool((pixels[..., 3] < 255).any())
         self.viewport().update()
-
-    @staticmethod
-    def _patch(item: QGraphicsPixmapItem, pixels: np.ndarray, x: int, y: int) -> None:
-        pixmap = item.pixmap()
-        painter = QPainter(pixmap)
-        painter.setCompositionMode(QPainter.CompositionMode_Source)  # replace, do not blend over the old
-        painter.drawImage(x, y, qimage_from_array(pixels))
-        painter.end()
-        item.setPixmap(pixmap)
 
     def _update_scene_rect(self) -> None:
         # A margin far wider than the image lets the user pan it anywhere,
@@ -295,9 +320,7 @@ class CanvasView(QGraphicsView):
 
     def _apply_sampling(self) -> None:
         smooth = self.zoom < 1.0  # minified: smooth to avoid aliasing; magnified: hard pixels
-        mode = Qt.SmoothTransformation if smooth else Qt.FastTransformation
-        self._item.setTransformationMode(mode)
-        self._mask_item.setTransformationMode(mode)
+        self._item.smooth = self._mask_item.smooth = smooth
         self.setRenderHint(QPainter.SmoothPixmapTransform, smooth)
 
     # -- events ------------------------------------------------------------------------------
