@@ -51,11 +51,12 @@ def create_window(device: str | None = None, model_folders: list[Path] | None = 
     Needs a QApplication. Raises DeviceError for an unknown device name."""
     from studio.engine.runtime import Runtime
     from studio.ui.main_window import MainWindow
-    from studio.ui.preferences import saved_device
+    from studio.ui.preferences import saved_device, saved_threads
 
     if device is None and not os.environ.get("STUDIO_DEVICE"):
         device = saved_device()
-    window = MainWindow(Runtime(device), model_folders)
+    threads = None if os.environ.get("STUDIO_THREADS") else (saved_threads() or None)
+    window = MainWindow(Runtime(device, threads), model_folders)
     if file:
         window.open_file(file)
     return window
@@ -71,6 +72,8 @@ def run(file: str | None = None, device: str | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    from PySide6.QtCore import QTimer
+
     from studio.engine.runtime import DeviceError
 
     app = create_application()
@@ -81,4 +84,6 @@ def run(file: str | None = None, device: str | None = None) -> int:
         return 2
     app.aboutToQuit.connect(window.shutdown)  # quit without a close (e.g. logout) still ends the threads
     window.show()
+    if not file:  # opening a file is what the user asked for; a crash's leftovers wait until the next plain start
+        QTimer.singleShot(0, window.recover_autosaves)
     return int(app.exec())

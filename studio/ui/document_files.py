@@ -40,6 +40,7 @@ class DocumentFiles(QObject):
     documentChanged = Signal(object)  # the new Document, or None
     titleChanged = Signal(str)  # "name.studio*" style, for the window title
     message = Signal(str)  # status-bar text
+    saved = Signal(object)  # Path: the open document was written there
 
     def __init__(self, window, start_task):
         """start_task(task): how the window runs (and keeps alive) a BackgroundTask."""
@@ -193,6 +194,7 @@ class DocumentFiles(QObject):
             self.remember(path)
             self._changed(None)
             self.message.emit(f"Saved {path.name}")
+            self.saved.emit(path)
         if then is not None:
             then()
 

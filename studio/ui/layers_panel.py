@@ -110,8 +110,11 @@ class LayersPanel(QWidget):
             document.listeners.append(self._document_changed)
         self.sync()
 
-    def _document_changed(self, _rect) -> None:
-        self._thumb_timer.start()  # coalesce a stroke's many touches into one redraw
+    def _document_changed(self, rect) -> None:
+        if rect is None:  # the layer list or a layer's properties: show it now
+            self.sync()
+        else:
+            self._thumb_timer.start()  # pixels: coalesce a stroke's many touches into one redraw
 
     def sync(self) -> None:
         """Rebuild the rows and controls from the document."""

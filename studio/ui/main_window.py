@@ -28,7 +28,9 @@ from studio.ui.latent_panel import LatentPanel
 from studio.ui.layers_panel import LayersPanel
 from studio.ui.latent_walk import LatentWalk
 from studio.ui.messages import show_error
-from studio.ui.preferences import save_device
+from studio.ui.autosave import Autosaver, offer_recovery
+from studio.ui.preferences import save_device, saved_autosave_interval, saved_user_models_dir
+from studio.ui.preferences_dialog import PreferencesDialog
 from studio.ui.render_worker import GeneratorCache, RenderWorker
 from studio.ui.tool_box import ToolBox
 from studio.ui.train_panel import TrainPanel
@@ -36,12 +38,22 @@ from studio.ui.train_panel import TrainPanel
 REPEAT_ERROR_S = 3.0  # the same render error within this time is not shown twice
 
 
+def default_model_folders() -> list[Path]:
+    """Shipped models, the user's model folder (a preference), and the
+    platform's default one when the preference moved it (`studio export`
+    and the trainer still write there unless told otherwise)."""
+    folders = [shipped_models_dir(), saved_user_models_dir()]
+    if user_models_dir() not in folders:
+        folders.append(user_models_dir())
+    return folders
+
+
 class MainWindow(QMainWindow):
     def __init__(self, runtime: Runtime, model_folders: list[Path] | None = None, parent=None):
         """model_folders: where to look for models (None: shipped models/ + the user's)."""
         super().__init__(parent)
         self.runtime = runtime
-        self.model_folders = model_folders
+        self.model_folders = model_folders if model_folders is not None else default_model_folders()
         self.registry: Registry | None = None
         self.tasks: set[BackgroundTask] = set()
         self._last_error = ("", 0.0)
@@ -65,6 +77,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.setAcceptDrops(True)
         self.files = DocumentFiles(self, self._start)
+        self.autosaver = self._make_autosaver()
         self.tools = ToolBox(self, self.canvas, lambda text: self.statusBar().showMessage(text, 6000))
         self.addToolBar(Qt.LeftToolBarArea, self.tools.tool_bar)
         self.addToolBar(Qt.TopToolBarArea, self.tools.options_bar)
@@ -107,6 +120,8 @@ class MainWindow(QMainWindow):
         self.files.documentChanged.connect(self._document_changed)
         self.files.titleChanged.connect(self._update_title)
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.files.saved.connect(lambda path: (self.autosaver.set_source(path, path.name),
+                                               self.autosaver.document_saved()))
         self.actions_.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.actions_.placed.connect(self._placed)
         self.canvas.compareHeld.connect(self._compare)
@@ -176,6 +191,8 @@ class MainWindow(QMainWindow):
         menus["layer"].insertAction(menus["layer"].actions()[0] if menus["layer"].actions() else None,
                                     self._action("&New Layer", "Ctrl+Shift+N", self.layers_panel.add_layer))
         menus["layer"].insertSeparator(self.actions_.place_action)
+        menus["edit"].addSeparator()
+        menus["edit"].addAction(self._action("&Preferences…", QKeySequence.Preferences, self.preferences_dialog))
 
         view_menu = menu.addMenu("&View")
         view_menu.addAction(self._action("&Fit to Window", "Ctrl+0", self.canvas.fit))
@@ -252,7 +269,7 @@ class MainWindow(QMainWindow):
         """Rescan when a model folder changes, so a model exported from the CLI
         (or copied in) shows up without a restart. Exports rename a finished
         folder into place, so one change event means one whole model."""
-        folders = self.model_folders if self.model_folders is not None else [shipped_models_dir(), user_models_dir()]
+        folders = self.model_folders
         for folder in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)
         self.model_watcher = QFileSystemWatcher([str(f) for f in folders], self)
@@ -332,7 +349,37 @@ class MainWindow(QMainWindow):
 
     # -- canvas ------------------------------------------------------------------------------
 
+    def _make_autosaver(self, recovered=None) -> Autosaver:
+        """The autosaver of this window's document; `recovered` (a
+        RecoveredDocument) keeps writing into the slot it came back from."""
+        if recovered is None:
+            autosaver = Autosaver(interval=saved_autosave_interval(), parent=self)
+        else:
+            autosaver = Autosaver(recovered.document, session_id=recovered.session_id, unsaved=True,
+                                  source=recovered.source, title=recovered.title,
+                                  interval=saved_autosave_interval(), parent=self)
+        autosaver.saved.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        return autosaver
+
+    def recover_autosaves(self) -> None:
+        """At start-up: offer what a crashed session left behind; the newest
+        document chosen opens here (others stay for the next start)."""
+        recovered = offer_recovery(self)
+        if not recovered:
+            return
+        first = recovered[0]
+        self.files.adopt(first.document, first.source if first.source and first.source.suffix == PROJECT_SUFFIX
+                         else None, first.title or "Recovered")
+        first.document.mark_saved(state=-1)  # no state of it is on disk: unsaved until saved
+        self.autosaver.close()
+        self.autosaver = self._make_autosaver(first)
+        self._update_title(None)
+        more = f"; {len(recovered) - 1} more will be offered at the next start" if len(recovered) > 1 else ""
+        self.statusBar().showMessage(f"Recovered {first.title or 'a document'}{more}", 10000)
+
     def _document_changed(self, doc) -> None:
+        self.autosaver.set_document(doc, self.files.path, self.files.source_name)
         if doc is not None:
             doc.listeners.append(self._document_edited)
         self.canvas.set_document(doc)
@@ -474,6 +521,7 @@ class MainWindow(QMainWindow):
         """Stop playback, cancel exports and end every thread (safe to call twice).
         Runs on close and on application quit: a QThread destroyed while running aborts."""
         self.panel.set_playing(False)
+        self.autosaver.close()  # a clean exit leaves nothing to recover
         self.train_panel.shutdown()
         self.exports.stop_all()
         for task in list(self.tasks):
@@ -522,6 +570,27 @@ class MainWindow(QMainWindow):
         task.failed.connect(lambda msg: show_error(self, "Export", msg))
         self.statusBar().showMessage(f"Exporting {options.path.name}…")
         self._start(task)
+
+    def preferences_dialog(self) -> None:
+        dialog = PreferencesDialog(self)
+        dialog.changed.connect(self._preferences_changed)
+        dialog.exec()
+
+    def _preferences_changed(self, keys: list[str]) -> None:
+        """Apply what the Preferences dialog changed, at once."""
+        from studio.ui.preferences import load_preferences
+
+        prefs = load_preferences()
+        if "device" in keys or "threads" in keys:
+            self.runtime = Runtime(self.runtime.requested, prefs.threads or None)  # set_device keeps its threads
+            self.set_device(prefs.device)
+        if "autosave_s" in keys:
+            self.autosaver.set_interval(prefs.autosave_s)
+        if "user_models" in keys:
+            self.model_folders = default_model_folders()
+            self.registry = None
+            self.model_watcher.addPaths([str(f) for f in self.model_folders if Path(f).is_dir()])
+            self.scan_models()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

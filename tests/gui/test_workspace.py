@@ -281,3 +281,37 @@ def test_paste_puts_the_clipboard_image_on_a_layer(qtbot, painting):
     key(qtbot, win, "Ctrl+V")
     assert len(doc.layers) == 2 and doc.layers[1].name == "Pasted"
     assert tuple(doc.composite()[75, 100]) == (0, 0, 255, 255)
+
+
+def test_the_window_autosaves_and_a_crashed_session_comes_back(qtbot, painting, monkeypatch, tmp_path):
+    import subprocess
+    import sys
+
+    from studio.core import recovery
+    from studio.ui.autosave import RecoveryDialog
+
+    win, doc = painting, painting.files.document
+    win.autosaver.set_interval(0.05)
+    key(qtbot, win, "B")
+    drag(qtbot, win, [(40, 40), (90, 40)])
+    slot = recovery.autosave_path(win.autosaver.session_id)
+    qtbot.waitUntil(lambda: slot.exists() and win.autosaver.written_revision == doc.revision, timeout=10_000)
+
+    # A session whose process is gone (as after kill -9) left this document behind.
+    from studio.core.project import save_project
+
+    save_project(doc, tmp_path / "state.studio")
+    child = subprocess.run([sys.executable, "-c", "import sys\n"
+                            "from studio.core import project, recovery\n"
+                            "doc = project.load_project(sys.argv[1])\n"
+                            "recovery.write_autosave(doc, recovery.new_session_id(), None, 'white.png')",
+                            str(tmp_path / "state.studio")], capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr
+    painted = doc.layers[0].pixels.copy()
+    win.files.adopt(None)
+    monkeypatch.setattr(RecoveryDialog, "exec", lambda self: RecoveryDialog.RECOVER)
+    win.recover_autosaves()
+    back = win.files.document
+    np.testing.assert_array_equal(back.layers[0].pixels, painted)
+    assert back.modified and win.windowTitle().startswith("white.png*")
+    assert not recovery.find_orphans()  # not offered twice
