@@ -105,3 +105,30 @@ def test_run_opens_the_window_and_returns_0_on_close(monkeypatch, tmp_path, qapp
     assert app.run(str(tmp_path / "start.png"), "cpu") == 0
     assert seen["windows"] == 1
     assert seen["image"] is not None and seen["image"].shape == (6, 6, 4)
+
+
+def test_run_opens_a_project_given_on_the_command_line(monkeypatch, tmp_path, qapp):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from studio.core.commands import AddLayer
+    from studio.core.document import Document
+    from studio.core.project import save_project
+    from studio.ui.main_window import MainWindow
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    doc = Document.from_image(np.full((9, 12, 4), (10, 20, 30, 255), np.uint8), "paper")
+    doc.apply(AddLayer(doc.new_layer("ink")))
+    save_project(doc, tmp_path / "work.studio")
+    seen = {}
+
+    def look_and_close():
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        opened = window.files.document
+        seen["layers"] = [layer.name for layer in opened.layers] if opened else None
+        seen["title"] = window.windowTitle()
+        QApplication.closeAllWindows()
+
+    QTimer.singleShot(1500, look_and_close)
+    assert app.run(str(tmp_path / "work.studio"), "cpu") == 0
+    assert seen["layers"] == ["paper", "ink"] and seen["title"].startswith("work.studio")

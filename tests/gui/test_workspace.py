@@ -315,3 +315,45 @@ def test_the_window_autosaves_and_a_crashed_session_comes_back(qtbot, painting, 
     np.testing.assert_array_equal(back.layers[0].pixels, painted)
     assert back.modified and win.windowTitle().startswith("white.png*")
     assert not recovery.find_orphans()  # not offered twice
+
+
+def test_move_tool_and_selection_menu_operations(qtbot, painting, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    win, doc = painting, painting.files.document
+    win.layers_panel.add_button.click()
+    win.tools.settings.set(colour=(0, 0, 0), size=10, hardness=1.0)
+    key(qtbot, win, "B")
+    drag(qtbot, win, [(50, 50), (50, 50)])
+    key(qtbot, win, "V")
+    drag(qtbot, win, [(50, 50), (70, 60), (90, 80)])
+    ink = doc.layers[1].pixels[..., 3]
+    assert ink[80, 90] == 255 and ink[50, 50] == 0  # moved by (40, 30)
+    key(qtbot, win, "Ctrl+Z")
+    assert doc.layers[1].pixels[50, 50, 3] == 255
+
+    key(qtbot, win, "Ctrl+R")
+    drag(qtbot, win, [(60, 60), (80, 80)])
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (5, True)))
+    win.actions_.grow_action.trigger()
+    assert doc.mask[56, 70] == 255 and doc.mask[54, 70] == 0  # 20 px square grown by 5 px
+    win.actions_.shrink_action.trigger()
+    win.actions_.feather_action.trigger()
+    assert 0 < doc.mask[60, 70] < 255  # a soft edge where the hard one was
+    assert doc.undo_text == "Feather Selection"
+
+
+def test_a_hostile_project_is_refused_with_one_line(qtbot, painting, tmp_path, message_boxes):
+    import zipfile
+
+    win, doc = painting, painting.files.document
+    bomb = tmp_path / "evil.studio"
+    with zipfile.ZipFile(bomb, "w") as zf:
+        zf.writestr("manifest.json", '{"format": "latent-studio/project@1", "width": 4, "height": 4, '
+                                     '"layers": [{"name": "x", "file": "../../etc/passwd"}]}')
+    before = bomb.read_bytes()
+    win.open_file(bomb)
+    qtbot.waitUntil(lambda: bool(message_boxes), timeout=10_000)
+    title, text = message_boxes.pop()
+    assert title == "Open" and "evil.studio" in text and "\n" not in text
+    assert win.files.document is doc and bomb.read_bytes() == before  # nothing replaced, nothing written
