@@ -36,6 +36,9 @@ def main() -> int:
     parser.add_argument("--position", type=float, default=0.3)
     parser.add_argument("--size", default="1440x900")
     parser.add_argument("--loop", action="store_true", help="tick the Loop box")
+    parser.add_argument("--image", type=Path, help="open this image as the document first")
+    parser.add_argument("--place", metavar="X0,Y0,X1,Y1",
+                        help="select this rectangle of the document and place the walk's frame in it")
     args = parser.parse_args()
 
     from studio.ui.app import create_application, create_window, display_problem
@@ -65,13 +68,27 @@ def main() -> int:
     if not _wait(app, window.panel.grid.ready, 60):
         print("error: thumbnails did not render", file=sys.stderr)
         return 1
+    if args.image:
+        from studio.core.document import Document
+        from studio.core.imageio import load_image
+
+        window.files.adopt(Document.from_image(load_image(args.image), args.image.stem), None, args.image.name)
     cells = [int(c) for c in args.keys.split(",") if c.strip()]
     for cell in cells:
         window.panel.grid.buttons[cell].click()
     window.panel.loop_check.setChecked(args.loop)
     if cells:
         window.panel.set_position(args.position)
-        _wait(app, lambda: window.worker.is_idle() and window.canvas.image() is not None, 30)
+        _wait(app, lambda: window.worker.is_idle() and window.panel.last_frame is not None, 30)
+    if args.place and window.files.document is not None:
+        from studio.core import mask as mask_ops
+        from studio.core.commands import SetMask
+
+        doc = window.files.document
+        rect = tuple(int(v) for v in args.place.split(","))
+        doc.apply(SetMask(mask_ops.feather(mask_ops.rectangle(doc.width, doc.height, rect), 6)))
+        window.actions_.place_action.trigger()
+        window.actions_.deselect_action.trigger()  # the red selection film would tint the result
     _wait(app, lambda: False, 0.5)  # let the last paint land
     args.output.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.output))
