@@ -169,7 +169,7 @@ class CanvasView(QGraphicsView):
             if self._shown_size() != old_size:
                 self.fit()
         else:
-            self._place_preview(rect)
+            self.place_preview(rect)
         self.viewport().update()
 
     def has_preview(self) -> bool:
@@ -209,7 +209,7 @@ class CanvasView(QGraphicsView):
             self._item.reset(doc.width, doc.height)
             self._mask_item.reset(doc.width, doc.height)
             self.refresh(None)
-            self._place_preview(None)
+            self.place_preview(None)
         else:
             self._mask_item.reset(0, 0, QImage())
             self._preview_item.setPixmap(QPixmap())
@@ -219,7 +219,8 @@ class CanvasView(QGraphicsView):
         self._update_scene_rect()
         self.viewport().update()
 
-    def _place_preview(self, rect: Rect | None) -> None:
+    def place_preview(self, rect: Rect | None) -> None:
+        """Stretch the floating frame over `rect` of the document (None = all of it)."""
         frame, doc = self._preview, self.document
         if frame is None or doc is None:
             self._preview_item.setPixmap(QPixmap())

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self._last_error = ("", 0.0)
         self._scan_task: BackgroundTask | None = None
         self._closing = False  # the unsaved-changes question was answered
+        self._watched = None  # the document _document_edited listens to
         self._last_placed: int | None = None  # the layer the last generated frame landed on (Tab hides it)
         self._models_listed = False  # set on the GUI thread once the first scan has ended
         self._pending_open: tuple | None = None  # a file opened before the first model scan ended
@@ -380,6 +381,9 @@ class MainWindow(QMainWindow):
 
     def _document_changed(self, doc) -> None:
         self.autosaver.set_document(doc, self.files.path, self.files.source_name)
+        if self._watched is not None:
+            self._watched.listeners.remove(self._document_edited)
+        self._watched = doc
         if doc is not None:
             doc.listeners.append(self._document_edited)
         self.canvas.set_document(doc)
@@ -393,7 +397,7 @@ class MainWindow(QMainWindow):
         """A floating frame follows the selection it will land in."""
         doc = self.files.document
         if doc is not None and self.canvas.has_preview():
-            self.canvas.set_preview(self.canvas.image(), self.actions_.target_rect(doc))
+            self.canvas.place_preview(self.actions_.target_rect(doc))
 
     def _show_frame(self, image, seconds: float, device: str) -> None:
         if image is None:
