@@ -357,3 +357,21 @@ def test_a_hostile_project_is_refused_with_one_line(qtbot, painting, tmp_path, m
     title, text = message_boxes.pop()
     assert title == "Open" and "evil.studio" in text and "\n" not in text
     assert win.files.document is doc and bomb.read_bytes() == before  # nothing replaced, nothing written
+
+
+def test_lasso_selects_and_a_frame_replaces_pixels_inside_it(qtbot, painting, wait_frame):
+    win, doc = painting, painting.files.document
+    key(qtbot, win, "L")
+    drag(qtbot, win, [(20, 20), (120, 20), (120, 100), (20, 100), (20, 21)])
+    assert doc.mask[60, 70] == 255 and doc.mask[10, 10] == 0 and doc.mask[110, 130] == 0
+    walk_with_keys(qtbot, win, 5)
+    wait_frame(win)
+    before = doc.layers[0].pixels.copy()
+    win.actions_.replace_action.trigger()
+    after = doc.layers[0].pixels
+    changed = np.any(after != before, axis=2)
+    assert changed[25:95, 25:115].mean() > 0.5 and not changed[:15].any() and not changed[:, 125:].any()
+    assert doc.layers[0].recipe["model"]["name"] == "tiny" and len(doc.layers) == 1
+    key(qtbot, win, "Ctrl+Z")
+    np.testing.assert_array_equal(doc.layers[0].pixels, before)
+    assert doc.layers[0].recipe is None  # one step: pixels and recipe together
