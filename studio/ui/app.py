@@ -28,10 +28,11 @@ def display_problem() -> str | None:
 
 
 def create_application(argv: list[str] | None = None):
-    """The QApplication (made once per process), themed dark."""
+    """The QApplication (made once per process), in the saved theme (dark unless changed)."""
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from studio.ui.preferences import saved_theme
     from studio.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(argv if argv is not None else [sys.argv[0]])
@@ -41,7 +42,7 @@ def create_application(argv: list[str] | None = None):
     icon = Path(__file__).resolve().parents[2] / "assets" / "icons" / "latent-studio.svg"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
-    apply_theme(app)
+    apply_theme(app, saved_theme())
     return app
 
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraph
 from studio.core.document import Document
 from studio.core.rect import Rect, clip, is_empty
 from studio.ui.qimage import qimage_from_array
-from studio.ui.theme import CANVAS, MUTED_TEXT
+from studio.ui.theme import current
 
 MIN_ZOOM = 1 / 32
 MAX_ZOOM = 256.0
@@ -132,7 +132,7 @@ class CanvasView(QGraphicsView):
         self.placeholder = "No image yet"
 
         self.setFrameShape(QFrame.NoFrame)
-        self.setBackgroundBrush(CANVAS)
+        self.setBackgroundBrush(current().canvas)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setTransformationAnchor(QGraphicsView.NoAnchor)
@@ -486,7 +486,7 @@ class CanvasView(QGraphicsView):
     # -- painting ----------------------------------------------------------------------------
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, self.backgroundBrush())
+        painter.fillRect(rect, current().canvas)  # read now: the theme can change while the app runs
         if not self._has_alpha:
             return  # opaque images hide it anyway; skipping avoids a rounding sliver at the edges
         # The checkerboard is laid out in screen pixels, so it does not grow
@@ -505,7 +505,7 @@ class CanvasView(QGraphicsView):
             return
         painter.save()
         painter.resetTransform()
-        painter.setPen(MUTED_TEXT)
+        painter.setPen(current().muted_text)
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         painter.setFont(font)

@@ -13,11 +13,10 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from studio.ui.theme import BASE, MUTED_TEXT
+from studio.ui.theme import Theme, current
 
 MAX_DRAWN = 600  # points drawn per curve; longer curves are thinned evenly (all points are kept)
 MARGIN = 6
-FRAME = QColor("#3a3a3e")
 
 
 @dataclass
@@ -25,6 +24,7 @@ class Curve:
     label: str
     colour: QColor
     points: list[tuple[float, float]] = field(default_factory=list)  # (step, value), finite values only
+    role: str = ""  # a Theme role: colour re-read from the current theme at each paint
 
 
 class CurvePlot(QWidget):
@@ -43,7 +43,12 @@ class CurvePlot(QWidget):
         return QSize(240, 96)
 
     def add_curve(self, key: str, label: str, colour: QColor | str) -> None:
-        self.curves[key] = Curve(label, QColor(colour))
+        """colour: a QColor or "#rrggbb", or the name of a Theme role ("accent",
+        "warning") to follow the current theme when it changes."""
+        if isinstance(colour, str) and colour != "name" and colour in Theme.__dataclass_fields__:
+            self.curves[key] = Curve(label, getattr(current(), colour), role=colour)
+        else:
+            self.curves[key] = Curve(label, QColor(colour))
 
     def add_point(self, key: str, step: float, value: float | None) -> None:
         """Append (step, value) to curve `key`; None, NaN and inf are skipped
@@ -79,8 +84,8 @@ class CurvePlot(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
         rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        painter.setPen(QPen(FRAME, 1))
-        painter.setBrush(BASE)
+        painter.setPen(QPen(current().frame, 1))
+        painter.setBrush(current().base)
         painter.drawRoundedRect(rect, 3, 3)
 
         font = QFont(self.font())
@@ -91,7 +96,10 @@ class CurvePlot(QWidget):
         plot = rect.adjusted(MARGIN, MARGIN + line_h, -MARGIN, -MARGIN - line_h)
 
         # Title and legend on the top line.
-        painter.setPen(MUTED_TEXT.lighter(130))
+        painter.setPen(current().heading)
+        for curve in self.curves.values():
+            if curve.role:
+                curve.colour = getattr(current(), curve.role)
         painter.drawText(QPointF(rect.left() + MARGIN, rect.top() + MARGIN + metrics.ascent()), self.title)
         x = rect.right() - MARGIN
         for curve in reversed(list(self.curves.values())):
@@ -102,14 +110,14 @@ class CurvePlot(QWidget):
 
         ranges = self._ranges()
         if ranges is None:
-            painter.setPen(MUTED_TEXT)
+            painter.setPen(current().muted_text)
             painter.drawText(plot, Qt.AlignCenter, self.placeholder)
             return
         x0, x1, y0, y1 = ranges
         # A gutter on the left for the value range.
         top_label, bottom_label = _number(y1), _number(y0)
         gutter = max(metrics.horizontalAdvance(top_label), metrics.horizontalAdvance(bottom_label)) + 4
-        painter.setPen(MUTED_TEXT)
+        painter.setPen(current().muted_text)
         painter.drawText(QRectF(plot.left(), plot.top() - 1, gutter - 4, line_h), Qt.AlignRight | Qt.AlignTop,
                          top_label)
         painter.drawText(QRectF(plot.left(), plot.bottom() - line_h + 1, gutter - 4, line_h),
@@ -121,7 +129,7 @@ class CurvePlot(QWidget):
                            plot.bottom() - (value - y0) / (y1 - y0) * plot.height())
 
         # Faint guide lines at the top and bottom of the value range.
-        painter.setPen(QPen(QColor("#303034"), 1, Qt.DashLine))
+        painter.setPen(QPen(current().mid, 1, Qt.DashLine))
         painter.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.right(), plot.top()))
         painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
 
@@ -146,7 +154,7 @@ class CurvePlot(QWidget):
 
         # Step range underneath, the newest values in the middle.
         baseline = plot.bottom() + MARGIN / 2 + metrics.ascent()
-        painter.setPen(MUTED_TEXT)
+        painter.setPen(current().muted_text)
         painter.drawText(QPointF(plot.left(), baseline), f"{int(x0)}")
         last = f"step {int(x1)}"
         painter.drawText(QPointF(plot.right() - metrics.horizontalAdvance(last), baseline), last)
@@ -156,7 +164,8 @@ class CurvePlot(QWidget):
         width = sum(metrics.horizontalAdvance(text) for text, _ in latest) + gap * (len(latest) - 1)
         x = plot.center().x() - width / 2
         for text, colour in latest:
-            painter.setPen(colour.lighter(115))
+            # A touch brighter than the line on a dark plot, darker on a light one: the digits stay legible.
+            painter.setPen(colour.lighter(115) if current().base.lightness() < 128 else colour.darker(120))
             painter.drawText(QPointF(x, baseline), text)
             x += metrics.horizontalAdvance(text) + gap
 

@@ -37,7 +37,7 @@ from studio.core.export import scaled_size
 from studio.core.imageio import DEFAULT_MAX_PIXELS, SAVE_FORMATS
 from studio.core.rect import Rect, bounds
 from studio.ui.preferences import settings
-from studio.ui.theme import ACCENT, BASE
+from studio.ui.theme import current
 
 # (label, suffix written, Pillow format name) in menu order.
 FORMATS = (("PNG", ".png", "PNG"), ("JPEG", ".jpg", "JPEG"), ("WebP", ".webp", "WEBP"), ("TIFF", ".tif", "TIFF"))
@@ -50,20 +50,24 @@ DEFAULT_QUALITY = 92
 
 KEY = "export/"
 
-# Fusion's radio buttons nearly vanish on the dark palette; these match the
-# check boxes of theme.py (same border, fill and accent).
-RADIO_STYLE = f"""
+
+def radio_style() -> str:
+    """Fusion's radio buttons nearly vanish on the dark palette; these match the
+    check boxes of theme.py (same border, fill and accent), in the current theme."""
+    t = current()
+    return f"""
 QRadioButton::indicator {{
-    width: 12px; height: 12px; border: 1px solid #6a6a70; border-radius: 7px; background: {BASE.name()};
+    width: 12px; height: 12px; border: 1px solid {t.indicator.name()}; border-radius: 7px;
+    background: {t.base.name()};
 }}
-QRadioButton::indicator:hover {{ border-color: {ACCENT.name()}; }}
+QRadioButton::indicator:hover {{ border-color: {t.accent.name()}; }}
 QRadioButton::indicator:checked {{
-    border-color: {ACCENT.name()};
+    border-color: {t.accent.name()};
     background: qradialgradient(cx: 0.5, cy: 0.5, radius: 0.5, fx: 0.5, fy: 0.5,
-                                stop: 0 {ACCENT.name()}, stop: 0.5 {ACCENT.name()}, stop: 0.6 {BASE.name()});
+                                stop: 0 {t.accent.name()}, stop: 0.5 {t.accent.name()}, stop: 0.6 {t.base.name()});
 }}
-QRadioButton::indicator:disabled {{ border-color: #48484c; }}
-QRadioButton:disabled {{ color: #6a6a6e; }}
+QRadioButton::indicator:disabled {{ border-color: {t.indicator_disabled.name()}; }}
+QRadioButton:disabled {{ color: {t.disabled_text.name()}; }}
 """
 
 
@@ -112,7 +116,7 @@ class ExportDialog(QDialog):
     def __init__(self, doc: Document, name: str = "untitled", parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export Image")
-        self.setStyleSheet(RADIO_STYLE)
+        self.setStyleSheet(radio_style())  # built per dialog: follows the theme in use
         self.image_rect: Rect = doc.rect
         self.mask_rect: Rect | None = bounds(doc.mask)
         stored = settings()

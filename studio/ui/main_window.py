@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea
 
 from studio import __version__
 from studio.core.paths import shipped_models_dir, user_models_dir
@@ -32,6 +32,7 @@ from studio.ui.autosave import Autosaver, offer_recovery
 from studio.ui.preferences import save_device, saved_autosave_interval, saved_user_models_dir
 from studio.ui.preferences_dialog import PreferencesDialog
 from studio.ui.render_worker import GeneratorCache, RenderWorker
+from studio.ui.theme import apply_theme
 from studio.ui.tool_box import ToolBox
 from studio.ui.train_panel import TrainPanel
 
@@ -595,6 +596,8 @@ class MainWindow(QMainWindow):
             self.registry = None
             self.model_watcher.addPaths([str(f) for f in self.model_folders if Path(f).is_dir()])
             self.scan_models()
+        if "theme" in keys:
+            apply_theme(QApplication.instance(), prefs.theme)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

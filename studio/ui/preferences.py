@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings
 
 from studio.core.paths import user_models_dir
 from studio.engine.runtime import DEVICES, DeviceError
+from studio.ui.theme import THEMES as LOOKS
 
 DEVICE_KEY = "inference/device"
 THREADS_KEY = "inference/threads"
@@ -22,10 +23,7 @@ AUTOSAVE_KEY = "document/autosave_s"
 USER_MODELS_KEY = "models/user_folder"
 THEME_KEY = "ui/theme"
 
-# Only dark for now: theme.py's colours are module constants that canvas_view,
-# curve_plot, thumbnail_grid and train_panel copy at import time, so a second
-# palette needs those to read colours at paint time first.
-THEMES = ("dark",)
+THEMES = tuple(LOOKS)  # theme names, ("dark", "light"): the first is the default
 DEFAULT_AUTOSAVE_S = 60
 MAX_AUTOSAVE_S = 24 * 3600
 MAX_THREADS = 256

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolButton, QWidget
 
 from studio.ui.qimage import pixmap_from_array
-from studio.ui.theme import BASE
 
 THUMB_PX = 64  # 1:1 for the shipped 64 px models
 
 
 def blank_icon(size: int) -> QIcon:
     pixmap = QPixmap(size, size)
-    pixmap.fill(QColor(BASE))
+    pixmap.fill(Qt.transparent)  # the button's themed background shows through, in any theme
     return QIcon(pixmap)
 
 

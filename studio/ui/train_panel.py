@@ -48,7 +48,7 @@ from studio.ui.background_task import BackgroundTask, TaskCancelled
 from studio.ui.curve_plot import CurvePlot
 from studio.ui.messages import show_error
 from studio.ui.qimage import qimage_from_array
-from studio.ui.theme import ACCENT, BASE, MUTED_TEXT, WARNING
+from studio.ui.theme import current
 from studio.ui.trainer_process import TrainerProcess, error_line
 
 # What the trainer reads (studio/train/data.py); counted here by name only, no decoding.
@@ -156,9 +156,9 @@ class SampleView(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BASE)
+        painter.fillRect(self.rect(), current().base)
         if self.pixmap is None or self.pixmap.isNull():
-            painter.setPen(MUTED_TEXT)
+            painter.setPen(current().muted_text)
             painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)
             return
         w, h = self.pixmap.width(), self.pixmap.height()
@@ -206,10 +206,7 @@ class Disclosure(QWidget):
         self.button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.button.setArrowType(Qt.RightArrow)
         self.button.setAutoRaise(True)
-        # A header, not a button: no sunken frame while open.
-        self.button.setStyleSheet(f"QToolButton {{ border: none; background: transparent; padding: 2px 0; "
-                                  f"color: {MUTED_TEXT.lighter(130).name()}; }}"
-                                  f"QToolButton:hover {{ color: {ACCENT.lighter(120).name()}; }}")
+        self.button.setObjectName("disclosure")  # a header, not a button: styled in theme.py
         self.button.toggled.connect(self.set_open)
         self.content = content
         content.setVisible(False)
@@ -396,11 +393,11 @@ class TrainPanel(QWidget):
         curves_box = QGroupBox("Curves")
         curves_layout = QVBoxLayout(curves_box)
         self.loss_plot = CurvePlot("Loss")
-        self.loss_plot.add_curve("loss_g", "G", ACCENT)
-        self.loss_plot.add_curve("loss_d", "D", WARNING)
+        self.loss_plot.add_curve("loss_g", "G", "accent")  # theme roles: recoloured when the theme changes
+        self.loss_plot.add_curve("loss_d", "D", "warning")
         curves_layout.addWidget(self.loss_plot)
         self.swd_plot = CurvePlot("SWD (lower is better)")
-        self.swd_plot.add_curve("swd", "SWD", "#6cc070")
+        self.swd_plot.add_curve("swd", "SWD", "success")
         self.swd_plot.placeholder = "Measured at checkpoints"
         curves_layout.addWidget(self.swd_plot)
         root.addWidget(curves_box)

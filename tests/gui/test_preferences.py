@@ -89,7 +89,6 @@ def test_dialog_special_values_read_as_words(qtbot, user_dir):
     dialog.autosave_spin.setValue(0)
     assert dialog.autosave_spin.text() == "Off"
     assert dialog.folder_edit.text() == "" and dialog.folder_edit.placeholderText() == str(user_dir / "models")
-    assert not dialog.theme_combo.isVisibleTo(dialog)  # only one theme: no menu
 
 
 def test_ok_writes_and_tells_which_keys_changed(qtbot, tmp_path):
