@@ -318,3 +318,37 @@ def bbox(mask: np.ndarray) -> Rect | None:
     """Rect (x0, y0, x1, y1) px of the nonzero (at all selected) pixels, None if nothing is selected."""
     _check_mask(mask)
     return bounds(mask)
+
+
+def apply_within(before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`after` shown through `mask` over `before`: uint8 HxWxC each (same
+    shape) and a uint8 HxW mask -> uint8 HxWxC, every channel
+    before * (1 - mask/255) + after * mask/255, rounded. Where the mask is 0
+    the result is `before` bit for bit, so a feathered edge changes nothing
+    beyond its reach; where it is 255 it is `after`. Channels are mixed as
+    they are (straight alpha included), which is exact when both share alpha,
+    as a filter's result does."""
+    _check_mask(mask)
+    if before.shape != after.shape or before.shape[:2] != mask.shape:
+        raise MaskError(f"image, result and mask differ in size: {before.shape[1]} x {before.shape[0]}, "
+                        f"{after.shape[1]} x {after.shape[0]}, {mask.shape[1]} x {mask.shape[0]}")
+    weight = mask.astype(np.float32)[..., None] * np.float32(1.0 / 255.0)
+    # before + (after - before) * w is exact at w = 0 and w = 1 (integers in
+    # float32), unlike before * (1 - w) + after * w.
+    base = before.astype(np.float32)
+    mixed = base + (after.astype(np.float32) - base) * weight
+    return np.rint(mixed).astype(np.uint8)
+
+
+def mask_from_image(image: np.ndarray) -> np.ndarray:
+    """A selection drawn as a picture: uint8 HxWx3/4 -> uint8 HxW. A picture
+    with transparency selects where it is opaque (its alpha); an opaque one
+    where it is light (its luma, white = selected), the two ways painting
+    tools export masks."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise MaskError("a mask picture must be an RGB or RGBA image")
+    if image.shape[2] == 4 and (image[..., 3] < 255).any():
+        return image[..., 3].copy()
+    rgb = image[..., :3].astype(np.float32)
+    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    return np.clip(np.rint(luma), 0, 255).astype(np.uint8)

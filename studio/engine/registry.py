@@ -17,7 +17,11 @@ from pathlib import Path
 from studio.core.paths import shipped_models_dir, user_models_dir
 from studio.engine.runtime import inspect_model
 
-KINDS = ("generator", "style", "inpaint")
+# style: a network that stylizes by itself (style26); style-predict and
+# style-transform are the two halves of arbitrary stylization (style image ->
+# vector, content + vector -> image), listed apart so a style picker shows
+# only what it can run alone.
+KINDS = ("generator", "style", "style-predict", "style-transform", "inpaint")
 REQUIRED_KEYS = ("kind", "name", "version", "inputs", "outputs", "sha256", "licence")
 MANIFEST = "manifest.json"
 DEFAULT_ONNX = "model.onnx"
@@ -173,11 +177,25 @@ def _signature_problem(data: bytes, manifest: dict) -> str:
             shape = spec.get("shape")
             if shape is not None and not _shapes_agree(tensor.shape, shape):
                 return f"ONNX {role[:-1]} '{tensor.name}' has shape {list(tensor.shape)}, manifest says {shape}"
+            fixed = _fixed_where_dynamic(tensor.shape, shape or [])
+            if fixed:
+                return (f"ONNX {role[:-1]} '{tensor.name}' has shape {list(tensor.shape)}: axis '{fixed}' is "
+                        f"fixed where the manifest says it is dynamic")
     return ""
 
 
 def _shapes_agree(actual: tuple, declared: list) -> bool:
-    # A named (dynamic) axis on either side matches anything; fixed sizes must be equal.
+    # A dynamic axis in the ONNX accepts anything the manifest declares; fixed sizes must be equal.
     if len(actual) != len(declared):
         return False
     return all(not isinstance(a, int) or not isinstance(d, int) or a == d for a, d in zip(actual, declared))
+
+
+def _fixed_where_dynamic(actual: tuple, declared: list) -> str:
+    """The first axis the manifest names (dynamic: "batch", "h", "w") that the
+    graph fixes to a size, else "". Such a model would load and then fail on
+    the first image of another size, so it is refused at the door."""
+    for a, d in zip(actual, declared):
+        if isinstance(d, str) and isinstance(a, int) and a > 0:
+            return d
+    return ""

@@ -185,3 +185,24 @@ def test_bad_input_raises_one_line_errors():
         masks.feather(np.zeros((4, 4), np.uint8), "wide")
     with pytest.raises(MaskError, match="size"):
         masks.rectangle(0, 10, (0, 0, 1, 1))
+
+
+def test_apply_within_leaves_pixels_beyond_a_feathered_edge_untouched():
+    rng = np.random.default_rng(3)
+    before = rng.integers(0, 256, (60, 60, 4), dtype=np.uint8)
+    after = rng.integers(0, 256, (60, 60, 4), dtype=np.uint8)
+    soft = masks.feather(masks.rectangle(60, 60, (20, 20, 40, 40)), 6)
+    out = masks.apply_within(before, after, soft)
+    assert (soft == 0).any() and (soft == 255).any() and ((soft > 0) & (soft < 255)).any()
+    assert np.array_equal(out[soft == 0], before[soft == 0])
+    assert np.array_equal(out[soft == 255], after[soft == 255])
+    edge = (soft > 0) & (soft < 255)
+    w = soft[edge].astype(float)[:, None] / 255
+    assert np.abs(out[edge] - (before[edge] * (1 - w) + after[edge] * w)).max() <= 0.5 + 1e-6
+
+
+def test_apply_within_refuses_other_sizes_in_one_line():
+    image = np.zeros((10, 12, 3), np.uint8)
+    with pytest.raises(MaskError, match="differ in size") as info:
+        masks.apply_within(image, image, np.zeros((10, 10), np.uint8))
+    assert "\n" not in str(info.value)
