@@ -34,6 +34,7 @@ COMMANDS = {
     "datasets": "extract installable training data (emoji)",
     "train": "train a generator on a folder of images (runs PyTorch)",
     "export": "export a training run as an ONNX model the app can use",
+    "stylize": "restyle an image or a folder with a built-in style blend or any picture as the style",
 }
 
 
@@ -125,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("datasets")
     p.add_argument("dataset", choices=["emoji"], help="emoji: the Noto Color Emoji illustrations (SIL OFL)")
     p.add_argument("dest", help="folder to write PNG files into")
+
+    from studio import cli_stylize
+
+    cli_stylize.add_arguments(command("stylize"), _positive_int)
 
     for name in ("train", "export"):
         p = command(name)
@@ -233,8 +238,10 @@ def cmd_models(args) -> int:
     if args.json:
         print(json.dumps(entries, indent=2))
         return 0
+    name_w = max([20] + [len(m["name"]) for m in entries])
+    kind_w = max([10] + [len(m["kind"]) for m in entries])
     for m in entries:
-        print(f"{m['name']:<20} {m['kind']:<10} {m['status']:<8} {m['reason']}")
+        print(f"{m['name']:<{name_w}} {m['kind']:<{kind_w}} {m['status']:<8} {m['reason']}")
     if not entries:
         print("no models found")
     return 0
@@ -311,5 +318,15 @@ def _report(args, facts: dict) -> None:
         print(f"wrote {facts['output']}")
 
 
+def cmd_stylize(args) -> int:
+    from studio import cli_stylize
+
+    def fail(message: str):
+        raise UserError(message)
+
+    return cli_stylize.run(args, fail, lambda facts: _report(args, facts))
+
+
 HANDLERS = {"doctor": cmd_doctor, "models": cmd_models, "generate": cmd_generate,
-            "interpolate": cmd_interpolate, "recipe": cmd_recipe, "datasets": cmd_datasets}
+            "interpolate": cmd_interpolate, "recipe": cmd_recipe, "datasets": cmd_datasets,
+            "stylize": cmd_stylize}

@@ -232,10 +232,9 @@ class CanvasActions(QObject):
             return
         image, recipe = frame
         region = slices(box)
-        fill = cover_rect(image, doc.width, doc.height, box)[region].astype(np.float32)
+        fill = cover_rect(image, doc.width, doc.height, box)[region]
         before = layer.pixels[region].copy()
-        weight = doc.mask[region].astype(np.float32)[..., None] / 255.0
-        after = np.rint(before * (1 - weight) + fill * weight).astype(np.uint8)
+        after = mask_ops.apply_within(before, fill, doc.mask[region])
         edit = Macro([PixelEdit(layer.id, box, before, after), SetLayerProps(layer.id, recipe=recipe)],
                      "Replace with Generated")
         if self._apply(edit, "Replace Selection"):
