@@ -18,6 +18,7 @@ from studio.core.recipe import encode_latent
 from studio.engine.generator import model_recipe
 from studio.engine.registry import ModelEntry, Registry
 from studio.engine.runtime import Runtime
+from studio.engine.style import Stylizer
 from studio.ui.background_task import BackgroundTask
 from studio.ui.canvas_actions import CanvasActions, SizeDialog
 from studio.ui.canvas_view import CanvasView
@@ -33,6 +34,7 @@ from studio.ui.preferences import save_device, saved_autosave_interval, saved_us
 from studio.ui.preferences_dialog import PreferencesDialog
 from studio.ui.render_worker import GeneratorCache, RenderWorker
 from studio.ui.theme import apply_theme
+from studio.ui.style_panel import StylePanel
 from studio.ui.tool_box import ToolBox
 from studio.ui.train_panel import TrainPanel
 
@@ -103,6 +105,10 @@ class MainWindow(QMainWindow):
         self.layers_dock.setWidget(self.layers_panel)
         self.addDockWidget(Qt.RightDockWidgetArea, self.layers_dock)
         self.tabifyDockWidget(self.dock, self.train_dock)
+        self.style_panel = StylePanel(lambda: self.files.document, self.canvas, self._make_stylizer)
+        self.style_dock = self._panel_dock("Style", "style_dock", self.style_panel)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.style_dock)
+        self.tabifyDockWidget(self.dock, self.style_dock)
         self.resizeDocks([self.dock, self.layers_dock], [640, 260], Qt.Vertical)
         self.dock.raise_()
 
@@ -120,6 +126,10 @@ class MainWindow(QMainWindow):
         self.train_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.train_panel.modelExported.connect(self.show_trained_model)
         self.files.documentChanged.connect(self._document_changed)
+        self.files.documentChanged.connect(self.style_panel.set_document)
+        self.style_panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        # Tab compares without a styled layer, as without a generated one.
+        self.style_panel.layerAdded.connect(lambda layer_id: setattr(self, "_last_placed", layer_id))
         self.files.titleChanged.connect(self._update_title)
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.files.saved.connect(lambda path: (self.autosaver.set_source(path, path.name),
@@ -202,7 +212,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Zoom &In", QKeySequence.ZoomIn, self.canvas.zoom_in))
         view_menu.addAction(self._action("Zoom &Out", QKeySequence.ZoomOut, self.canvas.zoom_out))
         view_menu.addSeparator()
-        for widget in (self.dock, self.layers_dock, self.train_dock, self.tools.tool_bar, self.tools.options_bar):
+        for widget in (self.dock, self.style_dock, self.layers_dock, self.train_dock, self.tools.tool_bar,
+                       self.tools.options_bar):
             view_menu.addAction(widget.toggleViewAction())
         view_menu.addMenu(self._device_menu())
 
@@ -245,6 +256,7 @@ class MainWindow(QMainWindow):
         save_device(device)
         self.runtime = Runtime(device, self.runtime.threads)
         self.generators.set_runtime(self.runtime)
+        self.style_panel.set_stylizer_factory(self._make_stylizer)
         self.device_actions[device].setChecked(True)
         self.device_label.setText(self._device_text(self.runtime.device))
         self.device_label.setToolTip(self.runtime.notice or f"Inference runs on {self.runtime.device.upper()}")
@@ -364,6 +376,10 @@ class MainWindow(QMainWindow):
         autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
         return autosaver
 
+    def _make_stylizer(self) -> Stylizer:
+        """Runs on the style worker's thread (the registry scan reads the disk)."""
+        return Stylizer(Registry(self.model_folders), self.runtime)
+
     def recover_autosaves(self) -> None:
         """At start-up: offer what a crashed session left behind; the newest
         document chosen opens here (others stay for the next start)."""
@@ -397,7 +413,7 @@ class MainWindow(QMainWindow):
     def _document_edited(self, _rect) -> None:
         """A floating frame follows the selection it will land in."""
         doc = self.files.document
-        if doc is not None and self.canvas.has_preview():
+        if doc is not None and self.canvas.has_preview() and self.style_panel.last_preview is None:
             self.canvas.place_preview(self.actions_.target_rect(doc))
 
     def _show_frame(self, image, seconds: float, device: str) -> None:
@@ -529,6 +545,7 @@ class MainWindow(QMainWindow):
         self.autosaver.close()  # a clean exit leaves nothing to recover
         self.train_panel.shutdown()
         self.exports.stop_all()
+        self.style_panel.shutdown()
         for task in list(self.tasks):
             task.wait()
         self.worker.stop()
@@ -596,6 +613,7 @@ class MainWindow(QMainWindow):
             self.registry = None
             self.model_watcher.addPaths([str(f) for f in self.model_folders if Path(f).is_dir()])
             self.scan_models()
+            self.style_panel.set_stylizer_factory(self._make_stylizer)
         if "theme" in keys:
             apply_theme(QApplication.instance(), prefs.theme)
 
