@@ -35,6 +35,7 @@ COMMANDS = {
     "train": "train a generator on a folder of images (runs PyTorch)",
     "export": "export a training run as an ONNX model the app can use",
     "stylize": "restyle an image or a folder with a built-in style blend or any picture as the style",
+    "inpaint": "fill the holes a mask marks in an image or a folder (learned model, or OpenCV Telea/NS)",
 }
 
 
@@ -130,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     from studio import cli_stylize
 
     cli_stylize.add_arguments(command("stylize"), _positive_int)
+
+    from studio import cli_inpaint
+
+    cli_inpaint.add_arguments(command("inpaint"))
 
     for name in ("train", "export"):
         p = command(name)
@@ -327,6 +332,15 @@ def cmd_stylize(args) -> int:
     return cli_stylize.run(args, fail, lambda facts: _report(args, facts))
 
 
+def cmd_inpaint(args) -> int:
+    from studio import cli_inpaint
+
+    def fail(message: str):
+        raise UserError(message)
+
+    return cli_inpaint.run(args, fail, lambda facts: _report(args, facts))
+
+
 HANDLERS = {"doctor": cmd_doctor, "models": cmd_models, "generate": cmd_generate,
             "interpolate": cmd_interpolate, "recipe": cmd_recipe, "datasets": cmd_datasets,
-            "stylize": cmd_stylize}
+            "stylize": cmd_stylize, "inpaint": cmd_inpaint}
