@@ -81,3 +81,40 @@ def _cutout(x: torch.Tensor, ratio: float) -> torch.Tensor:
     xs = torch.arange(w, device=x.device).view(1, 1, w)
     inside = (ys >= top) & (ys < top + ch) & (xs >= left) & (xs < left + cw)
     return x * (~inside).unsqueeze(1).to(x.dtype)
+
+
+def random_crops(images: torch.Tensor, size: int, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
+    """Random square crops of training images, resized to `size`: each image
+    gets a side drawn uniformly from `size` to its own side (so it is seen
+    whole, as a zoomed-in part, or anything between) at a random place, and
+    a mirror with probability 1/2 when `flip`. images: uint8 [N,3,S,S] with
+    S >= size (any device); returns float32 [N,3,size,size] in [-1,1] on the
+    images' device. The draws come from `generator` (a CPU generator, saved
+    in checkpoints), so a resumed run crops as the first one would have."""
+    n, _, h, w = images.shape
+    side_max = min(h, w)
+    if side_max < size:
+        raise ValueError(f"images of {side_max} px cannot give {size} px crops")
+    sides = torch.randint(size, side_max + 1, (n,), generator=generator).tolist()
+    corner = torch.rand(n, 2, generator=generator).tolist()
+    mirror = (torch.rand(n, generator=generator) < 0.5).tolist()
+    out = []
+    for i in range(n):
+        side = sides[i]
+        top, left = int(corner[i][0] * (h - side + 1)), int(corner[i][1] * (w - side + 1))
+        crop = images[i:i + 1, :, top:top + side, left:left + side].float()
+        if side != size:
+            crop = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        if flip and mirror[i]:
+            crop = crop.flip(3)  # mirror images are as plausible as the originals
+        out.append(crop)
+    return torch.cat(out) / 127.5 - 1.0
+
+
+def resize_whole(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 [N,3,S,S] -> float32 [N,3,size,size] in [-1,1]: the whole image,
+    resized (antialiased) when S != size."""
+    x = images.float()
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x / 127.5 - 1.0

@@ -4,7 +4,9 @@
 
 writes DIR/NAME/{model.onnx, manifest.json, checkpoint.safetensors, samples.png}.
 The EMA generator is exported; onnxruntime must reproduce torch's output on 16
-random latents to within 1e-3 or nothing is written.
+random latents to within 1e-3 or nothing is written. A --task inpaint run
+becomes an "inpaint" model instead (inpaint_export.py: image + mask in, the
+filled image out, checked on image/mask pairs).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from studio.core.arguments import ArgumentError, Parser
 from studio.core.paths import user_models_dir
 from studio.train import checkpoint as ckpt_io
 from studio.train.architecture import build_generator
+from studio.train.inpaint_export import (PARITY_PAIRS, build_inpaint_generator, copy_run_samples, export_inpaint_onnx,
+                                         inpaint_parity, inpaint_signature)
 from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
 
 PARITY_LIMIT = 1e-3
@@ -66,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1 if "parity" in str(exc) else 2
-    print(f"parity: max abs diff {result['parity_max_abs_diff']:.3g} over {PARITY_LATENTS} latents "
+    print(f"parity: max abs diff {result['parity_max_abs_diff']:.3g} over {result['parity_inputs']} "
           f"(limit {PARITY_LIMIT:g}), onnxruntime CPU vs torch")
     print(f"exported {args.name} to {result['folder']} (model.onnx {result['onnx_bytes'] / 1e6:.2f} MB, "
           f"sha256 {result['sha256'][:16]}...)")
@@ -81,9 +85,15 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         raise ExportError(f"model name {name!r} must be letters, digits, '-', '_' or '.' (at most 64)")
     ckpt = ckpt_io.load(run)
     info, config = ckpt.info, ckpt.info.get("config", {})
-    generator = build_generator(config).eval()  # classic or fastgan, as the run's config says
-    generator.load_state_dict(ckpt.module_state("G_ema"))
-    generator.requires_grad_(False)
+    inpaint = config.get("task") == "inpaint"
+    if inpaint:
+        generator = build_inpaint_generator(config, ckpt.module_state("G_ema"))
+        parity_inputs = f"{PARITY_PAIRS} image/mask pairs"
+    else:
+        generator = build_generator(config).eval()  # classic or fastgan, as the run's config says
+        generator.load_state_dict(ckpt.module_state("G_ema"))
+        generator.requires_grad_(False)
+        parity_inputs = f"{PARITY_LATENTS} latents"
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -92,12 +102,20 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest))
     try:
         onnx_path = staging / "model.onnx"
-        export_onnx(generator, onnx_path)
-        diff = parity(generator, onnx_path, config["latent_size"])
+        if inpaint:
+            export_inpaint_onnx(generator, onnx_path, OPSET)
+            diff = inpaint_parity(generator, onnx_path)
+        else:
+            export_onnx(generator, onnx_path)
+            diff = parity(generator, onnx_path, config["latent_size"])
         if not diff <= PARITY_LIMIT:
             raise ExportError(f"parity check failed: onnxruntime differs from torch by {diff:.3g} "
                               f"(limit {PARITY_LIMIT:g}); nothing was exported")
-        write_grid(staging / "samples.png", onnx_images(onnx_path, seed_latents(GRID_SEEDS, config["latent_size"])))
+        if inpaint:
+            has_samples = copy_run_samples(Path(run), int(info.get("step", 0)), staging / "samples.png")
+        else:
+            write_grid(staging / "samples.png", onnx_images(onnx_path, seed_latents(GRID_SEEDS, config["latent_size"])))
+            has_samples = True
         # The model folder keeps what fine-tuning needs (EMA generator and
         # discriminator), not the optimiser moments or the RNG states.
         kept = {k: v for k, v in ckpt.tensors.items() if k.startswith(("G_ema.", "D."))}
@@ -107,6 +125,8 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         data = onnx_path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         manifest = build_manifest(name, version, info, digest, description, licence, attribution)
+        if not has_samples:
+            del manifest["files"]["samples"]
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         for path in staging.iterdir():
             with open(path, "rb") as fh:
@@ -117,7 +137,7 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return {"folder": str(final), "sha256": digest, "onnx_bytes": len(data), "parity_max_abs_diff": diff,
-            "manifest": manifest}
+            "parity_inputs": parity_inputs, "manifest": manifest}
 
 
 def export_onnx(generator: torch.nn.Module, path: Path) -> None:
@@ -155,25 +175,34 @@ def parity(generator: torch.nn.Module, onnx_path: Path, latent_size: int) -> flo
 
 def build_manifest(name: str, version: str, info: dict, digest: str, description: str | None,
                    licence: str | None, attribution: str | None) -> dict:
-    """The manifest.json the engine's registry reads (format 1)."""
+    """The manifest.json the engine's registry reads (format 1): a generator,
+    or an inpaint model for a --task inpaint run."""
     config = info.get("config", {})
     dataset = config.get("dataset") or {}
-    r, latent = int(config["resolution"]), int(config["latent_size"])
     data_name = dataset.get("name") or Path(config.get("data", "images")).name
     if licence is None:
         licence = (f"{dataset['licence']} (weights derived from the training images)"
                    if dataset.get("licence") else "unspecified: check the licence of the training images")
+    if config.get("task") == "inpaint":
+        signature = inpaint_signature(config, data_name)
+    else:
+        r, latent = int(config["resolution"]), int(config["latent_size"])
+        signature = {
+            "kind": "generator",
+            "description": f"{r}x{r} GAN generator trained on {data_name}",
+            "inputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", latent], "range": "normal(0,1)"}],
+            "outputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
+            "latent_size": latent,
+            "resolution": r,
+            "channels": 3,
+        }
     return {
         "format": 1,
-        "kind": "generator",
+        "kind": signature.pop("kind"),
         "name": name,
         "version": version,
-        "description": description or f"{r}x{r} GAN generator trained on {data_name}",
-        "inputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", latent], "range": "normal(0,1)"}],
-        "outputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
-        "latent_size": latent,
-        "resolution": r,
-        "channels": 3,
+        "description": description or signature.pop("description"),
+        **{k: v for k, v in signature.items() if k != "description"},
         "training": {
             "data": dataset.get("description") or config.get("data", ""),
             "images": int(config.get("images", 0)),
@@ -183,6 +212,7 @@ def build_manifest(name: str, version: str, info: dict, digest: str, description
             "machine": config.get("machine", ""),
             "recipe": "models/README.md",
             "arch": config.get("arch", "classic"),
+            **({"task": "inpaint"} if config.get("task") == "inpaint" else {}),
             **({"base": config["base"]["name"]} if config.get("base") else {}),
             **_metrics_facts(info.get("metrics")),
         },
@@ -197,6 +227,9 @@ def _metrics_facts(metrics: dict | None) -> dict:
     """The run's last metrics for the manifest (absent for runs without them)."""
     if not metrics:
         return {}
+    if "psnr_hole" in metrics:  # an inpainting run's
+        return {"metrics": {k: metrics.get(k) for k in ("step", "psnr_hole", "l1_hole", "psnr_by_kind", "reference",
+                                                        "images")}}
     return {"metrics": {"step": metrics.get("step"), "swd": metrics.get("swd"), "diversity": metrics.get("diversity"),
                         "diversity_reference": metrics.get("diversity_reference"),
                         "reference": metrics.get("reference"), "images": metrics.get("images")}}

@@ -28,8 +28,8 @@ class BaseModelError(Exception):
 def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
               ) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(config, G_state, D_state) from a model folder's checkpoint.
-    config is the base run's training config (latent_size, resolution, width,
-    ...); the states are plain state dicts for the generator and the
+    config is the base run's training config (task, latent_size for a
+    generator, resolution, width, ...); the states are plain state dicts for the generator and the
     discriminator that config describes. If `resolution` is given it must be
     the base's. Raises BaseModelError."""
     folder = Path(entry_folder)
@@ -52,7 +52,10 @@ def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BaseModelError(f"base model {name}: cannot read {path.name}: {reason}") from None
     config = info.get("config") if isinstance(info, dict) else None
-    if not isinstance(config, dict) or "resolution" not in config or "latent_size" not in config:
+    # An inpainting model has no latent; a generator needs its latent size.
+    needed = ("resolution",) if isinstance(config, dict) and config.get("task") == "inpaint" else (
+        "resolution", "latent_size")
+    if not isinstance(config, dict) or any(key not in config for key in needed):
         raise BaseModelError(f"base model {name}'s checkpoint has no training config")
     if not g_state or not d_state:
         missing = "generator (G_ema.*)" if not g_state else "discriminator (D.*)"

@@ -6,7 +6,11 @@ in studio/train/PROTOCOL.md):
         [--fit crop|pad] [--background white|black|#rrggbb] [--device auto|cpu|cuda]
         [--threads T] [--nice N] [--progress json|bar] [--resume [RUNDIR]]
         [--arch fastgan|classic] [--loss nonsaturating|hinge] [--ada-target T] [--ada-kimg K]
-        [--base MODEL] [--freeze-d N]
+        [--base MODEL] [--freeze-d N] [--task generate|inpaint]
+
+--task inpaint trains the inpainting conditional GAN instead of a generator
+(inpaint_task.InpaintSession: its networks, step, samples and metrics on
+this module's Session, so everything below holds for it too).
 
 RUNDIR receives: config.json, dataset_report.json, checkpoint.safetensors
 (+ checkpoint.prev.safetensors, checkpoint.json), samples/step_NNNNNN.png,
@@ -92,7 +96,7 @@ from studio.train.health import ROLLBACK, Guard, Snapshot, lower_learning_rate, 
 from studio.train.losses import LOSSES, get_losses, r1_penalty
 from studio.train.metrics import diversity, swd
 from studio.train.nets import parameter_count
-from studio.train.plots import draw_curves
+from studio.train.plots import PANELS, draw_curves
 from studio.train.precision import PRECISIONS, Precision
 from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
 from studio.train.samples import render_seeds, write_grid
@@ -105,13 +109,22 @@ RECIPE_DEFAULTS = {"resolution": 64, "batch": 32, "width": 0.5, "lr": 2e-3, "r1_
                    "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0, "freeze_d": 0,
                    "grad_clip": 10.0}
 # "arch" is part of the recipe too; its default depends on the resolution.
-RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch")
+TASKS = ("generate", "inpaint")
+# --task inpaint (inpaint_task.py): a conditional GAN that fills holes. Its
+# own recipe; 256 px by default, the width its speed target was measured at.
+INPAINT_DEFAULTS = {"resolution": 256, "batch": 8, "width": 1.0, "lr": 2e-3, "r1_gamma": 1.0, "r1_every": 16,
+                    "ema_kimg": 2.0, "seed": 0, "fit": "crop", "background": "#ffffff", "freeze_d": 0,
+                    "grad_clip": 10.0, "l1_weight": 10.0, "fm_weight": 5.0, "crop_scale": 1.5}
+INPAINT_ONLY = ("l1_weight", "fm_weight", "crop_scale")
+GENERATOR_ONLY = ("arch", "gan_loss", "ada_target", "ada_kimg")
+RESOLUTIONS = {"generate": (8, 16, 32, 64, 128, 256), "inpaint": (32, 64, 128, 256, 512)}
+RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch", *INPAINT_ONLY, "task")
 FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashes
 DEFAULT_ARCH = "fastgan"  # at 32 px and up (FastGAN has no smaller form); see the module docstring
 FASTGAN_MIN_RESOLUTION = 32
 # What earlier trainers did, for runs whose config predates these keys
 # (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1).
-LEGACY_CONFIG = {"fit": "pad", "background": "#ffffff", "arch": "classic", "gan_loss": "nonsaturating",
+LEGACY_CONFIG = {"task": "generate", "fit": "pad", "background": "#ffffff", "arch": "classic", "gan_loss": "nonsaturating",
                  "ada_target": None, "ada_kimg": None, "freeze_d": 0, "grad_clip": 0.0}
 ADA_INTERVAL = 4  # D steps between updates of p
 SNAPSHOT_EVERY = 50  # steps between in-memory copies of the last good state
@@ -125,14 +138,21 @@ METRIC_IMAGES = 200  # reference images when nothing is held out
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="studio train", description="Train a GAN generator on a folder of images.")
+    p = Parser(prog="studio train", description="Train a GAN generator (or an inpainting network) on a folder of "
+                                                "images.")
     p.add_argument("--data", help="folder of training images, searched recursively (any image core can open)")
     p.add_argument("--out", help="run folder for checkpoints, samples, curves and logs")
     p.add_argument("--resume", nargs="?", const="", metavar="RUNDIR",
                    help="continue RUNDIR from its last complete checkpoint; --data, --out and the recipe then come "
                         "from RUNDIR. A bare --resume continues --out when it holds a checkpoint, else starts fresh")
     recipe = p.add_argument_group("recipe (fixed for the life of a run)")
-    recipe.add_argument("--resolution", type=int, help="image side in pixels: 8, 16, 32, 64, 128 or 256 (default 64)")
+    recipe.add_argument("--task", choices=TASKS,
+                        help="generate: a GAN generator, latent -> image (default); inpaint: a conditional GAN that "
+                             "fills the holes of a masked image (its defaults: --resolution 256 --batch 8 --width 1 "
+                             "--r1-gamma 1 --ema-kimg 2)")
+    recipe.add_argument("--resolution", type=int,
+                        help="image side in pixels: 8, 16, 32, 64, 128 or 256 (default 64); --task inpaint: 32 to "
+                             "512 (default 256)")
     recipe.add_argument("--batch", type=int, help="images per step (default 32)")
     recipe.add_argument("--fit", choices=FITS, help="make images square by centre crop or by padding (default crop)")
     recipe.add_argument("--background", help="colour under transparent pixels and padding: white, black or #rrggbb "
@@ -155,6 +175,14 @@ def build_parser() -> Parser:
     recipe.add_argument("--ada-kimg", type=float,
                         help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
                              "(default 20)")
+    inpaint = p.add_argument_group("--task inpaint")
+    inpaint.add_argument("--l1-weight", type=float, help="weight of the L1 error inside the holes (default 10)")
+    inpaint.add_argument("--fm-weight", type=float,
+                         help="weight of discriminator feature matching (default 5; 0 = off, a little faster)")
+    inpaint.add_argument("--crop-scale", type=float,
+                         help="random crops: images are kept at this many times --resolution and each step crops "
+                              "a random square of 1 to this many times --resolution from them (default 1.5; 1 = the "
+                              "whole image)")
     tune = p.add_argument_group("fine-tuning")
     tune.add_argument("--base", metavar="MODEL",
                       help="start from this model's weights: a model folder, or the name of an installed model")
@@ -231,8 +259,17 @@ def _check_args(args: argparse.Namespace) -> None:
         raise DataError("--ada-kimg must be positive")
     if args.minutes is not None and not args.minutes > 0:
         raise DataError("--minutes must be positive")
-    if args.resolution is not None and args.resolution not in (8, 16, 32, 64, 128, 256):
-        raise DataError(f"--resolution must be 8, 16, 32, 64, 128 or 256, got {args.resolution}")
+    allowed = RESOLUTIONS[args.task or "generate"]
+    if args.resolution is not None and args.resolution not in allowed and not (args.task is None and args.resume):
+        sizes = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
+        task = f" for --task {args.task}" if args.task else ""
+        raise DataError(f"--resolution must be {sizes}{task}, got {args.resolution}")
+    for name in ("l1_weight", "fm_weight"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise DataError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")
+    if args.crop_scale is not None and not (math.isfinite(args.crop_scale) and 1 <= args.crop_scale <= 4):
+        raise DataError(f"--crop-scale must be from 1 to 4, got {args.crop_scale}")
     if args.width is not None and not args.width > 0:
         raise DataError("--width must be positive")
     if args.lr is not None and not args.lr > 0:
@@ -291,6 +328,8 @@ def plan_run(args: argparse.Namespace) -> Plan:
         config = {**LEGACY_CONFIG, **ckpt.info.get("config", {})}
         _refuse_changes(config, explicit, f"{resume_dir} was trained with", "leave the flag out, or start a new run")
     else:
+        task = explicit.get("task", "generate")
+        _refuse_other_tasks_flags(task, explicit)
         inherited = {}
         if args.base:
             folder, name = find_base(args.base)
@@ -298,23 +337,42 @@ def plan_run(args: argparse.Namespace) -> Plan:
                 base_config, g_state, d_state = load_base(folder, explicit.get("resolution"))
             except BaseModelError as exc:
                 raise DataError(str(exc)) from None
-            inherited = {"arch": base_config.get("arch", "classic"), "width": base_config["width"],
-                         "resolution": int(base_config["resolution"]), "latent_size": int(base_config["latent_size"]),
+            base_task = base_config.get("task", "generate")
+            if base_task != task:
+                raise DataError(f"base model {name} was trained with --task {base_task}; --task {task} needs a base "
+                                f"model of its own task")
+            inherited = {"width": base_config["width"], "resolution": int(base_config["resolution"]),
                          "base": {"name": name, "folder": str(folder)}}
+            if task == "generate":
+                inherited.update(arch=base_config.get("arch", "classic"), latent_size=int(base_config["latent_size"]))
             _refuse_changes(inherited, explicit, f"base model {name} has", "leave the flag out")
             base_weights = (g_state, d_state)
-        config = {**RECIPE_DEFAULTS, "latent_size": LATENT_SIZE, **inherited, **explicit, "betas": [0.0, 0.99],
-                  "augment": {"translate": 0.125, "colour": 1.0}}
-        if "arch" not in config:
-            config["arch"] = DEFAULT_ARCH if config["resolution"] >= FASTGAN_MIN_RESOLUTION else "classic"
-        if config["arch"] == "fastgan" and config["resolution"] < FASTGAN_MIN_RESOLUTION:
-            raise DataError(f"--arch fastgan needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use --arch classic "
-                            f"at {config['resolution']} px")
-        config["loss"] = f"{config['gan_loss']} + lazy R1"  # a description; the recipe key is gan_loss
+        if task == "inpaint":
+            config = {**INPAINT_DEFAULTS, **inherited, **explicit, "task": task, "betas": [0.0, 0.99],
+                      "arch": "inpaint-mobile", "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None}
+            config["loss"] = "nonsaturating patch GAN + lazy R1 + L1 in the holes + feature matching"
+        else:
+            config = {**RECIPE_DEFAULTS, "latent_size": LATENT_SIZE, **inherited, **explicit, "task": task,
+                      "betas": [0.0, 0.99], "augment": {"translate": 0.125, "colour": 1.0}}
+            if "arch" not in config:
+                config["arch"] = DEFAULT_ARCH if config["resolution"] >= FASTGAN_MIN_RESOLUTION else "classic"
+            if config["arch"] == "fastgan" and config["resolution"] < FASTGAN_MIN_RESOLUTION:
+                raise DataError(f"--arch fastgan needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use --arch "
+                                f"classic at {config['resolution']} px")
+            config["loss"] = f"{config['gan_loss']} + lazy R1"  # a description; the recipe key is gan_loss
     data = args.data or config.get("data")
     if not data:
         raise DataError(f"{resume_dir} does not say where its images are; give --data FOLDER")
     return Plan(out, Path(data).resolve(), config, ckpt, resume_dir, base_weights)
+
+
+def _refuse_other_tasks_flags(task: str, explicit: dict) -> None:
+    """A recipe flag of the other task is a mistake, not something to ignore."""
+    other, theirs = ("generate", GENERATOR_ONLY) if task == "inpaint" else ("inpaint", INPAINT_ONLY)
+    for key in theirs:
+        if key in explicit:
+            flag = FLAGS.get(key, "--" + key.replace("_", "-"))
+            raise DataError(f"{flag} is for --task {other}; a --task {task} run has no use for it")
 
 
 def _refuse_changes(config: dict, explicit: dict, owner: str, advice: str) -> None:
@@ -410,11 +468,14 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
             last_scan[0] = now
             reporter.emit({"event": "scan", "stage": stage, "done": done, "total": total})
 
+    session_class = session_for(config)
     if not main_rank:
         distributed.barrier()  # rank 0 scans and fills the cache first; the others then read it
     try:
-        data = load_dataset(plan.data, config["resolution"], config["fit"], background, threads=args.threads,
-                            progress=scan_progress, should_stop=lambda: control.stop_reason() is not None)
+        data = load_dataset(plan.data, session_class.image_size(config), config["fit"], background,
+                            threads=args.threads, progress=scan_progress,
+                            should_stop=lambda: control.stop_reason() is not None,
+                            train_resolution=config["resolution"])
     except ScanInterrupted:
         reason = control.stop_reason()
         if reason == "stop-file":
@@ -443,7 +504,16 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
     })
     if main_rank:
         atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
-    return Session(args, plan, data, device, reporter, control).run()
+    return session_class(args, plan, data, device, reporter, control).run()
+
+
+def session_for(config: dict) -> type[Session]:
+    """The Session class that trains this config's task."""
+    if config.get("task", "generate") == "inpaint":
+        from studio.train.inpaint_task import InpaintSession  # it builds on Session, defined below
+
+        return InpaintSession
+    return Session
 
 
 def _pick_device(name: str) -> torch.device:
@@ -458,7 +528,16 @@ def _pick_device(name: str) -> torch.device:
 
 
 class Session:
-    """One trainer process's worth of steps, from a fresh start or a checkpoint."""
+    """One trainer process's worth of steps, from a fresh start or a checkpoint.
+
+    The loop, checkpoints, health checks, logs and ranks are every task's;
+    the networks, the step, the samples and the metrics are the generator's
+    here, and another task (inpaint_task.InpaintSession) replaces them by
+    overriding _build_networks, _prepare_task, _train_step, _sample_images,
+    _watch_health, _metrics and _progress_extras."""
+
+    # Series drawn in curves.png (plots.PANELS layout).
+    curve_panels = PANELS
 
     def __init__(self, args: argparse.Namespace, plan: Plan, data: Dataset, device: torch.device,
                  reporter: Reporter, control: Control):
@@ -477,8 +556,7 @@ class Session:
             random.seed(config["seed"])
         else:
             torch.manual_seed(config["seed"] + int(resume.info["step"]))  # replaced below when the run saved its RNG
-        self.G = build_generator(config).to(device)
-        self.D = build_discriminator(config).to(device)
+        self.G, self.D = (net.to(device) for net in self._build_networks())
         if plan.base is not None:  # fine-tuning: G (and so G_ema) and D start from the base model
             self.G.load_state_dict(plan.base[0])
             self.D.load_state_dict(plan.base[1])
@@ -532,16 +610,38 @@ class Session:
         self.snapshot = Snapshot()
         self.snapshot.take(self.step, self.modules, self.optimisers)  # the start (or the resumed checkpoint) is good
         self.rollbacks_in_row = 0
-        self.diversity_latents = torch.randn(DIVERSITY_LATENTS, config["latent_size"],
-                                             generator=torch.Generator().manual_seed(METRIC_SEED_BASE)).to(device)
         inject = os.environ.get(INJECT_NAN_ENV)
         self.inject_nan_at = int(inject) if inject else None
         self.log_rows = self._open_log()
         self.reference = self._reference_images()
-        self.reference_diversity = (diversity(self.reference) if self.reference is not None else None)
-        self.best_diversity = 0.0
         self.checkpoint_path: str | None = str(resume.path) if resume is not None and resume.path else None
         self.saved_step = self.step  # what is on disk already (a resumed run that takes no step rewrites nothing)
+        self._prepare_task()
+
+    # -- what a task defines ----------------------------------------------------
+    @classmethod
+    def image_size(cls, config: dict) -> int:
+        """The side (px) the training images are prepared at."""
+        return int(config["resolution"])
+
+    def _build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """(G, D) as the config describes them, freshly initialised."""
+        return build_generator(self.config), build_discriminator(self.config)
+
+    def _prepare_task(self) -> None:
+        """What the task needs beyond the shared state (called last in __init__)."""
+        self.diversity_latents = torch.randn(DIVERSITY_LATENTS, self.config["latent_size"],
+                                             generator=torch.Generator().manual_seed(METRIC_SEED_BASE)).to(self.device)
+        self.reference_diversity = (diversity(self.reference) if self.reference is not None else None)
+        self.best_diversity = 0.0
+
+    def _sample_images(self) -> np.ndarray:
+        """The sample grid's images, float [N,3,H,W] in [-1,1] (8 columns)."""
+        return render_seeds(self.G_ema, self.config["latent_size"])
+
+    def _progress_extras(self) -> dict:
+        """Task-specific fields for the next progress event."""
+        return {}
 
     # -- the loop ---------------------------------------------------------------
     def run(self) -> int:
@@ -559,7 +659,8 @@ class Session:
                             "device": self.device.type, "precision": self.precision.name,
                             "resolution": config["resolution"], "batch": batch,
                             "threads": torch.get_num_threads(), "images": int(self.data.train.shape[0]),
-                            "arch": config["arch"], "loss": config["gan_loss"], "processes": self.world})
+                            "arch": config["arch"], "loss": config["gan_loss"], "processes": self.world,
+                            "task": config.get("task", "generate")})
         window = {"g": 0.0, "d": 0.0, "r1": None, "n": 0, "t": time.monotonic(), "images": 0}
         reason = None
         while True:
@@ -610,10 +711,11 @@ class Session:
                             "aug_p": round(self._aug_p(), 4), "lr": self.opt_G.param_groups[0]["lr"],
                             "grad_norm_g": round(self.grad_norms["g"], 3), "grad_norm_d": round(self.grad_norms["d"], 3),
                             "images_per_s": round(rate, 2),
-                            "eta_s": self._eta(now, deadline, rate / batch), "elapsed_s": round(self._active(now), 1)},
+                            "eta_s": self._eta(now, deadline, rate / batch), "elapsed_s": round(self._active(now), 1),
+                            **self._progress_extras()},
                            log=True)
                 window.update(g=0.0, d=0.0, n=0, t=time.monotonic(), images=0)
-            if at_checkpoint and self._watch_diversity():
+            if at_checkpoint and self._watch_health():
                 self._save(None)
             if self.metrics_every and self.step % self.metrics_every == 0:
                 self._metrics()
@@ -675,16 +777,8 @@ class Session:
             r1 = r1_penalty(real_logits, real_in)
             total_d = total_d + r1 * (config["r1_gamma"] / 2 * config["r1_every"])
             r1_value = r1.detach()
-        self.opt_D.zero_grad(set_to_none=True)
-        amp.backward(total_d)
-        # Averaged while still scaled: every rank then sees the same overflow
-        # and keeps the same loss scale.
-        distributed.average_gradients(D)
-        amp.unscale(self.opt_D)
-        self._note_norm("d", _clip(D, config["grad_clip"]))
-        ld, r1_mean = self._mean_over_ranks(loss_d.detach(), r1_value)
-        if not (math.isfinite(ld) and (r1_mean is None or math.isfinite(r1_mean))):
-            amp.skip()
+        ld, r1_mean, finite = self._backward_d(total_d, loss_d, r1_value)
+        if not finite:
             return float("nan"), ld, r1_mean
         if amp.step(self.opt_D) and self.ada is not None:
             self.ada.observe(self._gather(real_logits.detach().float()))
@@ -706,6 +800,26 @@ class Session:
             _update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
         return lg, ld, r1_mean
 
+    def _backward_d(self, total_d: torch.Tensor, loss_d: torch.Tensor,
+                    r1_value: torch.Tensor | None) -> tuple[float, float | None, bool]:
+        """D's gradients for this step: backward, all-reduce, unscale, clip.
+        Returns (loss_d, r1) averaged over the ranks and whether both are
+        finite; if not, the scaler's iteration is closed and the caller skips
+        the step (the Guard rolls back)."""
+        amp = self.precision
+        self.opt_D.zero_grad(set_to_none=True)
+        amp.backward(total_d)
+        # Averaged while still scaled: every rank then sees the same overflow
+        # and keeps the same loss scale.
+        distributed.average_gradients(self.D)
+        amp.unscale(self.opt_D)
+        self._note_norm("d", _clip(self.D, self.config["grad_clip"]))
+        ld, r1_mean = self._mean_over_ranks(loss_d.detach(), r1_value)
+        finite = math.isfinite(ld) and (r1_mean is None or math.isfinite(r1_mean))
+        if not finite:
+            amp.skip()
+        return ld, r1_mean, finite
+
     def _note_norm(self, net: str, norm: float) -> None:
         """Keep the last finite gradient norm: a float16 overflow step has an
         infinite one, which the scaler skips and JSON cannot carry."""
@@ -723,7 +837,7 @@ class Session:
                     "message": f"{why} (the weights of step {back_to}); {lowered}; rollback {self.rollbacks_in_row} "
                                f"in a row, the run stops after {ROLLBACK_LIMIT}"})
 
-    def _watch_diversity(self) -> bool:
+    def _watch_health(self) -> bool:
         """Feed the EMA generator's sample diversity at fixed latents to the
         Guard: a collapse warning when it fell; NaN weights roll back. Returns
         False when the state was rolled back (so nothing is saved from it)."""
@@ -772,13 +886,15 @@ class Session:
         torch.distributed.all_gather(parts, logits.contiguous())
         return torch.cat(parts)
 
-    def _real_batch(self, batch: int) -> torch.Tensor:
-        images = self.data.train
+    def _pick_indices(self, batch: int) -> torch.Tensor:
+        """`batch` random training image indices from this rank's shard."""
         if self.world == 1:
-            idx = torch.randint(0, images.shape[0], (batch,), generator=self.picker)
-        else:
-            idx = self.indices[torch.randint(0, len(self.indices), (batch,), generator=self.picker)]
-        x = images[idx].to(device=self.device, dtype=torch.float32) / 127.5 - 1.0
+            return torch.randint(0, self.data.train.shape[0], (batch,), generator=self.picker)
+        return self.indices[torch.randint(0, len(self.indices), (batch,), generator=self.picker)]
+
+    def _real_batch(self, batch: int) -> torch.Tensor:
+        idx = self._pick_indices(batch)
+        x = self.data.train[idx].to(device=self.device, dtype=torch.float32) / 127.5 - 1.0
         flip = (torch.rand(batch, generator=self.picker) < 0.5).to(self.device)
         x[flip] = x[flip].flip(3)  # mirror images are as plausible as the originals
         return x
@@ -800,7 +916,7 @@ class Session:
         grid = self.out / "samples" / f"step_{self.step:06d}.png"
         if not self._finite():  # the grid shows what is saved, and NaN is never saved
             self._roll_back(f"step {self.step}: non-finite weights before a checkpoint")
-        pixels = render_seeds(self.G_ema, self.config["latent_size"]) if self.main else None
+        pixels = self._sample_images() if self.main else None
         self._write_checkpoint(reason)
         if pixels is not None:
             write_grid(grid, pixels)
@@ -836,11 +952,7 @@ class Session:
                  "diversity": round(div, 4), "diversity_reference": round(self.reference_diversity, 4),
                  "reference": "held-out" if self.data.held_out.shape[0] else "training", "images": n,
                  "seconds": round(time.monotonic() - t0, 2), "plot": str(self.out / "curves.png")}
-        self.last_metrics = {k: v for k, v in event.items() if k not in ("event", "plot")}
-        self.log_rows.append(event)
-        self._log(event)
-        self._curves()
-        self.reporter.emit(event)
+        self._publish_metrics(event)
         # Collapse: variety fell to half of what this run had reached and to
         # under half of the real images' own variety.
         if div < 0.5 * self.best_diversity and div < 0.5 * self.reference_diversity:
@@ -849,9 +961,18 @@ class Session:
                                    f"{self.reference_diversity:.3f}): the generator may be collapsing to few images"})
         self.best_diversity = max(self.best_diversity, div)
 
+    def _publish_metrics(self, event: dict) -> None:
+        """Keep a metrics event for the checkpoint's info, log it, redraw the
+        curves and emit it."""
+        self.last_metrics = {k: v for k, v in event.items() if k not in ("event", "plot")}
+        self.log_rows.append(event)
+        self._log(event)
+        self._curves()
+        self.reporter.emit(event)
+
     def _curves(self) -> None:
         if self.main:
-            draw_curves(self.log_rows, self.out / "curves.png")
+            draw_curves(self.log_rows, self.out / "curves.png", self.curve_panels)
 
     def _emit(self, event: dict, log: bool = False) -> None:
         if log:

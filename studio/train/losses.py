@@ -1,6 +1,7 @@
 """GAN losses: the non-saturating logistic loss (softplus form) and the hinge
 loss for both players, a selector between them, and the R1 gradient penalty
-on real images."""
+on real images; for inpainting, the patch-discriminator form of the
+non-saturating loss, L1 inside the holes and feature matching."""
 
 from __future__ import annotations
 
@@ -58,3 +59,36 @@ def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Te
     by the lazy interval."""
     (grad,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
     return grad.pow(2).sum(dim=[1, 2, 3]).mean()
+
+
+def patch_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Non-saturating loss of a patch discriminator on inpainted images.
+    logits: [N,1,h,w]; hole: [N,1,h,w], the fraction of each patch's cell that
+    was hole (0..1). Every patch of a real image is real; a composited fake's
+    patch is fake as far as it was hole and real elsewhere (those pixels are
+    the real ones), so D learns to find fills and seams, not to tell images
+    apart by their untouched parts."""
+    fake = hole * F.softplus(fake_logits) + (1.0 - hole) * F.softplus(-fake_logits)
+    return F.softplus(-real_logits).mean() + fake.mean()
+
+
+def patch_generator_loss(fake_logits: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """softplus(-D) over the patches the fill is in, weighted by how much of
+    each was hole: the mean over the hole area."""
+    return (hole * F.softplus(-fake_logits)).sum() / hole.sum().clamp_min(1e-8)
+
+
+def masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean |a - b| over the pixels where mask = 1 (a, b: [N,C,H,W]; mask
+    [N,1,H,W] in [0,1], weights): per channel value, in a's units."""
+    weight = mask.expand_as(a)
+    return ((a - b).abs() * weight).sum() / weight.sum().clamp_min(1e-8)
+
+
+def feature_matching_loss(fake_features: list[torch.Tensor], real_features: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over layers of the mean |f_fake - f_real| of the discriminator's
+    features (pix2pixHD): a reconstruction loss in D's terms rather than
+    pixels', with no pretrained perceptual network. Real features are
+    treated as constants."""
+    terms = [F.l1_loss(f, r.detach()) for f, r in zip(fake_features, real_features)]
+    return torch.stack(terms).mean()

@@ -46,15 +46,19 @@ class EqualConv2d(nn.Module):
     at the same relative speed. The scale is a constant multiply, which the
     ONNX exporter folds into the weights."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, padding: int = 0):
+    def __init__(self, cin: int, cout: int, kernel: int, padding: int = 0, stride: int = 1, groups: int = 1):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel))
+        # groups=cin makes a depthwise conv (inpaint_nets' separable convs).
+        self.weight = nn.Parameter(torch.randn(cout, cin // groups, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(cout))
-        self.scale = 1.0 / math.sqrt(cin * kernel * kernel)
+        self.scale = 1.0 / math.sqrt(cin // groups * kernel * kernel)
         self.padding = padding
+        self.stride = stride
+        self.groups = groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+        return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride, padding=self.padding,
+                        groups=self.groups)
 
 
 class EqualLinear(nn.Module):

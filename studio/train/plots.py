@@ -26,11 +26,12 @@ PANELS = [
 ]
 
 
-def draw_curves(rows: list[dict], path: str | os.PathLike) -> None:
-    """rows: dicts with "step" and any of the PANELS' keys (missing or None
-    values are gaps). Writes a 2x2-panel PNG atomically."""
+def draw_curves(rows: list[dict], path: str | os.PathLike, panels: list = PANELS) -> None:
+    """rows: dicts with "step" and any of the panels' keys (missing or None
+    values are gaps). panels: four (title, [(key, label), ...]) entries,
+    PANELS by default. Writes a 2x2-panel PNG atomically."""
     sheet = Image.new("RGB", (PANEL_W * 2, PANEL_H * 2), BACKGROUND)
-    for i, (title, series) in enumerate(PANELS):
+    for i, (title, series) in enumerate(panels):
         panel = _panel(title, [(label, _points(rows, key)) for key, label in series])
         sheet.paste(panel, ((i % 2) * PANEL_W, (i // 2) * PANEL_H))
     buf = io.BytesIO()

@@ -133,6 +133,9 @@ class BarReporter(Reporter):
             return f"step {e['step']:,}: samples {e['path']}"
         if kind == "checkpoint":
             return f"step {e['step']:,}: checkpoint {e['path']}"
+        if kind == "metrics" and "psnr_hole" in e:  # --task inpaint
+            return (f"step {e['step']:,}: PSNR in the holes {_num(e['psnr_hole'])} dB, L1 {_num(e['l1_hole'])} "
+                    f"(curves: {e['plot']})")
         if kind == "metrics":
             return f"step {e['step']:,}: SWD {e['swd']:.1f}, diversity {e['diversity']:.3f} (curves: {e['plot']})"
         if kind == "warning":

@@ -1,0 +1,99 @@
+"""The inpainting network's side of `studio export` (export.py does the
+rest: staging, checkpoint subset, manifest, moving into place).
+
+model.onnx: inputs image float32 [batch,3,R,R] in [-1,1] and mask float32
+[batch,1,R,R] (1 = hole, 0 = keep; values between blend), output
+"inpainted" float32 [batch,3,R,R] in [-1,1]: the composite
+image*(1-mask) + fill*mask, so the caller pastes it as it is. (An ONNX
+output cannot share the input's name "image".) R is fixed, the batch is
+dynamic. The parity check runs real masks of every kind through both
+torch and onnxruntime.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.train.inpaint_nets import InpaintGenerator
+from studio.train.masks import fixed_masks
+
+PARITY_PAIRS = 8
+OUTPUT = "inpainted"
+
+
+def build_inpaint_generator(config: dict, state: dict[str, torch.Tensor]) -> InpaintGenerator:
+    """The run's generator with `state` (its G_ema) loaded, in eval mode, frozen."""
+    generator = InpaintGenerator(int(config["resolution"]), float(config["width"])).eval()
+    generator.load_state_dict(state)
+    return generator.requires_grad_(False)
+
+
+def export_inpaint_onnx(generator: InpaintGenerator, path: Path, opset: int) -> None:
+    """(image [batch,3,R,R], mask [batch,1,R,R]) -> inpainted [batch,3,R,R],
+    one self-contained file."""
+    r = generator.resolution
+    example = (torch.zeros(2, 3, r, r), torch.zeros(2, 1, r, r))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice is not news to users
+        torch.onnx.export(
+            generator, example, str(path), dynamo=False, opset_version=opset,
+            input_names=["image", "mask"], output_names=[OUTPUT],
+            dynamic_axes={"image": {0: "batch"}, "mask": {0: "batch"}, OUTPUT: {0: "batch"}},
+            do_constant_folding=True,
+        )
+
+
+def onnx_inpaint(onnx_path: Path, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Run the exported model in onnxruntime on the CPU: float32 [N,3,R,R]."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    feeds = {"image": np.ascontiguousarray(images, np.float32), "mask": np.ascontiguousarray(masks, np.float32)}
+    return session.run([OUTPUT], feeds)[0]
+
+
+@torch.no_grad()
+def inpaint_parity(generator: InpaintGenerator, onnx_path: Path) -> float:
+    """Max abs difference between torch and onnxruntime on random images
+    with fixed masks of every kind."""
+    r = generator.resolution
+    images = torch.rand(PARITY_PAIRS, 3, r, r, generator=torch.Generator().manual_seed(1234)) * 2 - 1
+    masks = torch.from_numpy(fixed_masks(PARITY_PAIRS, r, seed=1234)[0])
+    expected = generator(images, masks).numpy()
+    actual = onnx_inpaint(onnx_path, images.numpy(), masks.numpy())
+    if actual.shape != expected.shape:
+        return float("inf")
+    return float(np.max(np.abs(actual - expected)))
+
+
+def inpaint_signature(config: dict, data_name: str) -> dict:
+    """The manifest's kind-specific part: kind, description, inputs, outputs, resolution, channels."""
+    r = int(config["resolution"])
+    return {
+        "kind": "inpaint",
+        "description": f"{r}x{r} inpainting network (conditional GAN) trained on {data_name}",
+        "inputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]},
+                   {"name": "mask", "dtype": "float32", "shape": ["batch", 1, r, r], "range": [0.0, 1.0],
+                    "meaning": "1 = hole to fill, 0 = keep"}],
+        "outputs": [{"name": OUTPUT, "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0],
+                     "meaning": "image*(1-mask) + fill*mask"}],
+        "resolution": r,
+        "channels": 3,
+    }
+
+
+def copy_run_samples(run: Path, step: int, target: Path) -> bool:
+    """Copy the run's sample grid of `step` (masked inputs, fills, originals
+    of fixed reference images, written with that very checkpoint) to
+    `target`; False when the run folder has none."""
+    folder = run if run.is_dir() else run.parent
+    grid = folder / "samples" / f"step_{step:06d}.png"
+    if not grid.is_file():
+        return False
+    shutil.copyfile(grid, target)
+    return True
