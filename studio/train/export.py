@@ -29,8 +29,15 @@ from studio.core.arguments import ArgumentError, Parser
 from studio.core.paths import user_models_dir
 from studio.train import checkpoint as ckpt_io
 from studio.train.architecture import build_generator
-from studio.train.inpaint_export import (PARITY_PAIRS, build_inpaint_generator, copy_run_samples, export_inpaint_onnx,
-                                         inpaint_parity, inpaint_signature)
+from studio.train.inpaint_export import (
+    PARITY_PAIRS,
+    build_inpaint_generator,
+    copy_run_samples,
+    export_inpaint_onnx,
+    inpaint_parity,
+    inpaint_signature,
+)
+from studio.train.onnx_check import max_difference, run_onnx
 from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
 
 PARITY_LIMIT = 1e-3
@@ -155,22 +162,15 @@ def export_onnx(generator: torch.nn.Module, path: Path) -> None:
 
 
 def onnx_images(onnx_path: Path, latents: np.ndarray) -> np.ndarray:
-    """Run the exported model in onnxruntime on the CPU: float32 [N,3,R,R]."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    return session.run(["image"], {"latent": np.ascontiguousarray(latents, dtype=np.float32)})[0]
+    """Run the exported generator in onnxruntime on the CPU: float32 [N,3,R,R]."""
+    return run_onnx(onnx_path, {"latent": latents}, "image")
 
 
 @torch.no_grad()
 def parity(generator: torch.nn.Module, onnx_path: Path, latent_size: int) -> float:
     """Max abs difference between torch and onnxruntime on random latents."""
     z = torch.randn(PARITY_LATENTS, latent_size, generator=torch.Generator().manual_seed(1234))
-    expected = generator(z).numpy()
-    actual = onnx_images(onnx_path, z.numpy())
-    if actual.shape != expected.shape:
-        raise ExportError(f"parity check failed: onnx output shape {actual.shape} != torch {expected.shape}")
-    return float(np.max(np.abs(actual - expected)))
+    return max_difference(generator(z).numpy(), onnx_images(onnx_path, z.numpy()))
 
 
 def build_manifest(name: str, version: str, info: dict, digest: str, description: str | None,

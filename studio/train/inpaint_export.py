@@ -16,11 +16,11 @@ import shutil
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from studio.train.inpaint_nets import InpaintGenerator
 from studio.train.masks import fixed_masks
+from studio.train.onnx_check import max_difference, run_onnx
 
 PARITY_PAIRS = 8
 OUTPUT = "inpainted"
@@ -48,15 +48,6 @@ def export_inpaint_onnx(generator: InpaintGenerator, path: Path, opset: int) -> 
         )
 
 
-def onnx_inpaint(onnx_path: Path, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Run the exported model in onnxruntime on the CPU: float32 [N,3,R,R]."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    feeds = {"image": np.ascontiguousarray(images, np.float32), "mask": np.ascontiguousarray(masks, np.float32)}
-    return session.run([OUTPUT], feeds)[0]
-
-
 @torch.no_grad()
 def inpaint_parity(generator: InpaintGenerator, onnx_path: Path) -> float:
     """Max abs difference between torch and onnxruntime on random images
@@ -64,11 +55,8 @@ def inpaint_parity(generator: InpaintGenerator, onnx_path: Path) -> float:
     r = generator.resolution
     images = torch.rand(PARITY_PAIRS, 3, r, r, generator=torch.Generator().manual_seed(1234)) * 2 - 1
     masks = torch.from_numpy(fixed_masks(PARITY_PAIRS, r, seed=1234)[0])
-    expected = generator(images, masks).numpy()
-    actual = onnx_inpaint(onnx_path, images.numpy(), masks.numpy())
-    if actual.shape != expected.shape:
-        return float("inf")
-    return float(np.max(np.abs(actual - expected)))
+    actual = run_onnx(onnx_path, {"image": images.numpy(), "mask": masks.numpy()}, OUTPUT)
+    return max_difference(generator(images, masks).numpy(), actual)
 
 
 def inpaint_signature(config: dict, data_name: str) -> dict:
