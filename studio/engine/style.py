@@ -50,6 +50,10 @@ class StyleError(ValueError):
     """Bad style input (index, weights, strength, image); str() is one line."""
 
 
+class StyleCancelled(Exception):
+    """The caller's cancelled() stopped a tiled run."""
+
+
 WeightSpec = int | str | Mapping[int, float] | Sequence[float] | np.ndarray
 
 
@@ -164,7 +168,7 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def _run(session: ModelSession, feeds: dict[str, np.ndarray], content_name: str, rgb: np.ndarray,
-         nhwc: bool, tile: int, overlap: int) -> np.ndarray:
+         nhwc: bool, tile: int, overlap: int, progress=None, cancelled=None) -> np.ndarray:
     """One network's stylized image: uint8 hxwx3 in -> float32 hxwx3 in
     [0, 1] out. nhwc: the network's image layout (style-transform) instead
     of NCHW (style26). tile > 0 and an image bigger than a tile: tiles that
@@ -176,7 +180,10 @@ def _run(session: ModelSession, feeds: dict[str, np.ndarray], content_name: str,
 
         try:
             # tiling takes and returns NCHW whatever the network's layout, and pads and crops itself.
-            out = tiling.transform(session, feeds, content_name, x.transpose(2, 0, 1)[None], tile, overlap)
+            out = tiling.transform(session, feeds, content_name, x.transpose(2, 0, 1)[None], tile, overlap,
+                                   progress=progress, cancelled=cancelled)
+        except tiling.Cancelled:
+            raise StyleCancelled("cancelled") from None
         except tiling.TilingError as exc:
             raise StyleError(str(exc)) from None
         except Exception as exc:  # as below
@@ -254,13 +261,15 @@ class Stylizer:
 
     def builtin(self, image: np.ndarray, weights: WeightSpec, *, strength: float = 1.0,
                 preserve_colour: bool = False, mask: np.ndarray | None = None,
-                tile: int = 0, overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+                tile: int = 0, overlap: int = DEFAULT_OVERLAP, progress=None, cancelled=None) -> np.ndarray:
         """A blend of built-in styles: uint8 HxWx3/4 sRGB -> uint8, same shape,
         alpha unchanged. weights: anything parse_weights takes; strength 0..1
         mixes the stylized pixels with the input's (0 = the input exactly);
         preserve_colour keeps the input's chroma; mask (uint8 HxW) applies the
         result only where selected, with alpha mask/255; tile > 0 runs tiles of
-        that many px (with `overlap` px) when the image is bigger."""
+        that many px (with `overlap` px) when the image is bigger; then
+        progress(done, total) follows the tiles and cancelled(), polled
+        between tiles, stops the run with StyleCancelled once true."""
         image = _check_image(image)
         _check_mask(mask, image)
         strength = _check_strength(strength)
@@ -270,19 +279,20 @@ class Stylizer:
             return self._finish(image, image[..., :3].copy(), 0.0, False, mask)
         entry, session = self._open("style")
         image_in, weights_in = (s["name"] for s in entry.manifest["inputs"][:2])
-        out = _run(session, {weights_in: w}, image_in, image[..., :3], False, tile, overlap)
+        out = _run(session, {weights_in: w}, image_in, image[..., :3], False, tile, overlap, progress, cancelled)
         return self._finish(image, _to_uint8(out), strength, preserve_colour, mask)
 
     def with_vector(self, image: np.ndarray, vector: np.ndarray, *, strength: float = 1.0,
                     own_vector: np.ndarray | None = None, preserve_colour: bool = False,
                     mask: np.ndarray | None = None, tile: int = 0,
-                    overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+                    overlap: int = DEFAULT_OVERLAP, progress=None, cancelled=None) -> np.ndarray:
         """Any style by its vector (float32 [100], from style_vector or
         interpolate): uint8 HxWx3/4 sRGB -> uint8, same shape, alpha unchanged,
         at full resolution. strength 0..1 interpolates from the content's own
         style vector (`own_vector`, computed when not given; pass it to save a
         predictor run while a slider moves) toward `vector`; 0 returns the
-        input. preserve_colour, mask, tile, overlap: as in builtin()."""
+        input. preserve_colour, mask, tile, overlap, progress, cancelled: as
+        in builtin()."""
         image = _check_image(image)
         _check_mask(mask, image)
         strength = _check_strength(strength)
@@ -297,7 +307,7 @@ class Stylizer:
             own = self.style_vector(image) if own_vector is None else self._vector(own_vector, vector.size)
             vector = interpolate(own, vector, strength)
         feeds = {vector_in: vector.reshape(vector_shape)}
-        out = _run(session, feeds, content_in, image[..., :3], True, tile, overlap)
+        out = _run(session, feeds, content_in, image[..., :3], True, tile, overlap, progress, cancelled)
         return self._finish(image, _to_uint8(out), 1.0, preserve_colour, mask)
 
     def with_image(self, image: np.ndarray, style_image: np.ndarray, **options) -> np.ndarray:

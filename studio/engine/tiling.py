@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -53,6 +54,9 @@ STATS_MODES = ("exact", "whole", "per-tile")
 
 # Bytes of feature maps "exact" keeps in float32 before it keeps them in float16.
 KEPT_MEMORY = 8 * 2**30
+# Freed buffers kept for the next call: at most this many bytes, this long.
+KEEP_BYTES = 4 * 2**30
+KEEP_SECONDS = 60.0
 
 # Operations that map each pixel to the same pixel (channel mixing allowed).
 _POINTWISE = {
@@ -71,6 +75,34 @@ _PROBE_BASE, _PROBE_STEP = 128, 64
 
 class TilingError(ValueError):
     """A network or request tiling cannot serve; str() is one line."""
+
+
+class Cancelled(Exception):
+    """The caller's cancelled() said stop; nothing was returned."""
+
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Watch:
+    """Reports tile runs done out of all planned, and stops when asked."""
+
+    total: int
+    progress: Progress | None
+    cancelled: Callable[[], bool] | None
+    done: int = 0
+
+    def check(self) -> None:
+        """Before a run: stop here when the caller asks."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled("cancelled")
+
+    def tick(self) -> None:
+        """After a run."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 @dataclass(frozen=True)
@@ -92,6 +124,7 @@ class _Segment:
     keep: set[str] = field(default_factory=set)  # outputs later segments read
     reduce: set[str] = field(default_factory=set)  # outputs a statistic averages
     margin: int = 0  # input px of context each side of a tile's core
+    scale: Fraction = Fraction(1)  # largest map scale inside (maps are scale x the input's sides)
 
 
 @dataclass
@@ -130,7 +163,8 @@ _plans_lock = threading.Lock()
 
 
 def transform(session: ModelSession, feeds: dict[str, np.ndarray], content_name: str, content: np.ndarray,
-              tile: int, overlap: int = 64, stats: str = "exact") -> np.ndarray:
+              tile: int, overlap: int = 64, stats: str = "exact", progress: Progress | None = None,
+              cancelled: Callable[[], bool] | None = None) -> np.ndarray:
     """Run an instance-normalising image network on `content` in tiles.
 
     session: the network's ModelSession (Runtime.session). feeds: its other
@@ -143,6 +177,8 @@ def transform(session: ModelSession, feeds: dict[str, np.ndarray], content_name:
     overlap: px of context each side of a tile for "whole" and "per-tile",
     feathered across the seam ("exact" takes its margins from the receptive
     field). stats: "exact", "whole" or "per-tile" (module docstring).
+    progress(done, total) is called after each network run over a tile;
+    cancelled() is polled before each one and, once true, raises Cancelled.
     Returns float32 1x3xHxW in the network's output range.
     """
     if stats not in STATS_MODES:
@@ -157,10 +193,15 @@ def transform(session: ModelSession, feeds: dict[str, np.ndarray], content_name:
         raise TilingError(f"tile and overlap must not be negative (got {tile} and {overlap})")
     plan = _plan_for(session, feeds, content_name)
     network_input = _to_layout(_pad_to(content, plan.align), plan.content_axes)
-    if tile == 0 or max(network_input.shape[ax] for ax in plan.content_axes) <= max(tile, plan.align):
+    size = tuple(network_input.shape[ax] for ax in plan.content_axes)
+    if tile == 0 or max(size) <= max(tile, plan.align):
+        watch = _Watch(1, progress, cancelled)
+        watch.check()
         out = _run_whole(session, plan, {**feeds, content_name: network_input}, (height, width))
+        watch.tick()
     elif stats == "exact":
-        out = _run_exact(session, plan, feeds, network_input, tile)
+        total = sum(len(list(_grid(size, int(tile / s.scale), plan.align))) for s in plan.segments)
+        out = _run_exact(session, plan, feeds, network_input, tile, _Watch(total, progress, cancelled))
     else:
         if stats == "per-tile":
             runner, values = _free_sides(session, plan), {}
@@ -170,7 +211,8 @@ def transform(session: ModelSession, feeds: dict[str, np.ndarray], content_name:
                                   everything=True)
             values = dict(zip(plan.stats, measured[1:]))
             runner = session.derived(f"tiling:{plan.sha}:tile", lambda: plan.graph("tile"))
-        out = _run_feathered(runner, plan, {**feeds, **values}, network_input, tile, overlap)
+        watch = _Watch(len(list(_grid(size, tile, plan.align))), progress, cancelled)
+        out = _run_feathered(runner, plan, {**feeds, **values}, network_input, tile, overlap, watch)
     out = _from_layout(out, plan.spatial[plan.output_name])
     return np.ascontiguousarray(out[:, :, :height, :width], dtype=np.float32)
 
@@ -226,62 +268,161 @@ def _slices(sp: _Spatial, ndim: int, y: tuple[int, int], x: tuple[int, int]) -> 
 
 
 def _run_exact(session: ModelSession, plan: _Plan, feeds: dict[str, np.ndarray], content: np.ndarray,
-               tile: int) -> np.ndarray:
+               tile: int, watch: _Watch) -> np.ndarray:
     """Segment by segment over tiles; see the module docstring."""
-    size = tuple(content.shape[ax] for ax in plan.content_axes)
-    # Past the budget, kept float32 maps are stored as float16 (statistics are
-    # still summed from the float32 tiles): an 8192 px image then fits in 24 GB.
-    half = plan.kept_per_px * size[0] * size[1] * 4 > KEPT_MEMORY
-    kept: dict[str, np.ndarray] = {plan.content_name: content}
-    values: dict[str, np.ndarray] = {}
-    sums: dict[str, tuple] = {}
-    blocks: dict[str, np.ndarray] = {}  # kept map -> the raw bytes it lives in
-    freed: list[np.ndarray] = []
-    # Window and output buffers live in slots reused from tile to tile and
-    # segment to segment: fresh memory costs page faults that took longer than
-    # the copies themselves (a fresh 2 GiB fill: 4.9 s; a touched one: 0.4 s).
-    scratch = _Scratch()
-    _finish_statistics(plan, kept, values, sums, size)
-    for index, segment in enumerate(plan.segments):
-        runner = session.derived(f"tiling:{plan.sha}:segment:{index}", lambda i=index: plan.graph(f"segment:{i}"))
-        _allocate(plan, segment, kept, blocks, size, half, freed)
-        freed.clear()
-        for y0, y1, x0, x1 in _grid(size, tile, plan.align):
-            scratch.rewind()
-            wy = _window(y0, y1, segment.margin, size[0])
-            wx = _window(x0, x1, segment.margin, size[1])
-            run_feeds = {}
-            for name in segment.inputs:
-                if name in values:
-                    run_feeds[name] = values[name]
-                elif name in kept:
-                    window = kept[name][_slices(plan.spatial[name], kept[name].ndim, wy, wx)]
-                    buffer = scratch.take(window.shape, plan.dtypes[name])
-                    np.copyto(buffer, window)
-                    run_feeds[name] = buffer
-                else:
-                    run_feeds[name] = feeds[name]
-            outputs = {name: scratch.take(_window_shape(plan, name, wy, wx), plan.dtypes[name])
-                       for name in segment.outputs}
-            runner.run_into(run_feeds, outputs)
-            for name, array in outputs.items():
-                sp = plan.spatial[name]
-                core = array[_slices(sp, array.ndim, (y0 - wy[0], y1 - wy[0]), (x0 - wx[0], x1 - wx[0]))]
-                if name in segment.reduce:
-                    part = _moments(core, sp, name in plan.squared)
-                    if name in sums:
-                        part = (sums[name][0] + part[0], None if part[1] is None else sums[name][1] + part[1])
-                    sums[name] = part
-                if name in segment.keep:
-                    kept[name][_slices(sp, array.ndim, (y0, y1), (x0, x1))] = core
-        _finish_statistics(plan, kept, values, sums, size)
-        for name in [n for n in kept if plan.last_use.get(n, -1) <= index and n != plan.output_name]:
-            # Free the map as soon as no later segment reads it; the next segment
-            # may take its bytes over (touched pages, no new page faults).
-            if name in blocks:
-                freed.append(blocks.pop(name))
-            del kept[name]
-    return kept[plan.output_name].astype(np.float32, copy=False)
+    run = _ExactRun(plan, feeds, content)
+    try:
+        for index, segment in enumerate(plan.segments):
+            runner = session.derived(f"tiling:{plan.sha}:segment:{index}", lambda i=index: plan.graph(f"segment:{i}"))
+            run.allocate(segment)
+            # A tile's cost is its maps' pixels, so a segment working on quarter-size
+            # maps takes tiles 4x the side: the low-resolution middle of a network
+            # then runs on the whole image at once, reading and writing the kept
+            # maps in place instead of copying windows in and cores out.
+            for cell in _grid(run.size, int(tile / segment.scale), plan.align):
+                watch.check()
+                run.tile(runner, segment, cell)
+                watch.tick()
+            run.finish(index)
+    except BaseException:  # Cancelled, or a failed run: the memory goes back for the next call
+        run.release()
+        raise
+    finally:
+        run.scratch.close()
+    return run.kept[plan.output_name].astype(np.float32, copy=False)
+
+
+class _ExactRun:
+    """The state of one "exact" run: kept maps, statistics, their sums."""
+
+    def __init__(self, plan: _Plan, feeds: dict[str, np.ndarray], content: np.ndarray):
+        self.plan, self.feeds = plan, feeds
+        self.size = tuple(content.shape[ax] for ax in plan.content_axes)
+        # Past the budget, kept float32 maps are stored as float16 (statistics are
+        # still summed from the float32 tiles): an 8192 px image then fits in 24 GB.
+        self.half = plan.kept_per_px * self.size[0] * self.size[1] * 4 > KEPT_MEMORY
+        self.kept: dict[str, np.ndarray] = {plan.content_name: content}
+        self.values: dict[str, np.ndarray] = {}
+        self.sums: dict[str, tuple] = {}
+        self.blocks: dict[str, np.ndarray] = {}  # kept map -> the raw bytes it lives in
+        # Window and output buffers live in slots reused from tile to tile and
+        # segment to segment (see _Memory).
+        self.scratch = _Scratch()
+        _finish_statistics(plan, self.kept, self.values, self.sums, self.size)
+
+    def allocate(self, segment: _Segment) -> None:
+        """Buffers for the maps a segment keeps, from the kept memory (maps
+        earlier segments or calls freed) where a block fits."""
+        plan = self.plan
+        for name in segment.outputs:
+            if name not in segment.keep:
+                continue
+            shape = _window_shape(plan, name, (0, self.size[0]), (0, self.size[1]))
+            wide = plan.dtypes[name] == np.float32 and name != plan.output_name
+            dtype = np.dtype(np.float16) if self.half and wide else np.dtype(plan.dtypes[name])
+            nbytes = math.prod(shape) * dtype.itemsize
+            self.blocks[name] = _memory.take(nbytes)
+            self.kept[name] = self.blocks[name][:nbytes].view(dtype).reshape(shape)
+
+    def tile(self, runner: ModelSession, segment: _Segment, cell: tuple[int, int, int, int]) -> None:
+        """Run one segment on one tile: its window in, its core's sums added
+        and its kept maps written."""
+        plan, kept, size = self.plan, self.kept, self.size
+        y0, y1, x0, x1 = cell
+        self.scratch.rewind()
+        wy = _window(y0, y1, segment.margin, size[0])
+        wx = _window(x0, x1, segment.margin, size[1])
+        # A window that is the whole map reads and writes the kept maps themselves.
+        whole = wy == (0, size[0]) and wx == (0, size[1])
+        run_feeds = {}
+        for name in segment.inputs:
+            if name in self.values:
+                run_feeds[name] = self.values[name]
+            elif name in kept and whole and kept[name].dtype == plan.dtypes[name]:
+                run_feeds[name] = kept[name]
+            elif name in kept:
+                window = kept[name][_slices(plan.spatial[name], kept[name].ndim, wy, wx)]
+                run_feeds[name] = self.scratch.take(window.shape, plan.dtypes[name])
+                np.copyto(run_feeds[name], window)
+            else:
+                run_feeds[name] = self.feeds[name]
+        outputs = {}
+        for name in segment.outputs:
+            direct = whole and name in segment.keep and kept[name].dtype == plan.dtypes[name]
+            outputs[name] = kept[name] if direct else self.scratch.take(_window_shape(plan, name, wy, wx),
+                                                                        plan.dtypes[name])
+        runner.run_into(run_feeds, outputs)
+        for name, array in outputs.items():
+            sp = plan.spatial[name]
+            core = array[_slices(sp, array.ndim, (y0 - wy[0], y1 - wy[0]), (x0 - wx[0], x1 - wx[0]))]
+            if name in segment.reduce:
+                part = _moments(core, sp, name in plan.squared)
+                if name in self.sums:
+                    total, squares = self.sums[name]
+                    part = (total + part[0], None if part[1] is None else squares + part[1])
+                self.sums[name] = part
+            if name in segment.keep and array is not kept[name]:
+                kept[name][_slices(sp, array.ndim, (y0, y1), (x0, x1))] = core
+
+    def finish(self, index: int) -> None:
+        """After segment `index` saw every tile: its statistics, and the maps no
+        later segment reads freed (the next segment may take their bytes over:
+        touched pages, no new page faults)."""
+        plan = self.plan
+        _finish_statistics(plan, self.kept, self.values, self.sums, self.size)
+        for name in [n for n in self.kept if plan.last_use.get(n, -1) <= index and n != plan.output_name]:
+            if name in self.blocks:
+                _memory.give(self.blocks.pop(name))
+            del self.kept[name]
+
+    def release(self) -> None:
+        for block in self.blocks.values():
+            _memory.give(block)
+        self.blocks.clear()
+
+
+class _Memory:
+    """Byte blocks kept between calls for a while (KEEP_SECONDS, at most
+    KEEP_BYTES), so the next tiled run (a second Apply, the next file of a
+    folder) writes into touched pages: fresh memory costs page faults that
+    took longer than the copies themselves (a fresh 2 GiB fill: 4.9 s; a
+    touched one: 0.4 s), the same reason onnxruntime keeps its arena."""
+
+    def __init__(self) -> None:
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def take(self, nbytes: int) -> np.ndarray:
+        """A block of at least `nbytes`, wasting at most half of it."""
+        with self._lock:
+            fits = [i for i, b in enumerate(self._free) if nbytes <= b.nbytes <= 2 * nbytes]
+            if fits:
+                return self._free.pop(min(fits, key=lambda i: self._free[i].nbytes))
+        return np.empty(nbytes, np.uint8)
+
+    def give(self, block: np.ndarray) -> None:
+        with self._lock:
+            self._free.append(block)
+            self._free.sort(key=lambda b: b.nbytes, reverse=True)
+            total = 0
+            for index, kept in enumerate(self._free):
+                total += kept.nbytes
+                if total > KEEP_BYTES:
+                    del self._free[index:]
+                    break
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(KEEP_SECONDS, self.release)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def release(self) -> None:
+        with self._lock:
+            self._free.clear()
+
+
+_memory = _Memory()
 
 
 class _Scratch:
@@ -301,10 +442,16 @@ class _Scratch:
         if self._next == len(self._slots):
             self._slots.append(np.empty(0, np.uint8))
         if self._slots[self._next].nbytes < nbytes:
-            self._slots[self._next] = np.empty(nbytes, np.uint8)
+            _memory.give(self._slots[self._next])
+            self._slots[self._next] = _memory.take(nbytes)
         slot = self._slots[self._next]
         self._next += 1
         return slot[:nbytes].view(dtype).reshape(shape)
+
+    def close(self) -> None:
+        for slot in self._slots:
+            _memory.give(slot)
+        self._slots.clear()
 
 
 def _window_shape(plan: _Plan, name: str, wy: tuple[int, int], wx: tuple[int, int]) -> tuple[int, ...]:
@@ -312,23 +459,6 @@ def _window_shape(plan: _Plan, name: str, wy: tuple[int, int], wx: tuple[int, in
     shape = list(plan.shapes[name])
     shape[sp.h_axis], shape[sp.w_axis] = int((wy[1] - wy[0]) * sp.scale), int((wx[1] - wx[0]) * sp.scale)
     return tuple(shape)
-
-
-def _allocate(plan: _Plan, segment: _Segment, kept: dict[str, np.ndarray], blocks: dict[str, np.ndarray],
-              size, half: bool, freed: list[np.ndarray]) -> None:
-    """Buffers for the maps a segment keeps, in the bytes of maps the previous
-    segment freed where one fits without wasting more than half of it."""
-    for name in segment.outputs:
-        if name not in segment.keep:
-            continue
-        shape = _window_shape(plan, name, (0, size[0]), (0, size[1]))
-        wide = plan.dtypes[name] == np.float32 and name != plan.output_name
-        dtype = np.dtype(np.float16) if half and wide else np.dtype(plan.dtypes[name])
-        nbytes = math.prod(shape) * dtype.itemsize
-        fits = [i for i, b in enumerate(freed) if nbytes <= b.nbytes <= 2 * nbytes]
-        block = freed.pop(min(fits, key=lambda i: freed[i].nbytes)) if fits else np.empty(nbytes, np.uint8)
-        blocks[name] = block
-        kept[name] = block[:nbytes].view(dtype).reshape(shape)
 
 
 def _finish_statistics(plan: _Plan, kept, values, sums, size) -> None:
@@ -365,7 +495,7 @@ def _moments(core: np.ndarray, sp: _Spatial, squares: bool) -> tuple[np.ndarray,
 
 
 def _run_feathered(runner: ModelSession, plan: _Plan, feeds: dict[str, np.ndarray], content: np.ndarray,
-                   tile: int, overlap: int) -> np.ndarray:
+                   tile: int, overlap: int, watch: _Watch) -> np.ndarray:
     """Tiles with `overlap` px of context each side, blended by linear ramps
     that sum to one. The ramps sit in the middle of each overlap, at least
     `radius` px from any tile edge when the overlap allows, so the reflect
@@ -383,6 +513,7 @@ def _run_feathered(runner: ModelSession, plan: _Plan, feeds: dict[str, np.ndarra
         for x0, x1 in cells_x:
             wx = _window(x0, x1, overlap, size[1])
             ramp_x = _ramp(wx, (x0, x1), half, size[1])
+            watch.check()
             window = np.ascontiguousarray(content[_slices(plan.spatial[plan.content_name], content.ndim, wy, wx)])
             result = runner.run({**feeds, plan.content_name: window})[0]
             if out is None:
@@ -393,6 +524,7 @@ def _run_feathered(runner: ModelSession, plan: _Plan, feeds: dict[str, np.ndarra
             shape = [1] * result.ndim
             shape[sp.h_axis], shape[sp.w_axis] = weight.shape
             out[_slices(sp, result.ndim, wy, wx)] += result * weight.reshape(shape)
+            watch.tick()
     return out
 
 
@@ -546,6 +678,8 @@ def _analyse(data: bytes, sha: str, content_name: str, feeds: dict[str, np.ndarr
         produced = {o for i in segment.nodes for o in graph.node[i].output}
         segment.margin = -(-int(math.ceil(max((local_reach.get(o, 0.0) for o in segment.outputs), default=0.0)))
                            // align) * align
+        segment.scale = max((spatial[o].scale for i in segment.nodes for o in graph.node[i].output if o in spatial),
+                            default=Fraction(1))
         for name in segment.outputs:
             if spatial[name].offset:
                 raise TilingError(f"cannot tile: the padded map '{name}' would be cut between tiles")

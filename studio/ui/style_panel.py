@@ -17,6 +17,7 @@ the recipe on the layer. The GUI thread never runs a network.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -38,7 +39,7 @@ from studio.ui.canvas_view import CanvasView
 from studio.ui.messages import one_line, show_error
 from studio.ui.qimage import array_from_qimage
 from studio.ui.style_picker import BuiltinPicker, ImageSlot, ImageStyle
-from studio.ui.style_target import (DEFAULT_FEATHER, MODES, PROXY_PX, StyleChoice, StyleTarget,
+from studio.ui.style_target import (DEFAULT_FEATHER, FULL_TILE, MODES, PROXY_PX, StyleChoice, StyleTarget,
                                     animation_frames, builtin_thumbnails, capture, image_choice, landing_command,
                                     preview, render_full, style_recipe)
 from studio.ui.style_worker import StyleResult, StyleWorker, StylizerFactory
@@ -55,6 +56,7 @@ class StylePanel(QWidget):
     message = Signal(str)  # a status line
     applied = Signal(int)  # id of the layer a result landed on (new layer or edited one)
     layerAdded = Signal(int)  # id of a new "Styled (...)" layer (whole-image mode), to compare without it
+    _applyProgress = Signal(int, int)  # tiles done, of all; emitted on the worker thread
 
     def __init__(self, document: Callable[[], Document | None], canvas: CanvasView, stylizers: StylizerFactory,
                  parent=None):
@@ -64,6 +66,7 @@ class StylePanel(QWidget):
         self._document, self.canvas = document, canvas
         self.worker = StyleWorker(stylizers, self)
         self.worker.done.connect(self._on_done)
+        self._applyProgress.connect(self._show_apply_progress)
         self.worker.failed.connect(self._on_failed)
         self.waiting: dict[str, int] = {}  # channel -> serial whose result has not been handled yet
         self.tasks: set[BackgroundTask] = set()
@@ -75,6 +78,8 @@ class StylePanel(QWidget):
         self._had_selection = False
         self._preview_error = ""
         self._applying = False
+        self._cancel_apply = threading.Event()  # one per Apply: set by Cancel, polled between tiles
+        self.full_tile = FULL_TILE  # px tiles of a full-size render
 
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
@@ -154,9 +159,8 @@ class StylePanel(QWidget):
         self.apply_button = QPushButton("Apply")
         self.apply_button.setObjectName("primary")
         self.apply_button.setToolTip("Render at full resolution and put the result on the canvas (one undo step)")
-        self.apply_button.clicked.connect(lambda: self.apply())
+        self.apply_button.clicked.connect(lambda: self.cancel_apply() if self._applying else self.apply())
         self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # busy: full-size tiles have no useful count to show
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
         self.progress.setVisible(False)
@@ -250,8 +254,8 @@ class StylePanel(QWidget):
     def _update_enabled(self) -> None:
         doc = self._document()
         ready = doc is not None and self.choice() is not None
-        self.apply_button.setEnabled(ready and not self._applying)
-        self.apply_button.setText("Applying…" if self._applying else "Apply")
+        self.apply_button.setEnabled(self._applying or ready)
+        self.apply_button.setText("Cancel" if self._applying else "Apply")
         self.progress.setVisible(self._applying)
         two = self.slot_a.style_ is not None and self.slot_b.style_ is not None
         self.mix_slider.setEnabled(two)
@@ -408,13 +412,33 @@ class StylePanel(QWidget):
             show_error(self, "Stylize", str(exc))
             return None
         self._applying = True
+        self._cancel_apply = threading.Event()
+        self.progress.setRange(0, 0)  # busy until the first tile reports
         self._update_enabled()
         w, h = target.rect[2] - target.rect[0], target.rect[3] - target.rect[1]
         self.hint.setText(f"Rendering {w} × {h} px…")
         self.message.emit(f"Stylizing {w} × {h} px…")
-        serial = self.worker.submit(APPLY, lambda s: render_full(s, target, choice), (target, choice))
+        cancelled = self._cancel_apply.is_set
+        serial = self.worker.submit(APPLY, lambda s: render_full(s, target, choice, self.full_tile,
+                                                                 progress=self._applyProgress.emit,
+                                                                 cancelled=cancelled), (target, choice))
         self.waiting[APPLY] = serial
         return serial
+
+    def cancel_apply(self) -> None:
+        """Stop a full-size render; nothing lands. The worker drops it at its
+        next tile (a render not started yet never starts)."""
+        self._cancel_apply.set()
+        self.worker.cancel(APPLY)
+        self.waiting.pop(APPLY, None)
+        self._applying = False
+        self.hint.setText("Apply cancelled")
+        self._update_enabled()
+
+    def _show_apply_progress(self, done: int, total: int) -> None:
+        if self._applying:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
 
     def _land(self, result: StyleResult) -> None:
         target, choice = result.tag

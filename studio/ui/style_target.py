@@ -166,14 +166,15 @@ def image_choice(vector_a: np.ndarray, name_a: str, vector_b: np.ndarray | None 
 
 
 def stylize(stylizer: Stylizer, image: np.ndarray, choice: StyleChoice, own_vector: np.ndarray | None = None,
-            tile: int = 0) -> np.ndarray:
-    """`image` (uint8 HxWx3/4) in the chosen style: uint8, same shape, alpha kept."""
+            tile: int = 0, **watch) -> np.ndarray:
+    """`image` (uint8 HxWx3/4) in the chosen style: uint8, same shape, alpha
+    kept. watch: progress / cancelled, as Stylizer.builtin takes them."""
     if choice.is_builtin:
         return stylizer.builtin(image, dict(choice.weights), strength=choice.strength,
-                                preserve_colour=choice.preserve_colour, tile=tile)
+                                preserve_colour=choice.preserve_colour, tile=tile, **watch)
     own = own_vector if 0.0 < choice.strength < 1.0 else None
     return stylizer.with_vector(image, choice.vector, strength=choice.strength, own_vector=own,
-                                preserve_colour=choice.preserve_colour, tile=tile)
+                                preserve_colour=choice.preserve_colour, tile=tile, **watch)
 
 
 def _own(stylizer: Stylizer, target: StyleTarget, choice: StyleChoice) -> np.ndarray | None:
@@ -193,11 +194,12 @@ def preview(stylizer: Stylizer, target: StyleTarget, choice: StyleChoice) -> np.
 
 
 def render_full(stylizer: Stylizer, target: StyleTarget, choice: StyleChoice,
-                tile: int = FULL_TILE) -> tuple[np.ndarray, dict]:
+                tile: int = FULL_TILE, **watch) -> tuple[np.ndarray, dict]:
     """(result, recipe): the target at full resolution in the style (uint8
     hxwx4 for target.rect; in selection mode already blended through the
-    feathered mask) and the recipe for the layer it lands on."""
-    styled = stylize(stylizer, target.pixels, choice, _own(stylizer, target, choice), tile)
+    feathered mask) and the recipe for the layer it lands on. watch:
+    progress / cancelled (StyleCancelled), as Stylizer.builtin takes them."""
+    styled = stylize(stylizer, target.pixels, choice, _own(stylizer, target, choice), tile, **watch)
     if target.mask is not None:
         styled = masks.apply_within(target.pixels, styled, target.mask)
     return styled, style_recipe(stylizer, choice, target, tile)

@@ -100,6 +100,23 @@ def test_odd_sizes_are_padded_cropped_and_in_range(runtime, registry):
     np.testing.assert_allclose(transform(session, feeds, "image", content, tile=40), tiled, atol=1e-3)
 
 
+def test_progress_counts_every_tile_run_and_cancel_stops_between_them(runtime, registry):
+    session = runtime.session(registry.get("style26").onnx_path)
+    content = photo(256, 256, seed=4)
+    seen = []
+    transform(session, style(5), "image", content, tile=128, progress=lambda done, total: seen.append((done, total)))
+    total = seen[-1][1]
+    # Full-size segments run 2 x 2 tiles; quarter-size ones the whole map at once.
+    assert seen == [(i, total) for i in range(1, total + 1)] and 19 < total < 4 * 19
+    polls = []
+    with pytest.raises(tiling.Cancelled):
+        transform(session, style(5), "image", content, tile=128, cancelled=lambda: polls.append(1) or len(polls) > 3)
+    assert len(polls) == 4  # polled before each run; the fourth poll stopped it
+    # The memory of the stopped run went back to the pool and the next run is still right.
+    np.testing.assert_allclose(transform(session, style(5), "image", content, tile=128),
+                               plain_whole("style26", style(5), "image", content), atol=1e-3)
+
+
 def test_float16_kept_maps_stay_close(runtime, registry, monkeypatch):
     session = runtime.session(registry.get("style26").onnx_path)
     content = photo(160, 160, seed=3)

@@ -155,7 +155,7 @@ def test_apply_to_the_active_layer_is_one_undo_step(qtbot, studio, stylizer):
     panel.set_mode("layer")
     panel.strength_slider.setValue(70)
     panel.apply()
-    assert not panel.apply_button.isEnabled() and panel.progress.isVisibleTo(panel)  # busy while rendering
+    assert panel.apply_button.text() == "Cancel" and panel.progress.isVisibleTo(panel)  # busy while rendering
     settle(qtbot, panel)
     assert panel.apply_button.isEnabled() and not panel.progress.isVisibleTo(panel)
     assert_close(layer.pixels, stylizer.builtin(before, 0, strength=0.7))
@@ -169,6 +169,28 @@ def test_apply_to_the_active_layer_is_one_undo_step(qtbot, studio, stylizer):
     np.testing.assert_array_equal(layer.pixels, before)
     assert layer.recipe is None
     assert not doc.can_undo  # it was one step
+
+
+def test_cancel_stops_a_tiled_apply_and_nothing_lands(qtbot, studio):
+    panel, doc = studio.panel, studio.doc
+    before = doc.active.pixels.copy()
+    # Tiles of 136 px: the 160 x 120 picture takes a few dozen tile runs; the
+    # first progress report says the render is under way, then Cancel is pressed
+    # (that it stops between tiles is tested in tests/engine/test_tiling.py).
+    panel.full_tile = 136
+    panel.set_mode("layer")
+    panel.apply()
+    qtbot.waitUntil(lambda: panel.progress.maximum() > 0, timeout=30_000)
+    assert panel.progress.value() < panel.progress.maximum()
+    qtbot.mouseClick(panel.apply_button, Qt.LeftButton)
+    assert panel.hint.text() == "Apply cancelled" and panel.apply_button.text() == "Apply"
+    qtbot.waitUntil(panel.worker.is_idle, timeout=30_000)
+    qtbot.wait(50)
+    np.testing.assert_array_equal(doc.active.pixels, before)
+    assert not doc.can_undo and panel.hint.text() == "Apply cancelled"
+    panel.apply()  # and the next Apply runs to the end
+    settle(qtbot, panel)
+    assert doc.can_undo and np.abs(doc.active.pixels.astype(int) - before).mean() > 5
 
 
 def test_whole_image_lands_as_a_new_layer_with_its_recipe(qtbot, studio, stylizer):
