@@ -291,14 +291,18 @@ class Runtime:
             return cached
 
     def _create(self, path: Path) -> ModelSession:
+        from studio.engine.norm_fusion import fuse_instance_norms  # onnx parsing: loaded with the first session
+
+        # The session runs the fused graph; model_bytes() stays the file's, for tiling.
+        model, _count = fuse_instance_norms(path.read_bytes())
         opts = _session_options(self.threads)
         if self.device == "cuda":
             with _silenced_native_output():
-                session = ort.InferenceSession(str(path), opts, providers=[CUDA, CPU])
+                session = ort.InferenceSession(model, opts, providers=[CUDA, CPU])
             if CUDA in session.get_providers():
                 return ModelSession(session, "cuda", path, self.threads)
             self.notice = "CUDA did not start for this model; running on CPU"
-        session = ort.InferenceSession(str(path), opts, providers=[CPU])
+        session = ort.InferenceSession(model, opts, providers=[CPU])
         return ModelSession(session, "cpu", path, self.threads)
 
 
