@@ -12,6 +12,9 @@ matches the original's to float rounding; tested).
 
 Only whole-image runs use the fused graph: tiling (engine/tiling.py) rewrites
 the original graph's reductions into per-tile sums and needs them spelled out.
+Its tile graphs, where mean and variance arrive as inputs, get the other half
+of the saving from `fold_given_statistics`: the per-channel arithmetic folded
+into one scale and one shift, two passes over the map instead of four.
 """
 
 from __future__ import annotations
@@ -117,6 +120,75 @@ def fuse_instance_norms(data: bytes) -> tuple[bytes, int]:
     graph.node.extend(nodes)
     del graph.value_info[:]  # shapes inside the fused chains are gone
     return model.SerializeToString(), len(fused)
+
+
+def fold_given_statistics(data: bytes, statistics: set[str]) -> tuple[bytes, int]:
+    """(ONNX bytes with every normalisation by given statistics folded, how many).
+
+    The pattern, where m and v are graph inputs named in `statistics`
+    ([1,C,1,1] mean and variance measured elsewhere):
+        y = ((x - m) * (1 / Sqrt(v + eps))) * gamma + beta
+    becomes y = x * scale + shift with scale = gamma / sqrt(v + eps) and
+    shift = beta - m * scale computed per channel. Float rounding differs a
+    little (x * scale and m * scale are rounded apart); tiling's tests bound
+    the result against the whole-image run."""
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    producer = {o: n for n in graph.node for o in n.output}
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    outputs = {o.name for o in graph.output}
+
+    def only_reader(name: str, op: str) -> onnx.NodeProto | None:
+        found = readers.get(name, [])
+        return found[0] if len(found) == 1 and found[0].op_type == op and name not in outputs else None
+
+    def from_statistic(name: str) -> bool:
+        """r = Div(1, Sqrt(Add(v, eps))) with v a given statistic."""
+        div = producer.get(name)
+        sqrt = producer.get(div.input[1]) if div is not None and div.op_type == "Div" else None
+        add = producer.get(sqrt.input[0]) if sqrt is not None and sqrt.op_type == "Sqrt" else None
+        return add is not None and add.op_type == "Add" and any(i in statistics for i in add.input)
+
+    replaced: dict[int, list[onnx.NodeProto]] = {}
+    drop: set[int] = set()
+    for sub in graph.node:
+        if sub.op_type != "Sub" or sub.input[1] not in statistics:
+            continue
+        x, m = sub.input
+        times_r = only_reader(sub.output[0], "Mul")
+        if times_r is None:
+            continue
+        r = times_r.input[1] if times_r.input[0] == sub.output[0] else times_r.input[0]
+        times_gamma = only_reader(times_r.output[0], "Mul")
+        plus_beta = only_reader(times_gamma.output[0], "Add") if times_gamma is not None else None
+        if plus_beta is None or not from_statistic(r):
+            continue
+        gamma = next(i for i in times_gamma.input if i != times_r.output[0])
+        beta = next(i for i in plus_beta.input if i != times_gamma.output[0])
+        y = plus_beta.output[0]
+        replaced[id(plus_beta)] = [
+            helper.make_node("Mul", [r, gamma], [y + "/scale"]),
+            helper.make_node("Mul", [m, y + "/scale"], [y + "/m_scale"]),
+            helper.make_node("Sub", [beta, y + "/m_scale"], [y + "/shift"]),
+            helper.make_node("Mul", [x, y + "/scale"], [y + "/x_scale"]),
+            helper.make_node("Add", [y + "/x_scale", y + "/shift"], [y]),
+        ]
+        drop.update({id(sub), id(times_r), id(times_gamma)})
+    if not replaced:
+        return data, 0
+    nodes = []
+    for node in graph.node:
+        if id(node) in replaced:
+            nodes.extend(replaced[id(node)])
+        elif id(node) not in drop:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.value_info[:]
+    return model.SerializeToString(), len(replaced)
 
 
 def _spatial_axes(node: onnx.NodeProto, constants: dict[str, np.ndarray]) -> bool:

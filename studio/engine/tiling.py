@@ -48,6 +48,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from studio.engine.norm_fusion import fold_given_statistics
 from studio.engine.runtime import ModelSession, probe_run
 
 STATS_MODES = ("exact", "whole", "per-tile")
@@ -973,7 +974,7 @@ def _build_graph(plan: _Plan, kind: str) -> bytes:
         [info(o) for o in outputs], initializer=[t for t in graph.initializer if t.name in used])
     model = helper.make_model(new_graph, opset_imports=list(plan.model.opset_import))
     model.ir_version = plan.model.ir_version
-    return model.SerializeToString()
+    return fold_given_statistics(model.SerializeToString(), stat_names)[0]
 
 
 def _live(graph, nodes: list[int], outputs: list[str]) -> list[int]:

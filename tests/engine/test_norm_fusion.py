@@ -7,7 +7,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from studio.core.paths import shipped_models_dir
-from studio.engine.norm_fusion import fuse_instance_norms
+from studio.engine.norm_fusion import fold_given_statistics, fuse_instance_norms
 
 
 def run(model: bytes, feeds: dict) -> np.ndarray:
@@ -64,3 +64,32 @@ def test_a_small_graph_fuses_with_its_epsilon_and_a_shared_map_does_not():
     np.testing.assert_allclose(run(fused, x), run(data, x), atol=1e-5)
     shared = spelled_out_norm(extra_reader=True)
     assert fuse_instance_norms(shared) == (shared, 0)
+
+
+def test_normalising_by_given_statistics_folds_into_one_scale_and_shift():
+    c = 3
+    nodes = [
+        helper.make_node("Sub", ["x", "mean"], ["d"]),
+        helper.make_node("Add", ["var", "eps"], ["ve"]),
+        helper.make_node("Sqrt", ["ve"], ["s"]),
+        helper.make_node("Div", ["one", "s"], ["r"]),
+        helper.make_node("Mul", ["d", "r"], ["n"]),
+        helper.make_node("Mul", ["n", "gamma"], ["g"]),
+        helper.make_node("Add", ["g", "beta"], ["y"]),
+    ]
+    rng = np.random.default_rng(3)
+    inits = [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in (("one", 1.0), ("eps", 1e-5))]
+    inits += [numpy_helper.from_array(rng.normal(size=(1, c, 1, 1)).astype(np.float32), k) for k in ("gamma", "beta")]
+    stat = [helper.make_tensor_value_info(k, TensorProto.FLOAT, [1, c, 1, 1]) for k in ("mean", "var")]
+    graph = helper.make_graph(nodes, "given", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, "h", "w"]),
+                                               *stat],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, "h", "w"])],
+                              initializer=inits)
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
+    folded, count = fold_given_statistics(data, {"mean", "var"})
+    ops = [n.op_type for n in onnx.load_from_string(folded).graph.node]
+    assert count == 1 and "Sub" in ops and ops.count("Mul") == 3  # the map: one Mul and one Add
+    feeds = {"x": rng.normal(2.0, 3.0, (1, c, 8, 8)).astype(np.float32),
+             "mean": np.full((1, c, 1, 1), 2.0, np.float32), "var": np.full((1, c, 1, 1), 9.0, np.float32)}
+    np.testing.assert_allclose(run(folded, feeds), run(data, feeds), atol=1e-5)
+    assert fold_given_statistics(data, {"something else"}) == (data, 0)  # the mean must be a given statistic
