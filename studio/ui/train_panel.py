@@ -1,5 +1,6 @@
-"""The Train panel: train a generator on a folder of images, watch it learn,
-and get it into the Latent panel when it stops.
+"""The Train panel: train a generator (or an inpainting network) on a folder
+of images, watch it learn, and get it into the Latent (or Inpaint) panel when
+it stops.
 
 Training runs in a child process (`python -m studio.train`, see
 studio/train/PROTOCOL.md), so torch never loads in the GUI and a trainer crash
@@ -52,8 +53,19 @@ from studio.ui.theme import current
 from studio.ui.trainer_process import TrainerProcess, error_line
 
 # What the trainer reads (studio/train/data.py); counted here by name only, no decoding.
-RESOLUTIONS = (64, 128, 256)
-DEFAULT_RESOLUTION = 64
+# Per task: what the menu offers, the default, the model kind it exports and
+# the quality measure the trainer reports at checkpoints (studio/train/PROTOCOL.md).
+TASKS = {
+    "generate": {"label": "Generator (new images)", "kind": "generator", "resolutions": (64, 128, 256),
+                 "resolution": 64, "metric": "swd", "plot": "SWD (lower is better)",
+                 "tip": "Image size the generator makes; each doubling costs about 4× the time"},
+    "inpaint": {"label": "Inpainting (fills holes)", "kind": "inpaint", "resolutions": (64, 128, 256, 512),
+                "resolution": 128, "metric": "psnr_hole", "plot": "PSNR in the holes, dB (higher is better)",
+                "tip": "Crop size the network fills at; larger holes and finer detail need more, "
+                       "each doubling costs about 4× the time"},
+}
+RESOLUTIONS = TASKS["generate"]["resolutions"]
+DEFAULT_RESOLUTION = TASKS["generate"]["resolution"]
 DEFAULT_MINUTES = 30
 MAX_MINUTES = 7 * 24 * 60
 SCRATCH = "none (train from scratch)"
@@ -105,10 +117,12 @@ def suggest_model_name(folder: str | os.PathLike, taken: set[str]) -> str:
 
 def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float | None = None,
                        steps: int | None = None, base: str | None = None, checkpoint_every: int | None = None,
-                       batch: int | None = None) -> list[str]:
+                       batch: int | None = None, task: str = "generate") -> list[str]:
     """The trainer's command line after `-m studio.train` (studio/train/PROTOCOL.md).
     Exactly one of minutes (wall time) and steps (total steps) is used; steps wins."""
     args = ["--data", str(data), "--out", str(rundir), "--resolution", str(resolution)]
+    if task != "generate":
+        args += ["--task", task]
     args += ["--steps", str(steps)] if steps is not None else ["--minutes", f"{minutes:g}"]
     if base:
         args += ["--base", base]
@@ -244,6 +258,7 @@ class TrainPanel(QWidget):
         self.trainer: TrainerProcess | None = None
         self.exporter: TrainerProcess | None = None
         self.model_names: set[str] = set()  # every model the registry knows: export names must differ
+        self._entries: list[ModelEntry] = []  # the registry's models, for the base list of either task
         self.dataset: dict | None = None  # the trainer's dataset event
         self.done: dict | None = None  # the trainer's done event
         self.last_progress: dict | None = None
@@ -319,17 +334,22 @@ class TrainPanel(QWidget):
         form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(6)
+        self.task_combo = QComboBox()
+        for task, spec in TASKS.items():
+            self.task_combo.addItem(spec["label"], task)
+        self.task_combo.setToolTip("What to train: a generator that makes new images like the folder's, or an "
+                                   "inpainting network that fills holes in the folder's style")
+        self.task_combo.currentIndexChanged.connect(self._on_task_picked)
+        form.addRow("Train", self.task_combo)
         self.base_combo = QComboBox()
         self.base_combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.base_combo.setToolTip("Start from a trained generator (fine-tuning, much faster) or from scratch")
+        self.base_combo.setToolTip("Start from a trained model of this kind (fine-tuning, much faster) or from "
+                                   "scratch")
         self.base_combo.addItem(SCRATCH, None)
         self.base_combo.currentIndexChanged.connect(self._on_base_picked)
         form.addRow("Base model", self.base_combo)
         self.resolution_combo = QComboBox()
-        for r in RESOLUTIONS:
-            self.resolution_combo.addItem(f"{r} × {r} px", r)
-        self.resolution_combo.setCurrentIndex(RESOLUTIONS.index(DEFAULT_RESOLUTION))
-        self.resolution_combo.setToolTip("Image size the generator makes; each doubling costs about 4× the time")
+        self._fill_resolutions()
         form.addRow("Resolution", self.resolution_combo)
         self.minutes_spin = QSpinBox()
         self.minutes_spin.setRange(1, MAX_MINUTES)
@@ -413,9 +433,32 @@ class TrainPanel(QWidget):
 
     # -- settings ----------------------------------------------------------------------------
 
+    def task(self) -> str:
+        return str(self.task_combo.currentData())
+
+    def set_task(self, task: str) -> None:
+        """"generate" or "inpaint"."""
+        self.task_combo.setCurrentIndex(self.task_combo.findData(task))
+
+    def _fill_resolutions(self) -> None:
+        spec = TASKS[self.task()]
+        self.resolution_combo.clear()
+        for r in spec["resolutions"]:
+            self.resolution_combo.addItem(f"{r} × {r} px", r)
+        self.resolution_combo.setCurrentIndex(spec["resolutions"].index(spec["resolution"]))
+        self.resolution_combo.setToolTip(spec["tip"])
+
+    def _on_task_picked(self, _index: int) -> None:
+        self._fill_resolutions()
+        self.swd_plot.title = TASKS[self.task()]["plot"]
+        self.swd_plot.update()
+        self.set_models(self._entries)
+
     def set_models(self, entries: list[ModelEntry]) -> None:
-        """Offer the usable generators as base models; one without a training
-        checkpoint is listed but cannot be picked. Keeps the current choice."""
+        """Offer the usable models of the task's kind as base models; one
+        without a training checkpoint is listed but cannot be picked. Keeps
+        the current choice."""
+        self._entries = list(entries)
         self.model_names = {e.name for e in entries}
         keep = self.base_combo.currentData()
         keep_name = keep.name if isinstance(keep, ModelEntry) else None
@@ -423,7 +466,8 @@ class TrainPanel(QWidget):
         self.base_combo.clear()
         self.base_combo.addItem(SCRATCH, None)
         model = self.base_combo.model()
-        for entry in (e for e in entries if e.usable and e.kind == "generator"):
+        kind = TASKS[self.task()]["kind"]
+        for entry in (e for e in entries if e.usable and e.kind == kind):
             resolution = entry.manifest.get("resolution", "?")
             self.base_combo.addItem(f"{entry.name} ({resolution} px)", entry)
             index = self.base_combo.count() - 1
@@ -446,7 +490,7 @@ class TrainPanel(QWidget):
         entry = self.base_combo.itemData(index) if index >= 0 else None
         if entry is None:
             self.resolution_combo.setEnabled(self.state == IDLE)
-            self.resolution_combo.setToolTip("Image size the generator makes; each doubling costs about 4× the time")
+            self.resolution_combo.setToolTip(TASKS[self.task()]["tip"])
             return
         # Fine-tuning keeps the base model's size.
         resolution = int(entry.manifest.get("resolution", DEFAULT_RESOLUTION))
@@ -560,7 +604,7 @@ class TrainPanel(QWidget):
             return False
         args = training_arguments(self.data_folder, rundir, resolution or self.resolution(),
                                   minutes=self.minutes_spin.value(), steps=steps, base=self.base_model(),
-                                  checkpoint_every=checkpoint_every, batch=batch)
+                                  checkpoint_every=checkpoint_every, batch=batch, task=self.task())
         self.rundir, self.model_name = rundir, name
         self._steps_goal = steps
         self._reset_run_view()
@@ -713,8 +757,10 @@ class TrainPanel(QWidget):
         self._log(f"checkpoint at step {item.get('step')}")
 
     def _on_metrics(self, item: dict) -> None:
-        self.swd_plot.add_point("swd", int(item.get("step") or 0), _number(item.get("swd")))
-        self._log(f"metrics at step {item.get('step')}: swd {item.get('swd')}, diversity {item.get('diversity')}")
+        metric = TASKS[self.task()]["metric"]
+        self.swd_plot.add_point("swd", int(item.get("step") or 0), _number(item.get(metric)))
+        detail = {k: v for k, v in item.items() if k not in ("event", "step", "plot")}
+        self._log(f"metrics at step {item.get('step')}: {detail}")
 
     def _on_warning(self, item: dict) -> None:
         text = f"Warning ({item.get('kind', '?')}): {item.get('message', '')}"

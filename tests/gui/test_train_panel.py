@@ -99,8 +99,10 @@ def test_arguments_follow_the_protocol(tmp_path):
     assert args == ["--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--resolution", "128",
                     "--minutes", "30", "--base", "emoji64", "--threads", "1", "--nice", "10", "--progress", "json"]
     args = training_arguments(tmp_path, tmp_path, 16, minutes=30, steps=50, checkpoint_every=5, batch=8)
-    assert "--minutes" not in args and args[args.index("--steps") + 1] == "50"
+    assert "--minutes" not in args and args[args.index("--steps") + 1] == "50" and "--task" not in args
     assert args[args.index("--checkpoint-every") + 1] == "5" and args[args.index("--batch") + 1] == "8"
+    args = training_arguments(tmp_path, tmp_path, 128, minutes=5, task="inpaint")
+    assert args[args.index("--task") + 1] == "inpaint"
 
 
 def test_counting_and_naming(tmp_path, user_dir):
@@ -149,11 +151,11 @@ def train_window(qtbot, tiny_generator_dir, user_dir):
     win.close()
 
 
-def start_tiny_run(qtbot, panel, data: Path, name: str) -> None:
+def start_tiny_run(qtbot, panel, data: Path, name: str, resolution: int = 16) -> None:
     qtbot.waitUntil(lambda: panel.image_files is not None, timeout=10_000)
     panel.name_edit.clear()
     qtbot.keyClicks(panel.name_edit, name)
-    assert panel.start(steps=100_000, resolution=16, checkpoint_every=4, batch=8)
+    assert panel.start(steps=100_000, resolution=resolution, checkpoint_every=4, batch=8)
     assert panel.is_busy() and not panel.settings_box.isEnabled() and panel.stop_button.isEnabled()
 
 
@@ -257,3 +259,28 @@ def test_closing_while_training_asks_then_stops_with_a_checkpoint(qtbot, train_w
     assert answers == [("Training", QMessageBox.Yes)] * 2  # Stop is the default answer
     assert not trainer.is_running()
     assert (panel.rundir / "checkpoint.safetensors").is_file()
+
+
+def test_an_inpainting_run_trains_exports_and_becomes_a_base(qtbot, train_window, tmp_path, user_dir, message_boxes):
+    panel = train_window.train_panel
+    panel.set_task("inpaint")
+    # Inpainting has its own sizes and lists inpaint models as bases (none installed here).
+    assert [panel.resolution_combo.itemData(i) for i in range(panel.resolution_combo.count())] == [64, 128, 256, 512]
+    assert panel.resolution() == 128 and panel.base_combo.count() == 1
+    assert panel.swd_plot.title.startswith("PSNR")
+    panel.set_data_folder(make_images(tmp_path / "tiles", count=8, size=32))
+    start_tiny_run(qtbot, panel, tmp_path / "tiles", "fill32", resolution=32)
+    assert "--task inpaint" in panel.log_view.toPlainText()
+    # Progress lines feed the loss plot; a checkpoint shows its grid (masked, filled, original).
+    qtbot.waitUntil(lambda: panel.samples_shown >= 1 and panel.loss_plot.point_count() >= 2, timeout=RUN_TIMEOUT_MS)
+    qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.state == IDLE and "fill32" in panel.model_names, timeout=RUN_TIMEOUT_MS)
+    manifest = json.loads((user_dir / "models" / "fill32" / "manifest.json").read_text())
+    assert manifest["kind"] == "inpaint" and manifest["resolution"] == 32
+    bases = [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())]
+    assert bases == ["none (train from scratch)", "fill32 (32 px)"]
+    assert panel.base_combo.model().item(1).isEnabled()
+    panel.set_task("generate")  # the inpaint model is not a generator's base
+    assert [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())] == \
+        ["none (train from scratch)", "tiny (8 px)"] and panel.resolution() == 64
+    assert not message_boxes
