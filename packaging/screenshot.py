@@ -1,6 +1,7 @@
 """Screenshot the app with a walk in progress, for docs and for looking at it.
 
     xvfb-run -s "-screen 0 1600x1000x24" python packaging/screenshot.py [--models DIR] [-o PNG]
+    ... --image photo.jpg --panel inpaint --mask 300,200,420,330 [--fill]
 
 Uses the shipped models (or --models); when none is usable it builds the tiny
 test generator in a temporary folder so there is always something to show.
@@ -39,6 +40,10 @@ def main() -> int:
     parser.add_argument("--image", type=Path, help="open this image as the document first")
     parser.add_argument("--place", metavar="X0,Y0,X1,Y1",
                         help="select this rectangle of the document and place the walk's frame in it")
+    parser.add_argument("--panel", choices=("latent", "style", "inpaint", "train"), default="latent",
+                        help="the tab in front on the right")
+    parser.add_argument("--mask", metavar="X0,Y0,X1,Y1", help="mask this rectangle of the document (red film)")
+    parser.add_argument("--fill", action="store_true", help="then fill the mask with the Inpaint panel's choices")
     args = parser.parse_args()
 
     from studio.ui.app import create_application, create_window, display_problem
@@ -89,10 +94,24 @@ def main() -> int:
         doc.apply(SetMask(mask_ops.feather(mask_ops.rectangle(doc.width, doc.height, rect), 6)))
         window.actions_.place_action.trigger()
         window.actions_.deselect_action.trigger()  # the red selection film would tint the result
+    getattr(window, {"latent": "dock", "style": "style_dock", "inpaint": "inpaint_dock",
+                     "train": "train_dock"}[args.panel]).raise_()
+    if args.mask and window.files.document is not None:
+        from studio.core import mask as mask_ops
+        from studio.core.commands import SetMask
+
+        doc = window.files.document
+        rect = tuple(int(v) for v in args.mask.split(","))
+        doc.apply(SetMask(mask_ops.rectangle(doc.width, doc.height, rect), "Mask"))
+        if args.fill:
+            window.inpaint_panel.fill()
+            _wait(app, lambda: not window.inpaint_panel.busy(), 30)
     _wait(app, lambda: False, 0.5)  # let the last paint land
     args.output.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.output))
     print(f"wrote {args.output}")
+    if window.files.document is not None:
+        window.files.document.mark_saved()  # closing must not stop at "Save the changes?"
     window.close()
     return 0
 

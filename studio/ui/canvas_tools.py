@@ -70,6 +70,9 @@ class Tool:
     # Pixel tools move a floating generated frame out of the way (painting
     # under it would be painting blind); selecting is how one aims it.
     hides_preview = True
+    # A finished stroke of this tool adds to the selection mask (the mask
+    # brush, rectangle, lasso): the inpaint panel can fill it on release.
+    makes_mask = False
 
     def __init__(self, settings: ToolSettings, report: Report):
         self.settings, self.report = settings, report
@@ -107,6 +110,7 @@ class BrushTool(Tool):
     def __init__(self, mode: str, settings: ToolSettings, report: Report):
         super().__init__(settings, report)
         self.mode, self.name = mode, self.NAMES[mode]
+        self.makes_mask = mode == "mask"
         self._stroke: Stroke | None = None
         self._target: int | str | None = None
         self._picking = False
@@ -216,6 +220,7 @@ class _SelectionTool(Tool):
     A click without a drag clears the selection."""
 
     hides_preview = False
+    makes_mask = True
 
     def __init__(self, settings, report):
         super().__init__(settings, report)

@@ -25,7 +25,7 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from studio.core.document import Document
-from studio.core.rect import Rect, clip, is_empty
+from studio.core.rect import Rect, clip, intersect, is_empty, offset, slices
 from studio.ui.qimage import qimage_from_array
 from studio.ui.theme import current
 
@@ -105,6 +105,9 @@ class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)  # scale factor, 1.0 = 100 %
     pointerMoved = Signal(object)  # (x, y) document px under the pointer, or None off the canvas
     compareHeld = Signal(bool)  # Tab pressed (True) / released (False): show the image without the last AI result
+    # A tool's press..release ended (the tool; its command, if any, is applied
+    # by now). Not sent for a stroke abandoned with Escape or a tool switch.
+    strokeFinished = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -121,6 +124,7 @@ class CanvasView(QGraphicsView):
         self.document: Document | None = None
         self._preview: np.ndarray | None = None
         self._compare_without: int | None = None  # layer left out while Tab is held
+        self._compare_patch: tuple[np.ndarray, Rect] | None = None  # "before" pixels shown while Tab is held
         self._has_alpha = False
         self._checker = _checker_brush()
         self._fit_mode = True  # re-fit on resize until the user zooms by hand
@@ -152,6 +156,7 @@ class CanvasView(QGraphicsView):
         old_size = self._shown_size()
         self.document = document
         self._compare_without = None
+        self._compare_patch = None
         if document is not None:
             document.listeners.append(self._document_changed)
         self._rebuild()
@@ -185,7 +190,11 @@ class CanvasView(QGraphicsView):
             return None
         if self._compare_without is not None:
             return self.document.composite_without(self._compare_without)
-        return self.document.composite()
+        shown = self.document.composite()
+        if self._compare_patch is not None:
+            pixels, rect = self._compare_patch
+            shown[rect[1]:rect[3], rect[0]:rect[2]] = pixels
+        return shown
 
     def compare_without(self, layer_id: int | None) -> None:
         """Show the document without one layer (hold Tab to see the image
@@ -193,8 +202,31 @@ class CanvasView(QGraphicsView):
         if layer_id == self._compare_without:
             return
         self._compare_without = layer_id
-        self._preview_item.setVisible(layer_id is None)
+        self._preview_item.setVisible(layer_id is None and self._compare_patch is None)
         self.refresh(None)
+
+    def compare_with(self, pixels: np.ndarray | None, rect: Rect | None = None) -> None:
+        """Show `pixels` (uint8 hxwx4, straight alpha) over `rect` of the
+        document in place of what is there (hold Tab to see the image before
+        an AI edit of a layer's own pixels); None shows the document again."""
+        doc = self.document
+        old = self._compare_patch
+        if pixels is None or doc is None or rect is None:
+            self._compare_patch = None
+        else:
+            rect = tuple(int(v) for v in rect)
+            if clip(rect, doc.width, doc.height) != rect or pixels.shape[:2] != (rect[3] - rect[1], rect[2] - rect[0]):
+                raise ValueError(f"compare pixels {pixels.shape[1]} x {pixels.shape[0]} px do not fit rect {rect} "
+                                 f"of the {doc.width} x {doc.height} canvas")
+            self._compare_patch = (np.array(pixels, dtype=np.uint8, copy=True), rect)
+        self._preview_item.setVisible(self._compare_patch is None and self._compare_without is None)
+        for shown in (old, self._compare_patch):
+            if shown is not None:
+                self.refresh(shown[1])
+
+    def is_drawing(self) -> bool:
+        """True between a tool's press and its release (a stroke in progress)."""
+        return self._tool_down
 
     def _shown_size(self) -> tuple[int, int] | None:
         if self.document is not None:
@@ -252,6 +284,11 @@ class CanvasView(QGraphicsView):
         pixels = (doc.composite(rect) if self._compare_without is None
                   else doc.composite_without(self._compare_without, rect))
         self._item.patch(pixels, x0, y0)
+        if self._compare_patch is not None:  # Tab is held: the "before" pixels stay on top
+            before, where = self._compare_patch
+            overlap = intersect(rect, where)
+            if overlap is not None:
+                self._item.patch(before[slices(offset(overlap, -where[0], -where[1]))], overlap[0], overlap[1])
         self._mask_item.patch(mask_film(doc.mask[rect[1]:rect[3], rect[0]:rect[2]]), x0, y0)
         if rect == doc.rect:
             self._has_alpha = bool((pixels[..., 3] < 255).any())
@@ -456,8 +493,11 @@ class CanvasView(QGraphicsView):
                 self.set_preview(None)
         elif kind == "release":
             self._tool_down = False
-        getattr(self.tool, kind)(self, point.x(), point.y(), max(0.0, min(1.0, pressure)), modifiers)
+        tool = self.tool
+        getattr(tool, kind)(self, point.x(), point.y(), max(0.0, min(1.0, pressure)), modifiers)
         self.viewport().update()
+        if kind == "release":
+            self.strokeFinished.emit(tool)
         return True
 
     def set_tool(self, tool) -> None:

@@ -1,5 +1,6 @@
 """The main window: the canvas in the middle with the tools on its left and
-their options above, the Latent, Layers and Train panels docked on the right."""
+their options above, the Latent, Style, Inpaint, Layers and Train panels
+docked on the right."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from studio.ui.canvas_view import CanvasView
 from studio.ui.document_files import DocumentFiles, image_filter
 from studio.ui.export_actions import ExportActions
 from studio.ui.export_dialog import ExportDialog
+from studio.ui.inpaint_panel import InpaintPanel
 from studio.ui.latent_panel import LatentPanel
 from studio.ui.layers_panel import LayersPanel
 from studio.ui.latent_walk import LatentWalk
@@ -63,7 +65,8 @@ class MainWindow(QMainWindow):
         self._scan_task: BackgroundTask | None = None
         self._closing = False  # the unsaved-changes question was answered
         self._watched = None  # the document _document_edited listens to
-        self._last_placed: int | None = None  # the layer the last generated frame landed on (Tab hides it)
+        self._last_placed: int | None = None  # the layer the last AI result landed on (Tab hides it)
+        self._last_in_place = False  # the last AI result was an in-place fill (Tab shows the pixels before it)
         self._models_listed = False  # set on the GUI thread once the first scan has ended
         self._pending_open: tuple | None = None  # a file opened before the first model scan ended
 
@@ -109,6 +112,10 @@ class MainWindow(QMainWindow):
         self.style_dock = self._panel_dock("Style", "style_dock", self.style_panel)
         self.addDockWidget(Qt.RightDockWidgetArea, self.style_dock)
         self.tabifyDockWidget(self.dock, self.style_dock)
+        self.inpaint_panel = InpaintPanel(lambda: self.files.document, self.canvas, lambda: self.runtime)
+        self.inpaint_dock = self._panel_dock("Inpaint", "inpaint_dock", self.inpaint_panel)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.inpaint_dock)
+        self.tabifyDockWidget(self.style_dock, self.inpaint_dock)
         self.resizeDocks([self.dock, self.layers_dock], [640, 260], Qt.Vertical)
         self.dock.raise_()
 
@@ -118,6 +125,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.panel.frameReady.connect(self._show_frame)
+        self.dock.visibilityChanged.connect(self._latent_shown)
         self.panel.renderFailed.connect(self._render_failed)
         self.panel.rescanRequested.connect(self.scan_models)
         self.panel.modelChanged.connect(self._model_changed)
@@ -128,8 +136,13 @@ class MainWindow(QMainWindow):
         self.files.documentChanged.connect(self._document_changed)
         self.files.documentChanged.connect(self.style_panel.set_document)
         self.style_panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        # Tab compares without a styled layer, as without a generated one.
-        self.style_panel.layerAdded.connect(lambda layer_id: setattr(self, "_last_placed", layer_id))
+        # Tab compares without a styled or inpainted layer, as without a generated one.
+        self.style_panel.layerAdded.connect(self._result_layer_added)
+        self.files.documentChanged.connect(self.inpaint_panel.set_document)
+        self.inpaint_panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.inpaint_panel.layerAdded.connect(self._result_layer_added)
+        self.inpaint_panel.filledInPlace.connect(self._filled_in_place)
+        self.inpaint_dock.visibilityChanged.connect(lambda shown: shown and self.inpaint_panel.warm_up())
         self.files.titleChanged.connect(self._update_title)
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.files.saved.connect(lambda path: (self.autosaver.set_source(path, path.name),
@@ -204,6 +217,9 @@ class MainWindow(QMainWindow):
                                     self._action("&New Layer", "Ctrl+Shift+N", self.layers_panel.add_layer))
         menus["layer"].insertSeparator(self.actions_.place_action)
         menus["edit"].addSeparator()
+        menus["edit"].addAction(self.inpaint_panel.fill_action)
+        self.addAction(self.inpaint_panel.fill_action)  # its shortcut works wherever the focus is
+        menus["edit"].addSeparator()
         menus["edit"].addAction(self._action("&Preferences…", QKeySequence.Preferences, self.preferences_dialog))
 
         view_menu = menu.addMenu("&View")
@@ -212,8 +228,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Zoom &In", QKeySequence.ZoomIn, self.canvas.zoom_in))
         view_menu.addAction(self._action("Zoom &Out", QKeySequence.ZoomOut, self.canvas.zoom_out))
         view_menu.addSeparator()
-        for widget in (self.dock, self.style_dock, self.layers_dock, self.train_dock, self.tools.tool_bar,
-                       self.tools.options_bar):
+        for widget in (self.dock, self.style_dock, self.inpaint_dock, self.layers_dock, self.train_dock,
+                       self.tools.tool_bar, self.tools.options_bar):
             view_menu.addAction(widget.toggleViewAction())
         view_menu.addMenu(self._device_menu())
 
@@ -325,6 +341,7 @@ class MainWindow(QMainWindow):
     def _models_found(self, entries: list[ModelEntry]) -> None:
         self.panel.set_models(entries)
         self.train_panel.set_models(entries)
+        self.inpaint_panel.set_models(entries)
         names = [e.name for e in self.panel.entries]
         if self._select_after_scan in names:
             self.panel.model_combo.setCurrentIndex(names.index(self._select_after_scan))
@@ -405,7 +422,7 @@ class MainWindow(QMainWindow):
             doc.listeners.append(self._document_edited)
         self.canvas.set_document(doc)
         self.layers_panel.set_document(doc)
-        self._last_placed = None
+        self._last_placed, self._last_in_place = None, False
         if self.panel.last_frame is not None:
             self._show_frame(self.panel.last_frame.images[0], self.panel.last_frame.seconds, "")
         self._update_title(None)
@@ -416,12 +433,25 @@ class MainWindow(QMainWindow):
         if doc is not None and self.canvas.has_preview() and self.style_panel.last_preview is None:
             self.canvas.place_preview(self.actions_.target_rect(doc))
 
+    def _latent_shown(self, shown: bool) -> None:
+        """Over a document the walk's frame floats only while the Latent panel is
+        in front: a mask painted for inpainting or a style must not show a
+        generated picture inside it."""
+        if self.files.document is None:
+            return
+        if shown and self.panel.last_frame is not None:
+            self._show_frame(self.panel.last_frame.images[0], self.panel.last_frame.seconds, "")
+        elif not shown and self.style_panel.last_preview is None:
+            self.canvas.set_preview(None)
+
     def _show_frame(self, image, seconds: float, device: str) -> None:
         if image is None:
             self.canvas.set_preview(None)
             self.render_label.setText("")
             return
         doc = self.files.document
+        if doc is not None and self.dock.visibleRegion().isEmpty():
+            return  # see _latent_shown
         self.canvas.set_preview(image, self.actions_.target_rect(doc) if doc is not None else None)
         self.render_label.setText(f"Frame {seconds * 1000:.1f} ms")
         if device:
@@ -441,13 +471,32 @@ class MainWindow(QMainWindow):
         return result.images[0], recipe
 
     def _placed(self, layer_id: int) -> None:
-        self._last_placed = layer_id
+        self._result_layer_added(layer_id)
         self.canvas.set_preview(None)  # it is on the canvas now; the next walk frame floats again
         self.statusBar().showMessage("Placed the generated image (hold Tab to compare without it)", 6000)
 
+    def _result_layer_added(self, layer_id: int) -> None:
+        """An AI result landed as a layer of its own: Tab hides that layer."""
+        self._last_placed, self._last_in_place = layer_id, False
+
+    def _filled_in_place(self) -> None:
+        """A fill changed a layer's own pixels: Tab shows them as they were."""
+        self._last_placed, self._last_in_place = None, True
+
     def _compare(self, held: bool) -> None:
         doc = self.files.document
-        if doc is None or self._last_placed is None or not any(l.id == self._last_placed for l in doc.layers):
+        if doc is None:
+            return
+        if self._last_in_place:
+            view = self.inpaint_panel.before_view() if held else None
+            if held and view is None:
+                self.statusBar().showMessage("Nothing to compare: the last fill was undone or painted over", 4000)
+            if view is None:
+                self.canvas.compare_with(None)
+            else:
+                self.canvas.compare_with(*view)
+            return
+        if self._last_placed is None or not any(l.id == self._last_placed for l in doc.layers):
             return
         self.canvas.compare_without(self._last_placed if held else None)
 
@@ -546,6 +595,7 @@ class MainWindow(QMainWindow):
         self.train_panel.shutdown()
         self.exports.stop_all()
         self.style_panel.shutdown()
+        self.inpaint_panel.shutdown()
         for task in list(self.tasks):
             task.wait()
         self.worker.stop()

@@ -42,6 +42,24 @@ def _int(key: str, default: int, low: int, high: int) -> int:
     return value if low <= value <= high else default
 
 
+def saved_flag(key: str, default: bool) -> bool:
+    """A yes/no choice a panel keeps under `key` (a checkbox); `default` when
+    unset or unreadable. Panels store it with settings().setValue(key, bool)."""
+    value = settings().value(key, None)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if value is not None else ""
+    # ini files give back "true"/"false" strings, other back ends real bools
+    return {"true": True, "1": True, "false": False, "0": False}.get(text, default)
+
+
+def saved_choice(key: str, choices, default: str) -> str:
+    """One of `choices` a panel keeps under `key` (a combo box's data);
+    `default` when unset or not one of them any more."""
+    value = settings().value(key, None)
+    return str(value) if value is not None and str(value) in choices else default
+
+
 def _check_device(device: str) -> str:
     if device not in DEVICES:
         raise DeviceError(f"unknown device '{device}' (choose auto, cpu or cuda)")

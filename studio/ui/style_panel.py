@@ -25,7 +25,7 @@ import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QProgressDialog, QPushButton, QSlider, QSpinBox, QTabWidget,
+                               QProgressDialog, QPushButton, QSlider, QSpinBox, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from studio.core.document import Document, alpha_bounds
@@ -34,6 +34,7 @@ from studio.core.placement import fit_within
 from studio.core.recipe import encode_latent
 from studio.core.rect import is_empty, slices
 from studio.engine.style import StyleError, Stylizer
+from studio.ui.action_row import add_action_row
 from studio.ui.background_task import BackgroundTask, TaskCancelled
 from studio.ui.canvas_view import CanvasView
 from studio.ui.messages import one_line, show_error
@@ -157,19 +158,9 @@ class StylePanel(QWidget):
         self.preview_check.toggled.connect(self._preview_toggled)
         form.addRow("", self.preview_check)
         self.apply_button = QPushButton("Apply")
-        self.apply_button.setObjectName("primary")
         self.apply_button.setToolTip("Render at full resolution and put the result on the canvas (one undo step)")
         self.apply_button.clicked.connect(lambda: self.cancel_apply() if self._applying else self.apply())
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(8)
-        self.progress.setVisible(False)
-        box_layout.addWidget(self.apply_button)
-        box_layout.addWidget(self.progress)
-        self.hint = QLabel("")
-        self.hint.setObjectName("hint")
-        self.hint.setWordWrap(True)
-        box_layout.addWidget(self.hint)
+        self.progress, self.hint = add_action_row(box_layout, self.apply_button)
         root.addWidget(box)
         root.addStretch(1)
         self._update_enabled()

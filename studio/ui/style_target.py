@@ -23,7 +23,6 @@ import numpy as np
 from PIL import Image
 
 from studio.core import mask as masks
-from studio.core.commands import AddLayer, Macro, PixelEdit, SetLayerProps
 from studio.core.document import Document, alpha_bounds
 from studio.core.export import flatten
 from studio.core.placement import fit_within
@@ -31,6 +30,7 @@ from studio.core.recipe import encode_latent
 from studio.core.rect import Rect, clip, is_empty, slices
 from studio.engine.generator import model_recipe
 from studio.engine.style import MIN_SIDE, StyleError, Stylizer, interpolate, style_frames
+from studio.ui.landing import in_place_command, is_stale, new_layer_command
 
 MODES = {"image": "Whole image (new layer)", "layer": "Active layer", "selection": "Selection"}
 PROXY_PX = 512  # longest side of the live preview
@@ -235,18 +235,11 @@ def landing_command(doc: Document, target: StyleTarget, result: np.ndarray, reci
     a new layer "Styled (label)" on top for "image", else the active layer's
     pixels in target.rect replaced (PixelEdit) with the recipe kept on the
     layer. StyleError when the document changed since the capture."""
-    if doc is not target.document or doc.revision != target.revision:
+    if is_stale(doc, target.document, target.revision):
         raise StyleError("the image changed while the style was rendering; press Apply again")
     if target.mode == "image":
-        pixels = np.zeros((doc.height, doc.width, 4), np.uint8)
-        pixels[slices(target.rect)] = result
-        layer = doc.new_layer(f"Styled ({label})", pixels, recipe=recipe)
-        return AddLayer(layer, text="Stylize"), layer.id
-    layer = doc.layer(target.layer_id)
-    before = layer.pixels[slices(target.rect)].copy()
-    edit = Macro([PixelEdit(layer.id, target.rect, before, result, text="Stylize"),
-                  SetLayerProps(layer.id, recipe=recipe)], "Stylize")
-    return edit, layer.id
+        return new_layer_command(doc, f"Styled ({label})", target.rect, result, recipe, "Stylize")
+    return in_place_command(doc, target.layer_id, target.rect, result, recipe, "Stylize")
 
 
 def animation_frames(stylizer_turns, target: StyleTarget, choice: StyleChoice, keys: Sequence[np.ndarray],

@@ -1,5 +1,5 @@
 """Style inference off the GUI thread: newest request wins, per channel
-("thumbnails", "preview", "apply", ...; see studio/ui/channel_worker.py), so
+("thumbnails", "preview", "apply", ...; see studio/ui/job_worker.py), so
 dragging the strength slider never builds a queue.
 
 The Stylizer (and with it the model registry scan and every onnxruntime
@@ -12,34 +12,20 @@ racing to open sessions or to fill a target's proxy.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Callable
 
-from PySide6.QtCore import Signal
-
 from studio.engine.style import Stylizer
-from studio.ui.channel_worker import ChannelWorker
+from studio.ui.job_worker import JobResult, JobWorker
 
 StylizerFactory = Callable[[], Stylizer]
 Job = Callable[[Stylizer], object]
+StyleResult = JobResult
 
 
-@dataclass
-class StyleResult:
-    channel: str
-    serial: int
-    value: object  # what the job returned
-    seconds: float  # wall time of the job
-    tag: object = None  # the caller's note of what was asked
-
-
-class StyleWorker(ChannelWorker):
+class StyleWorker(JobWorker):
     """A thread that runs the newest job of each channel with one shared Stylizer."""
-
-    done = Signal(object)  # StyleResult
 
     def __init__(self, factory: StylizerFactory, parent=None):
         super().__init__(parent)
@@ -69,14 +55,8 @@ class StyleWorker(ChannelWorker):
 
     def submit(self, channel: str, job: Job, tag: object = None) -> int:
         """Queue `job(stylizer)`; returns its serial (see ChannelWorker.queue)."""
-        return self.queue(channel, (job, tag))
+        return super().submit(channel, job, tag)
 
-    def execute(self, channel: str, serial: int, payload: tuple[Job, object]) -> StyleResult:
-        job, tag = payload
-        start = time.perf_counter()
+    def run_job(self, job: Job) -> object:
         with self.using() as stylizer:
-            value = job(stylizer)
-        return StyleResult(channel, serial, value, time.perf_counter() - start, tag)
-
-    def deliver(self, result: StyleResult) -> None:
-        self.done.emit(result)
+            return job(stylizer)

@@ -143,6 +143,12 @@ def test_a_generated_frame_lands_as_a_layer_with_its_recipe(qtbot, painting, wai
     seeds = walk_with_keys(qtbot, win, 3)
     wait_frame(win)
     assert win.canvas.has_preview()
+    # The frame floats over the document only while the Latent panel is in front:
+    # a mask painted for the Inpaint panel must not show a generated picture.
+    win.inpaint_dock.raise_()
+    qtbot.waitUntil(lambda: not win.canvas.has_preview(), timeout=5_000)
+    win.dock.raise_()
+    qtbot.waitUntil(win.canvas.has_preview, timeout=5_000)
     key(qtbot, win, "Ctrl+R")
     drag(qtbot, win, [(20, 30), (100, 90)])
     win.actions_.place_action.trigger()
