@@ -347,13 +347,18 @@ class MainWindow(QMainWindow):
             self.panel.model_combo.setCurrentIndex(names.index(self._select_after_scan))
             self._select_after_scan = None
             self.dock.raise_()
+        elif self._select_after_scan in [e.name for e in self.inpaint_panel.models]:
+            self.inpaint_panel.set_method("learned", self._select_after_scan)
+            self._select_after_scan = None
+            self.inpaint_dock.raise_()
         usable = sum(1 for e in entries if e.usable and e.kind == "generator")
         skipped = sum(1 for e in entries if not e.usable)
         self.statusBar().showMessage(f"{usable} generator{'s' if usable != 1 else ''} found"
                                      + (f", {skipped} skipped" if skipped else ""), 5000)
 
     def show_trained_model(self, name: str) -> None:
-        """Rescan, then show the model `name` (just exported) in the Latent panel."""
+        """Rescan, then show the model `name` (just exported) in the Latent
+        panel, or pick it in the Inpaint panel when it is an inpaint model."""
         self._select_after_scan = name
         if self._scan_task is not None:  # that scan may have listed the folder before the export landed
             self._scan_task.finished.connect(self.scan_models)

@@ -273,10 +273,15 @@ def test_an_inpainting_run_trains_exports_and_becomes_a_base(qtbot, train_window
     assert "--task inpaint" in panel.log_view.toPlainText()
     # Progress lines feed the loss plot; a checkpoint shows its grid (masked, filled, original).
     qtbot.waitUntil(lambda: panel.samples_shown >= 1 and panel.loss_plot.point_count() >= 2, timeout=RUN_TIMEOUT_MS)
+    train_window.inpaint_panel.set_method("telea")
     qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.state == IDLE and "fill32" in panel.model_names, timeout=RUN_TIMEOUT_MS)
     manifest = json.loads((user_dir / "models" / "fill32" / "manifest.json").read_text())
     assert manifest["kind"] == "inpaint" and manifest["resolution"] == 32
+    # The new network is picked in the Inpaint panel, ready to fill.
+    qtbot.waitUntil(lambda: train_window.inpaint_panel.method() == ("learned", train_window.inpaint_panel.models[0])
+                    if train_window.inpaint_panel.models else False, timeout=10_000)
+    assert train_window.inpaint_panel.models[0].name == "fill32"
     bases = [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())]
     assert bases == ["none (train from scratch)", "fill32 (32 px)"]
     assert panel.base_combo.model().item(1).isEnabled()
