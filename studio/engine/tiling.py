@@ -290,6 +290,7 @@ def _run_exact(session: ModelSession, plan: _Plan, feeds: dict[str, np.ndarray],
         raise
     finally:
         run.scratch.close()
+        _memory.release_later()
     return run.kept[plan.output_name].astype(np.float32, copy=False)
 
 
@@ -412,6 +413,11 @@ class _Memory:
                 if total > KEEP_BYTES:
                     del self._free[index:]
                     break
+
+    def release_later(self) -> None:
+        """Let go of the kept blocks KEEP_SECONDS from now (each run's end
+        restarts the clock)."""
+        with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = threading.Timer(KEEP_SECONDS, self.release)

@@ -1,6 +1,8 @@
 """Tiled inference that shares normalisation statistics (engine/tiling.py),
 against plain onnxruntime runs of the whole image, on small images made here."""
 
+import time
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -115,6 +117,15 @@ def test_progress_counts_every_tile_run_and_cancel_stops_between_them(runtime, r
     # The memory of the stopped run went back to the pool and the next run is still right.
     np.testing.assert_allclose(transform(session, style(5), "image", content, tile=128),
                                plain_whole("style26", style(5), "image", content), atol=1e-3)
+
+
+def test_buffers_are_kept_for_the_next_run_then_let_go(runtime, registry, monkeypatch):
+    session = runtime.session(registry.get("style26").onnx_path)
+    monkeypatch.setattr(tiling, "KEEP_SECONDS", 0.3)
+    transform(session, style(2), "image", photo(192, 192, seed=5), tile=96)
+    assert tiling._memory._free  # the next run writes into touched pages
+    time.sleep(0.6)
+    assert not tiling._memory._free  # nothing held once the app is idle
 
 
 def test_float16_kept_maps_stay_close(runtime, registry, monkeypatch):
