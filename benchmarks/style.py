@@ -143,10 +143,15 @@ def main() -> int:
         big_image = np.asarray(Image.fromarray(image).resize((big, big), Image.Resampling.BICUBIC))
         # First tiled call analyses the graph and builds the rewritten sessions: not timed.
         stylizer.builtin(image, STYLE, tile=args.tile // 2, overlap=args.overlap)
-        tiled_s = timed(lambda: stylizer.builtin(big_image, STYLE, tile=args.tile, overlap=args.overlap))
-        rows.append((f"{big} x {big}, tiles of {args.tile} (overlap {args.overlap}), CPU", f"{tiled_s:.1f} s",
-                     f"{scale:.0f} x ours at {args.size} = {scale * ours_s:.1f} s",
-                     f"{tiled_s / (scale * ours_s):.2f}", "<= 1.25"))
+        # The first big run writes into fresh memory (page faults); the second into
+        # the buffers the first left (kept for a minute, as onnxruntime keeps its
+        # arena for the warm SIZE runs it is compared with). Both are shown.
+        first, second = (timed(lambda: stylizer.builtin(big_image, STYLE, tile=args.tile, overlap=args.overlap))
+                         for _ in range(2))
+        for label, tiled_s in (("first run", first), ("second run", second)):
+            rows.append((f"{big} x {big}, tiles of {args.tile}, CPU, {label}", f"{tiled_s:.1f} s",
+                         f"{scale:.0f} x ours at {args.size} = {scale * ours_s:.1f} s",
+                         f"{tiled_s / (scale * ours_s):.2f}", "<= 1.25"))
 
     if runtime.device == "cuda":
         cuda_rows(stylizer, image, args, rows)
