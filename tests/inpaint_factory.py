@@ -63,6 +63,20 @@ def mean_fill_onnx(res: int = TINY_INPAINT_RES) -> bytes:
     return model.SerializeToString()
 
 
+def identity_onnx(res: int = TINY_INPAINT_RES) -> bytes:
+    """image, mask -> image: returns what it was given, so a test sees the
+    network's input (for a prefilled model: the prefill)."""
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["image"], ["result"])], "identity",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, res, res]),
+         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", 1, res, res])],
+        [helper.make_tensor_value_info("result", TensorProto.FLOAT, ["batch", 3, res, res])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
 def inpaint_manifest(name: str, onnx_bytes: bytes, res: int = TINY_INPAINT_RES) -> dict:
     return {
         "format": 1, "kind": "inpaint", "name": name, "version": "0.0.1",

@@ -14,8 +14,10 @@ Geometry, IOPaint-style:
   (mirrored known pixels count as known, mirrored holes as holes). The square is resized to the model's
   resolution (OpenCV's area interpolation, for the mask too), run, and the
   output resized back (area down, cubic up). Hole pixels of the image input
-  are set to the middle of the input range (0 in [-1, 1]), so the network
-  never sees what the user wanted gone.
+  are set to the middle of the input range (0 in [-1, 1]), or, for a model
+  whose manifest names a "prefill", filled by that classical method at the
+  model's size (the network then corrects it), so the network never sees
+  what the user wanted gone.
 - Classical: cv2.inpaint on the crop itself, no resizing (it only looks
   `radius` px around the hole, so the crop gives the whole-image result).
 - Paste: only the region's hole pixels get the fill (weight 1); pixels outside
@@ -284,6 +286,10 @@ class _Network:
             self.resolution = int(manifest.get("resolution") or spec["shape"][-1])
         except (TypeError, ValueError, KeyError, IndexError):
             raise InpaintError(f"model '{entry.name}' does not state its resolution") from None
+        prefill = manifest.get("prefill") or {}
+        if prefill and (prefill.get("method") not in CLASSICAL or not float(prefill.get("radius", 0)) > 0):
+            raise InpaintError(f"model '{entry.name}' asks for an unknown prefill {prefill}")
+        self._prefill = (CLASSICAL[prefill["method"]], float(prefill["radius"])) if prefill else None
         self._in_low, self._in_high = (float(v) for v in spec.get("range", [-1.0, 1.0]))
         self._out_low, self._out_high = (float(v) for v in manifest["outputs"][0].get("range", [-1.0, 1.0]))
         self._session = (runtime or default_runtime()).session(entry.onnx_path)
@@ -304,8 +310,15 @@ class _Network:
         # without holes sum to exactly 0).
         x = _resize(rgb.astype(np.float32), res, cv2.INTER_AREA)
         m = _resize(holes.astype(np.float32), res, cv2.INTER_AREA) > 0
+        if self._prefill is not None:
+            # The network corrects a classical fill made at its own size (the
+            # manifest's method and radius, as in training: through uint8).
+            method, radius = self._prefill
+            x = cv2.inpaint(np.clip(x.round(), 0, 255).astype(np.uint8), m.astype(np.uint8) * 255, radius,
+                            method).astype(np.float32)
         x = self._in_low + x * np.float32((self._in_high - self._in_low) / 255.0)
-        x[m] = (self._in_low + self._in_high) / 2
+        if self._prefill is None:
+            x[m] = (self._in_low + self._in_high) / 2
         feeds = {self.image_in: np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32),
                  self.mask_in: m.astype(np.float32)[None, None]}
         try:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import torch
 
-from studio.train.inpaint_nets import InpaintGenerator
+from studio.train.inpaint_nets import InpaintGenerator, build_inpaint_networks
 from studio.train.masks import fixed_masks
 from studio.train.onnx_check import max_difference, run_onnx
+from studio.train.prefill import manifest_entry
 
 PARITY_PAIRS = 8
 OUTPUT = "inpainted"
@@ -28,7 +29,7 @@ OUTPUT = "inpainted"
 
 def build_inpaint_generator(config: dict, state: dict[str, torch.Tensor]) -> InpaintGenerator:
     """The run's generator with `state` (its G_ema) loaded, in eval mode, frozen."""
-    generator = InpaintGenerator(int(config["resolution"]), float(config["width"])).eval()
+    generator = build_inpaint_networks(config)[0].eval()
     generator.load_state_dict(state)
     return generator.requires_grad_(False)
 
@@ -72,6 +73,7 @@ def inpaint_signature(config: dict, data_name: str) -> dict:
                      "meaning": "image*(1-mask) + fill*mask"}],
         "resolution": r,
         "channels": 3,
+        **({"prefill": entry} if (entry := manifest_entry(config.get("prefill", "none"))) else {}),
     }
 
 

@@ -133,11 +133,12 @@ class InpaintGenerator(nn.Module):
     (pixels where mask = 0 are the input's). Fully convolutional; R (32, 64,
     128, 256 or 512) is what it was built and trained for."""
 
-    def __init__(self, resolution: int = 256, width: float = 1.0):
+    def __init__(self, resolution: int = 256, width: float = 1.0, residual: bool = False):
         super().__init__()
         plan = channel_plan(G_CHANNELS, resolution, min(BOTTOM, resolution), width)
         self.resolution = resolution
         self.width = width
+        self.residual = residual
         sizes = sorted(plan, reverse=True)  # R, R/2, ..., 8
         self.stem = EqualConv2d(4, plan[resolution], 3, padding=1)
         self.encoder = nn.ModuleList(EncoderStage(plan[r], plan[r // 2]) for r in sizes[:-1])
@@ -146,10 +147,15 @@ class InpaintGenerator(nn.Module):
         self.decoder = nn.ModuleList(DecoderStage(plan[r // 2], plan[r]) for r in reversed(sizes[:-1]))
         self.to_rgb = EqualConv2d(plan[resolution], 3, 3, padding=1)
         self.to_rgb.scale *= GAIN
+        if residual:
+            # The correction starts at zero: an untrained network returns its prefilled input.
+            nn.init.zeros_(self.to_rgb.weight)
 
     def fill(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The network's own prediction everywhere, before compositing: [N,3,R,R] in [-1,1]."""
-        known = image * (1.0 - mask)
+        """The network's own prediction everywhere, before compositing: [N,3,R,R]
+        in [-1,1]. residual: `image` arrives with its holes prefilled
+        (studio/train/prefill.py) and the prediction is that plus a correction."""
+        known = image if self.residual else image * (1.0 - mask)
         x = _lrelu(self.stem(torch.cat([known, mask], dim=1)))
         skips = []
         for stage in self.encoder:
@@ -159,6 +165,8 @@ class InpaintGenerator(nn.Module):
         x = self.middle(x)
         for stage, skip in zip(self.decoder, reversed(skips)):
             x = stage(x, skip)
+        if self.residual:
+            return torch.clamp(image + self.to_rgb(x), -1.0, 1.0)
         return torch.tanh(self.to_rgb(x))
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -218,5 +226,6 @@ class PatchDiscriminator(nn.Module):
 
 def build_inpaint_networks(config: dict) -> tuple[InpaintGenerator, PatchDiscriminator]:
     """(G, D) for an inpainting run's config ("resolution", "width")."""
-    return (InpaintGenerator(int(config["resolution"]), float(config["width"])),
+    residual = config.get("prefill", "none") != "none"  # runs from before prefills had none
+    return (InpaintGenerator(int(config["resolution"]), float(config["width"]), residual),
             PatchDiscriminator(int(config["resolution"]), float(config["width"])))

@@ -1,9 +1,10 @@
 """`studio train --task inpaint`: a conditional GAN that fills holes.
 
 The generator (inpaint_nets.InpaintGenerator) sees a training image with a
-random mask's pixels zeroed, plus the mask, and returns the image with the
-holes filled; its output is always the composite image*(1-mask) +
-fill*mask, so the known pixels pass through untouched. Per step:
+random mask's pixels prefilled by Telea (prefill.py; with --prefill none,
+zeroed), plus the mask, and returns the image with the holes filled; its
+output is always the composite image*(1-mask) + fill*mask, so the known
+pixels pass through untouched. Per step:
 
 - D (a patch discriminator that also sees the mask) learns, with the
   non-saturating loss and lazy R1, that real images are real everywhere and
@@ -45,6 +46,7 @@ from studio.train.loop import Session, _clip, _update_ema
 from studio.train.losses import (feature_matching_loss, masked_l1, patch_discriminator_loss, patch_generator_loss,
                                  r1_penalty)
 from studio.train.masks import KINDS, fixed_masks, mask_batch
+from studio.train.prefill import telea_prefill
 
 SAMPLE_IMAGES = 8
 METRIC_IMAGES = 64
@@ -116,7 +118,7 @@ class InpaintSession(Session):
         # One G forward serves both steps (pix2pix's order): D learns from it
         # detached, then G's step backpropagates through it.
         with amp.autocast():
-            fake = G(real, mask).float()
+            fake = G(self._prefilled(real, mask), mask).float()
 
         set_trainable(D, True)
         do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
@@ -183,9 +185,14 @@ class InpaintSession(Session):
         self.snapshot.take(self.step, self.modules, self.optimisers)
         return True
 
+    def _prefilled(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The generator's image input: the holes as the run's prefill leaves them."""
+        return telea_prefill(images, masks) if self.config.get("prefill", "none") == "telea" else images
+
     @torch.no_grad()
     def _fill(self, images: torch.Tensor, masks: torch.Tensor, batch: int = 16) -> torch.Tensor:
-        parts = [self.G_ema(images[i:i + batch], masks[i:i + batch]).float() for i in range(0, len(images), batch)]
+        parts = [self.G_ema(self._prefilled(images[i:i + batch], masks[i:i + batch]), masks[i:i + batch]).float()
+                 for i in range(0, len(images), batch)]
         return torch.cat(parts)
 
     def _sample_images(self) -> np.ndarray:

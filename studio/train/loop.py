@@ -98,6 +98,7 @@ from studio.train.metrics import diversity, swd
 from studio.train.nets import parameter_count
 from studio.train.plots import PANELS, draw_curves
 from studio.train.precision import PRECISIONS, Precision
+from studio.train.prefill import PREFILLS
 from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
 from studio.train.samples import render_seeds, write_grid
 
@@ -114,8 +115,8 @@ TASKS = ("generate", "inpaint")
 # own recipe; 256 px by default, the width its speed target was measured at.
 INPAINT_DEFAULTS = {"resolution": 256, "batch": 8, "width": 1.0, "lr": 2e-3, "r1_gamma": 1.0, "r1_every": 16,
                     "ema_kimg": 2.0, "seed": 0, "fit": "crop", "background": "#ffffff", "freeze_d": 0,
-                    "grad_clip": 10.0, "l1_weight": 10.0, "fm_weight": 5.0, "crop_scale": 1.5}
-INPAINT_ONLY = ("l1_weight", "fm_weight", "crop_scale")
+                    "grad_clip": 10.0, "l1_weight": 10.0, "fm_weight": 5.0, "crop_scale": 1.5, "prefill": "telea"}
+INPAINT_ONLY = ("l1_weight", "fm_weight", "crop_scale", "prefill")
 GENERATOR_ONLY = ("arch", "gan_loss", "ada_target", "ada_kimg")
 RESOLUTIONS = {"generate": (8, 16, 32, 64, 128, 256), "inpaint": (32, 64, 128, 256, 512)}
 RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch", *INPAINT_ONLY, "task")
@@ -179,6 +180,9 @@ def build_parser() -> Parser:
     inpaint.add_argument("--l1-weight", type=float, help="weight of the L1 error inside the holes (default 10)")
     inpaint.add_argument("--fm-weight", type=float,
                          help="weight of discriminator feature matching (default 5; 0 = off, a little faster)")
+    inpaint.add_argument("--prefill", choices=PREFILLS,
+                         help="what fills the holes before the network corrects them: telea (default; the network "
+                              "starts at OpenCV Telea's fill) or none (it fills from grey)")
     inpaint.add_argument("--crop-scale", type=float,
                          help="random crops: images are kept at this many times --resolution and each step crops "
                               "a random square of 1 to this many times --resolution from them (default 1.5; 1 = the "
@@ -345,6 +349,8 @@ def plan_run(args: argparse.Namespace) -> Plan:
                          "base": {"name": name, "folder": str(folder)}}
             if task == "generate":
                 inherited.update(arch=base_config.get("arch", "classic"), latent_size=int(base_config["latent_size"]))
+            else:  # the base network's input is what its prefill made
+                inherited["prefill"] = base_config.get("prefill", "none")
             _refuse_changes(inherited, explicit, f"base model {name} has", "leave the flag out")
             base_weights = (g_state, d_state)
         if task == "inpaint":

@@ -24,6 +24,7 @@ from studio.train.export import export_run
 from studio.train.inpaint_nets import InpaintGenerator, PatchDiscriminator
 from studio.train.loop import main as train_main
 from studio.train.masks import COVERAGE, KINDS, draw_mask, fixed_masks, mask_batch
+from studio.train.prefill import telea_prefill
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--task", "inpaint", "--resolution", "32", "--batch", "4", "--width", "0.25", "--threads", "1"]
@@ -94,6 +95,23 @@ def test_the_generator_keeps_the_known_pixels_and_ignores_what_is_under_the_hole
     assert logits.shape == (2, 1, 2, 2) and len(features) == 4
 
 
+def test_a_fresh_residual_generator_returns_its_telea_prefill_and_learns_from_there():
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    mask = torch.from_numpy(fixed_masks(2, 32)[0])
+    prefilled = telea_prefill(image, mask)
+    keep = (mask == 0).expand_as(image)
+    assert torch.allclose(prefilled[keep], image[keep], atol=1 / 127.5)  # through uint8, known pixels kept
+    assert (prefilled[~keep] - image[~keep]).abs().mean() > 0.05  # and the holes filled
+    G = InpaintGenerator(32, 0.25, residual=True)
+    with torch.no_grad():
+        assert torch.equal(G(prefilled, mask), prefilled)
+    # One gradient step moves it off the prefill (the zero layer is trainable).
+    loss = (G(prefilled, mask) - image).abs().mean()
+    loss.backward()
+    assert G.to_rgb.weight.grad.abs().sum() > 0
+
+
 def test_random_crops_are_in_range_sized_and_repeatable():
     images = torch.randint(0, 256, (4, 3, 48, 48), dtype=torch.uint8)
     a = random_crops(images, 32, torch.Generator().manual_seed(3))
@@ -148,6 +166,7 @@ def test_a_tiny_run_checkpoints_resumes_exports_with_parity_and_fine_tunes(tmp_p
     assert result["parity_max_abs_diff"] <= 1e-3
     manifest = result["manifest"]
     assert manifest["kind"] == "inpaint" and manifest["resolution"] == 32
+    assert manifest["prefill"] == {"method": "telea", "radius": 3}  # the default recipe
     assert [(i["name"], i["shape"]) for i in manifest["inputs"]] == [("image", ["batch", 3, 32, 32]),
                                                                       ("mask", ["batch", 1, 32, 32])]
     assert manifest["outputs"][0]["shape"] == ["batch", 3, 32, 32]
