@@ -14,10 +14,11 @@ Geometry, IOPaint-style:
   (mirrored known pixels count as known, mirrored holes as holes). The square is resized to the model's
   resolution (OpenCV's area interpolation, for the mask too), run, and the
   output resized back (area down, cubic up). Hole pixels of the image input
-  are set to the middle of the input range (0 in [-1, 1]), or, for a model
-  whose manifest names a "prefill", filled by that classical method at the
-  model's size (the network then corrects it), so the network never sees
-  what the user wanted gone.
+  are set to the middle of the input range (0 in [-1, 1]), so the network
+  never sees what the user wanted gone. A model whose manifest names a
+  "prefill" (studio/train/prefill.py) is given the window filled by that
+  classical method instead, at the window's size then resized; its output
+  minus its input (its correction) is resized back and added to that fill.
 - Classical: cv2.inpaint on the crop itself, no resizing (it only looks
   `radius` px around the hole, so the crop gives the whole-image result).
 - Paste: only the region's hole pixels get the fill (weight 1); pixels outside
@@ -287,9 +288,9 @@ class _Network:
         except (TypeError, ValueError, KeyError, IndexError):
             raise InpaintError(f"model '{entry.name}' does not state its resolution") from None
         prefill = manifest.get("prefill") or {}
-        if prefill and (prefill.get("method") not in CLASSICAL or not float(prefill.get("radius", 0)) > 0):
+        if prefill and prefill.get("method") not in CLASSICAL:
             raise InpaintError(f"model '{entry.name}' asks for an unknown prefill {prefill}")
-        self._prefill = (CLASSICAL[prefill["method"]], float(prefill["radius"])) if prefill else None
+        self._prefill = CLASSICAL[prefill["method"]] if prefill else None
         self._in_low, self._in_high = (float(v) for v in spec.get("range", [-1.0, 1.0]))
         self._out_low, self._out_high = (float(v) for v in manifest["outputs"][0].get("range", [-1.0, 1.0]))
         self._session = (runtime or default_runtime()).session(entry.onnx_path)
@@ -304,20 +305,23 @@ class _Network:
             # Mirrored holes stay holes: the padding must not show them either.
             holes = np.pad(holes, ((top, bottom), (left, right)), mode="reflect")
         side, res = rgb.shape[0], self.resolution
+        base = None
+        if self._prefill is not None:
+            # The classical fill at the window's own size (as the classical
+            # method makes it); the network's correction, made at its size, is
+            # added on top: an untrained network returns exactly this fill,
+            # and the resize costs the fill no detail of its own.
+            base = cv2.inpaint(np.ascontiguousarray(rgb), holes.astype(np.uint8) * 255, RADIUS,
+                               self._prefill).astype(np.float32)
         # Image and mask go through the same interpolation, so a model pixel
         # that any hole pixel contributes to, however slightly, is a hole: no
         # pixel the user masked leaks into the context (weights of pixels
         # without holes sum to exactly 0).
-        x = _resize(rgb.astype(np.float32), res, cv2.INTER_AREA)
+        x = _resize(rgb.astype(np.float32) if base is None else base, res, cv2.INTER_AREA)
         m = _resize(holes.astype(np.float32), res, cv2.INTER_AREA) > 0
-        if self._prefill is not None:
-            # The network corrects a classical fill made at its own size (the
-            # manifest's method and radius, as in training: through uint8).
-            method, radius = self._prefill
-            x = cv2.inpaint(np.clip(x.round(), 0, 255).astype(np.uint8), m.astype(np.uint8) * 255, radius,
-                            method).astype(np.float32)
+        shown = x.copy()  # what the network is given, 0..255
         x = self._in_low + x * np.float32((self._in_high - self._in_low) / 255.0)
-        if self._prefill is None:
+        if base is None:
             x[m] = (self._in_low + self._in_high) / 2
         feeds = {self.image_in: np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32),
                  self.mask_in: m.astype(np.float32)[None, None]}
@@ -330,7 +334,10 @@ class _Network:
             raise InpaintError(f"inpaint model '{self.name}' returned shape {list(out.shape)}, "
                                f"expected [1, 3, {res}, {res}]")
         y = (out[0].transpose(1, 2, 0) - self._out_low) * np.float32(255.0 / (self._out_high - self._out_low))
-        y = _resize(np.ascontiguousarray(y, np.float32), side)
+        if base is not None:
+            y = base + _resize(np.ascontiguousarray(y - shown, np.float32), side)
+        else:
+            y = _resize(np.ascontiguousarray(y, np.float32), side)
         return y[top:top + h, left:left + w]
 
 

@@ -9,9 +9,10 @@ and large holes with coloured noise. Starting from Telea's fill, with the
 correction's last layer at zero, the network begins exactly at Telea and
 training only has to learn what Telea gets wrong: structure across large holes.
 
-The exported model states it in its manifest ("prefill": {"method": "telea",
-"radius": RADIUS}); engine/inpaint.py runs the same fill at the model's
-resolution before the network.
+The exported model states it in its manifest ("prefill": {"method":
+"telea"}); engine/inpaint.py fills the window with Telea at the window's own
+size, shows the network that (resized), and adds the network's correction
+back onto the full-size fill.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ RADIUS = 3  # px at the network's resolution that Telea looks around each hole p
 
 def manifest_entry(prefill: str) -> dict | None:
     """What an exported model's manifest says of its prefill (None: none)."""
-    return {"method": prefill, "radius": RADIUS} if prefill == "telea" else None
+    return {"method": prefill} if prefill == "telea" else None
 
 
 def telea_prefill(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
