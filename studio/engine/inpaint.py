@@ -27,14 +27,14 @@ Geometry, IOPaint-style:
   everything farther is bit-identical. Regions run one after the other on
   the result so far, so a later crop sees earlier fills as context, and
   holes not filled yet as holes.
-- Colour matching (learned only, by default): the fill is shifted by one
+- Colour matching (by default for learned models without a prefill): the fill is shifted by one
   RGB offset per region so that its mean over the hole's inner ring (RING px)
   equals the mean of the known pixels in the ring outside (the feather's
   redrawn pixels get their own offset: their mean over that outer ring onto
   the real pixels' mean there). A network's fill can drift in colour
-  (resampling, range clipping); Telea and NS build the fill from the border
-  pixels themselves, so their border mean already matches and shifting it
-  would only add error.
+  (resampling, range clipping); Telea and NS (and a network correcting
+  their fill) build the fill from the border pixels themselves, so their
+  border mean already matches and shifting it would only add error.
 - Alpha: kept as it is, hole pixels included. The networks see and fill RGB
   only; the transparency of a layer is the artist's, not something to guess.
 """
@@ -190,7 +190,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str = "telea", model: M
     (0 = hard edge); pixels farther away, and the alpha channel everywhere,
     are returned bit-identical. margin: least px of context around each
     region. match_colour: shift each fill to the border's mean colour
-    (default: on for learned, off for classical)."""
+    (default: on for learned without a prefill, off otherwise)."""
     image = _check_image(image)
     mask = _check_mask(mask, image)
     if method not in METHODS:
@@ -202,8 +202,8 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str = "telea", model: M
     if int(margin) != margin or margin < 0:
         raise InpaintError(f"margin must be whole px, at least 0, got {margin}")
     network = _Network(model, runtime) if method == "learned" else None
-    if match_colour is None:
-        match_colour = network is not None
+    if match_colour is None:  # a prefilled network's fill starts from the border's own colours
+        match_colour = network is not None and network.prefill is None
     result = image.copy()
     holes = _Holes(mask)
     regions = _regions(holes, margin)
@@ -290,7 +290,7 @@ class _Network:
         prefill = manifest.get("prefill") or {}
         if prefill and prefill.get("method") not in CLASSICAL:
             raise InpaintError(f"model '{entry.name}' asks for an unknown prefill {prefill}")
-        self._prefill = CLASSICAL[prefill["method"]] if prefill else None
+        self.prefill = CLASSICAL[prefill["method"]] if prefill else None
         self._in_low, self._in_high = (float(v) for v in spec.get("range", [-1.0, 1.0]))
         self._out_low, self._out_high = (float(v) for v in manifest["outputs"][0].get("range", [-1.0, 1.0]))
         self._session = (runtime or default_runtime()).session(entry.onnx_path)
@@ -306,13 +306,13 @@ class _Network:
             holes = np.pad(holes, ((top, bottom), (left, right)), mode="reflect")
         side, res = rgb.shape[0], self.resolution
         base = None
-        if self._prefill is not None:
+        if self.prefill is not None:
             # The classical fill at the window's own size (as the classical
             # method makes it); the network's correction, made at its size, is
             # added on top: an untrained network returns exactly this fill,
             # and the resize costs the fill no detail of its own.
             base = cv2.inpaint(np.ascontiguousarray(rgb), holes.astype(np.uint8) * 255, RADIUS,
-                               self._prefill).astype(np.float32)
+                               self.prefill).astype(np.float32)
         # Image and mask go through the same interpolation, so a model pixel
         # that any hole pixel contributes to, however slightly, is a hole: no
         # pixel the user masked leaks into the context (weights of pixels
