@@ -24,6 +24,47 @@ import onnx
 from onnx import helper, numpy_helper
 
 
+class _Graph:
+    """Who reads and who makes each tensor of a graph, and the rewrite of
+    chains of its nodes into new nodes."""
+
+    def __init__(self, graph: onnx.GraphProto):
+        self.graph = graph
+        self.producer = {o: n for n in graph.node for o in n.output}
+        self.readers: dict[str, list[onnx.NodeProto]] = {}
+        for node in graph.node:
+            for name in node.input:
+                self.readers.setdefault(name, []).append(node)
+        self.outputs = {o.name for o in graph.output}
+        self._drop: set[int] = set()
+        self._replaced: dict[int, list[onnx.NodeProto]] = {}
+
+    def only_reader(self, name: str, op: str) -> onnx.NodeProto | None:
+        """The one node reading `name`, when it is an `op` and `name` is not a graph output."""
+        found = self.readers.get(name, [])
+        return found[0] if len(found) == 1 and found[0].op_type == op and name not in self.outputs else None
+
+    def replace(self, chain: list[onnx.NodeProto], new: list[onnx.NodeProto]) -> None:
+        """Drop `chain` and put `new` where its last node was."""
+        self._drop.update(id(n) for n in chain[:-1])
+        self._replaced[id(chain[-1])] = new
+
+    def rewrite(self) -> int:
+        """Apply the replacements (unread Constants dropped with them); how many."""
+        nodes = []
+        for node in self.graph.node:
+            if id(node) in self._replaced:
+                nodes.extend(self._replaced[id(node)])
+            elif id(node) not in self._drop:
+                nodes.append(node)
+        read = {name for node in nodes for name in node.input} | self.outputs
+        nodes = [n for n in nodes if n.op_type != "Constant" or n.output[0] in read]
+        del self.graph.node[:]
+        self.graph.node.extend(nodes)
+        del self.graph.value_info[:]  # shapes inside the replaced chains are gone
+        return len(self._replaced)
+
+
 def fuse_instance_norms(data: bytes) -> tuple[bytes, int]:
     """(ONNX bytes with every recognised pattern fused, how many were fused).
 
@@ -40,24 +81,13 @@ def fuse_instance_norms(data: bytes) -> tuple[bytes, int]:
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
-    outputs = {o.name for o in graph.output}
-
-    def only_reader(name: str, op: str) -> onnx.NodeProto | None:
-        found = readers.get(name, [])
-        if len(found) != 1 or found[0].op_type != op or name in outputs:
-            return None
-        return found[0]
+    g = _Graph(graph)
+    only_reader, readers, outputs = g.only_reader, g.readers, g.outputs
 
     def other(node: onnx.NodeProto, name: str) -> str:
         return node.input[1] if node.input[0] == name else node.input[0]
 
-    drop: set[int] = set()
-    fused = []  # (index of the last replaced node, the new nodes)
-    for mean in graph.node:
+    for mean in list(graph.node):
         if mean.op_type != "ReduceMean" or not _spatial_axes(mean, constants):
             continue
         x = mean.input[0]
@@ -94,7 +124,6 @@ def fuse_instance_norms(data: bytes) -> tuple[bytes, int]:
         chain = [mean, sub, pow_, var, add_eps, sqrt, inv, scale, times_gamma, plus_beta]
         if any(n.output[0] in outputs for n in chain[:-1]):
             continue
-        drop.update(id(n) for n in chain)
         prefix = plus_beta.output[0] + "/fused"
         flat = prefix + "/flat"
         new = [
@@ -104,22 +133,9 @@ def fuse_instance_norms(data: bytes) -> tuple[bytes, int]:
                              [plus_beta.output[0]], epsilon=float(eps.reshape(-1)[0])),
         ]
         graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), flat))
-        fused.append((id(plus_beta), new))
-    if not fused:
-        return data, 0
-    by_last = dict(fused)
-    nodes = []
-    for node in graph.node:
-        if id(node) in by_last:
-            nodes.extend(by_last[id(node)])
-        elif id(node) not in drop:
-            nodes.append(node)
-    read = {name for node in nodes for name in node.input} | outputs
-    nodes = [n for n in nodes if n.op_type != "Constant" or n.output[0] in read]  # eps, 1 and 2 of the chains
-    del graph.node[:]
-    graph.node.extend(nodes)
-    del graph.value_info[:]  # shapes inside the fused chains are gone
-    return model.SerializeToString(), len(fused)
+        g.replace(chain, new)
+    count = g.rewrite()
+    return (model.SerializeToString(), count) if count else (data, 0)
 
 
 def fold_given_statistics(data: bytes, statistics: set[str]) -> tuple[bytes, int]:
@@ -134,16 +150,8 @@ def fold_given_statistics(data: bytes, statistics: set[str]) -> tuple[bytes, int
     the result against the whole-image run."""
     model = onnx.load_from_string(data)
     graph = model.graph
-    producer = {o: n for n in graph.node for o in n.output}
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
-    outputs = {o.name for o in graph.output}
-
-    def only_reader(name: str, op: str) -> onnx.NodeProto | None:
-        found = readers.get(name, [])
-        return found[0] if len(found) == 1 and found[0].op_type == op and name not in outputs else None
+    g = _Graph(graph)
+    only_reader, producer = g.only_reader, g.producer
 
     def from_statistic(name: str) -> bool:
         """r = Div(1, Sqrt(Add(v, eps))) with v a given statistic."""
@@ -152,9 +160,7 @@ def fold_given_statistics(data: bytes, statistics: set[str]) -> tuple[bytes, int
         add = producer.get(sqrt.input[0]) if sqrt is not None and sqrt.op_type == "Sqrt" else None
         return add is not None and add.op_type == "Add" and any(i in statistics for i in add.input)
 
-    replaced: dict[int, list[onnx.NodeProto]] = {}
-    drop: set[int] = set()
-    for sub in graph.node:
+    for sub in list(graph.node):
         if sub.op_type != "Sub" or sub.input[1] not in statistics:
             continue
         x, m = sub.input
@@ -169,26 +175,15 @@ def fold_given_statistics(data: bytes, statistics: set[str]) -> tuple[bytes, int
         gamma = next(i for i in times_gamma.input if i != times_r.output[0])
         beta = next(i for i in plus_beta.input if i != times_gamma.output[0])
         y = plus_beta.output[0]
-        replaced[id(plus_beta)] = [
+        g.replace([sub, times_r, times_gamma, plus_beta], [
             helper.make_node("Mul", [r, gamma], [y + "/scale"]),
             helper.make_node("Mul", [m, y + "/scale"], [y + "/m_scale"]),
             helper.make_node("Sub", [beta, y + "/m_scale"], [y + "/shift"]),
             helper.make_node("Mul", [x, y + "/scale"], [y + "/x_scale"]),
             helper.make_node("Add", [y + "/x_scale", y + "/shift"], [y]),
-        ]
-        drop.update({id(sub), id(times_r), id(times_gamma)})
-    if not replaced:
-        return data, 0
-    nodes = []
-    for node in graph.node:
-        if id(node) in replaced:
-            nodes.extend(replaced[id(node)])
-        elif id(node) not in drop:
-            nodes.append(node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    del graph.value_info[:]
-    return model.SerializeToString(), len(replaced)
+        ])
+    count = g.rewrite()
+    return (model.SerializeToString(), count) if count else (data, 0)
 
 
 def _spatial_axes(node: onnx.NodeProto, constants: dict[str, np.ndarray]) -> bool:
