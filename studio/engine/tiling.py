@@ -20,7 +20,9 @@ Ways to get the statistics (`transform(..., stats=)`):
   (float64). The next segment normalises with those statistics. Equal to the
   whole-image run up to float rounding, one pass of compute, and the memory is
   the kept maps (float16 past KEPT_MEMORY) instead of onnxruntime's workspace
-  for the whole image.
+  for the whole image. A map only the next segment reads, on the same tile
+  grid, stays in its tile's buffer and that segment runs on the same window
+  (see _chain): no copy out of the tile and back in.
 - "whole": statistics from one run of a statistics graph on the whole image,
   then a tile graph (statistics as inputs) with overlap and feathering. Costs a
   whole-image run on top; kept as the check that the tile graph is right.
@@ -55,6 +57,9 @@ STATS_MODES = ("exact", "whole", "per-tile")
 
 # Bytes of feature maps "exact" keeps in float32 before it keeps them in float16.
 KEPT_MEMORY = 8 * 2**30
+# Widest window (px of a segment's own maps each side) that chaining segments
+# may give them: past it the extra compute costs more than the copies saved.
+CHAIN_WINDOW = 16
 # Freed buffers kept for the next call: at most this many bytes, this long.
 KEEP_BYTES = 4 * 2**30
 KEEP_SECONDS = 60.0
@@ -125,6 +130,7 @@ class _Segment:
     keep: set[str] = field(default_factory=set)  # outputs later segments read
     reduce: set[str] = field(default_factory=set)  # outputs a statistic averages
     margin: int = 0  # input px of context each side of a tile's core
+    window: int = 0  # the margin it runs with: more than `margin` when chained (see _chain)
     scale: Fraction = Fraction(1)  # largest map scale inside (maps are scale x the input's sides)
 
 
@@ -147,6 +153,7 @@ class _Plan:
     dtypes: dict[str, np.dtype]
     segments: list[_Segment]
     last_use: dict[str, int]  # kept tensor -> last segment index that reads it
+    chained: set[str]  # kept maps handed from segment to segment per tile (see _chain)
     fixed_sides: bool  # the network declares a fixed image size
     shapes: dict[str, tuple[int, ...]]  # every tensor's shape at the probe's base size
     kept_per_px: float  # most kept-map elements alive at once, per input pixel
@@ -302,11 +309,14 @@ class _ExactRun:
         self.size = tuple(content.shape[ax] for ax in plan.content_axes)
         # Past the budget, kept float32 maps are stored as float16 (statistics are
         # still summed from the float32 tiles): an 8192 px image then fits in 24 GB.
+        # Chained maps stay float32: they are the tiles' own output buffers.
         self.half = plan.kept_per_px * self.size[0] * self.size[1] * 4 > KEPT_MEMORY
         self.kept: dict[str, np.ndarray] = {plan.content_name: content}
         self.values: dict[str, np.ndarray] = {}
         self.sums: dict[str, tuple] = {}
         self.blocks: dict[str, np.ndarray] = {}  # kept map -> the raw bytes it lives in
+        # (chained map, tile) -> (its bytes, the tile's output) until the next segment reads it
+        self.handed: dict[tuple[str, tuple], tuple[np.ndarray, np.ndarray]] = {}
         # Window and output buffers live in slots reused from tile to tile and
         # segment to segment (see _Memory).
         self.scratch = _Scratch()
@@ -317,29 +327,30 @@ class _ExactRun:
         earlier segments or calls freed) where a block fits."""
         plan = self.plan
         for name in segment.outputs:
-            if name not in segment.keep:
+            if name not in segment.keep or name in plan.chained:
                 continue
             shape = _window_shape(plan, name, (0, self.size[0]), (0, self.size[1]))
             wide = plan.dtypes[name] == np.float32 and name != plan.output_name
             dtype = np.dtype(np.float16) if self.half and wide else np.dtype(plan.dtypes[name])
-            nbytes = math.prod(shape) * dtype.itemsize
-            self.blocks[name] = _memory.take(nbytes)
-            self.kept[name] = self.blocks[name][:nbytes].view(dtype).reshape(shape)
+            self.blocks[name], self.kept[name] = _memory.array(shape, dtype)
 
     def tile(self, runner: ModelSession, segment: _Segment, cell: tuple[int, int, int, int]) -> None:
         """Run one segment on one tile: its window in, its core's sums added
-        and its kept maps written."""
+        and its kept maps written (chained maps stay in the tile's buffer)."""
         plan, kept, size = self.plan, self.kept, self.size
         y0, y1, x0, x1 = cell
         self.scratch.rewind()
-        wy = _window(y0, y1, segment.margin, size[0])
-        wx = _window(x0, x1, segment.margin, size[1])
+        wy = _window(y0, y1, segment.window, size[0])
+        wx = _window(x0, x1, segment.window, size[1])
         # A window that is the whole map reads and writes the kept maps themselves.
         whole = wy == (0, size[0]) and wx == (0, size[1])
-        run_feeds = {}
+        run_feeds, handed = {}, []
         for name in segment.inputs:
             if name in self.values:
                 run_feeds[name] = self.values[name]
+            elif name in plan.chained:
+                block, run_feeds[name] = self.handed.pop((name, cell))
+                handed.append(block)
             elif name in kept and whole and kept[name].dtype == plan.dtypes[name]:
                 run_feeds[name] = kept[name]
             elif name in kept:
@@ -350,10 +361,17 @@ class _ExactRun:
                 run_feeds[name] = self.feeds[name]
         outputs = {}
         for name in segment.outputs:
-            direct = whole and name in segment.keep and kept[name].dtype == plan.dtypes[name]
-            outputs[name] = kept[name] if direct else self.scratch.take(_window_shape(plan, name, wy, wx),
-                                                                        plan.dtypes[name])
+            shape = _window_shape(plan, name, wy, wx)
+            if name in plan.chained:
+                block, outputs[name] = _memory.array(shape, plan.dtypes[name])
+                self.handed[name, cell] = block, outputs[name]
+            elif whole and name in segment.keep and kept[name].dtype == plan.dtypes[name]:
+                outputs[name] = kept[name]
+            else:
+                outputs[name] = self.scratch.take(shape, plan.dtypes[name])
         runner.run_into(run_feeds, outputs)
+        for block in handed:
+            _memory.give(block)
         for name, array in outputs.items():
             sp = plan.spatial[name]
             core = array[_slices(sp, array.ndim, (y0 - wy[0], y1 - wy[0]), (x0 - wx[0], x1 - wx[0]))]
@@ -363,7 +381,7 @@ class _ExactRun:
                     total, squares = self.sums[name]
                     part = (total + part[0], None if part[1] is None else squares + part[1])
                 self.sums[name] = part
-            if name in segment.keep and array is not kept[name]:
+            if name in segment.keep and name not in plan.chained and array is not kept[name]:
                 kept[name][_slices(sp, array.ndim, (y0, y1), (x0, x1))] = core
 
     def finish(self, index: int) -> None:
@@ -378,9 +396,10 @@ class _ExactRun:
             del self.kept[name]
 
     def release(self) -> None:
-        for block in self.blocks.values():
+        for block in [*self.blocks.values(), *(block for block, _ in self.handed.values())]:
             _memory.give(block)
         self.blocks.clear()
+        self.handed.clear()
 
 
 class _Memory:
@@ -402,6 +421,13 @@ class _Memory:
             if fits:
                 return self._free.pop(min(fits, key=lambda i: self._free[i].nbytes))
         return _fresh(nbytes)
+
+    def array(self, shape: tuple, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """(block, an array of `shape` and `dtype` over it); give the block back."""
+        dtype = np.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        block = self.take(nbytes)
+        return block, block[:nbytes].view(dtype).reshape(shape)
 
     def give(self, block: np.ndarray) -> None:
         with self._lock:
@@ -694,11 +720,9 @@ def _analyse(data: bytes, sha: str, content_name: str, feeds: dict[str, np.ndarr
 
     radius = _receptive_field(graph, spatial, shapes, None)[0]
     segments = _segments(graph, spatial, stat_input, set(sources.values()), node_level, output_name)
-    produced_by: dict[str, int] = {}
     last_use: dict[str, int] = {}
     for index, segment in enumerate(segments):
         local_reach = _receptive_field(graph, spatial, shapes, segment.nodes)[1]
-        produced = {o for i in segment.nodes for o in graph.node[i].output}
         segment.margin = -(-int(math.ceil(max((local_reach.get(o, 0.0) for o in segment.outputs), default=0.0)))
                            // align) * align
         segment.scale = max((spatial[o].scale for i in segment.nodes for o in graph.node[i].output if o in spatial),
@@ -709,15 +733,48 @@ def _analyse(data: bytes, sha: str, content_name: str, feeds: dict[str, np.ndarr
         for name in segment.inputs:
             if name in spatial:
                 last_use[name] = index
-        for name in produced:
-            produced_by[name] = index
+    chained = _chain(segments, last_use, output_name)
     return _Plan(sha=sha, model=model, content_name=content_name, content_axes=content_axes,
                  output_name=output_name, align=align, radius=int(math.ceil(radius)), stats=stats,
                  stat_input=stat_input, sources=sources, squared=set(moment2.values()),
                  spatial=spatial, dtypes=dtypes,
-                 segments=segments, last_use=last_use, fixed_sides=fixed_sides,
+                 segments=segments, last_use=last_use, chained=chained, fixed_sides=fixed_sides,
                  shapes={n: v[0] for n, v in shapes.items()},
                  kept_per_px=_kept_per_px(segments, last_use, shapes, content_name))
+
+
+def _chain(segments: list[_Segment], last_use: dict[str, int], output_name: str) -> set[str]:
+    """Maps that stay with their tile: made by one segment, read only by the
+    next on the same tile grid. The next segment then runs on the same window
+    and reads the producer's output buffer as it is, so the map is never
+    copied out of one tile buffer into a whole map and back into another
+    (those copies were most of a tiled run's overhead). Linked segments share
+    one window, wide enough for all their margins (each one's output is exact
+    on a band its own margin narrower than its input's, and the last one's
+    core must stay exact); a link that would widen it past CHAIN_WINDOW px of
+    the segments' own maps is not made. Returns the chained maps; sets each
+    segment's window."""
+    first_use: dict[str, int] = {}
+    for index, segment in enumerate(segments):
+        for name in segment.inputs:
+            first_use.setdefault(name, index)
+    chained: set[str] = set()
+    group = [segments[0]]
+    for index, following in enumerate(segments[1:], start=1):
+        segment = segments[index - 1]
+        handed = {name for name in segment.keep if name != output_name
+                  and first_use.get(name) == last_use.get(name) == index}
+        window = sum(m.margin for m in group) + following.margin
+        if handed and following.scale == segment.scale and window * segment.scale <= CHAIN_WINDOW:
+            chained |= handed
+            group.append(following)
+            continue
+        for member in group:
+            member.window = sum(m.margin for m in group)
+        group = [following]
+    for member in group:
+        member.window = sum(m.margin for m in group)
+    return chained
 
 
 def _variances(graph, stats: list[str], stat_input: dict[str, str], initializers: set[str]) -> dict[str, str]:

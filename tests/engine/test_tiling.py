@@ -119,6 +119,22 @@ def test_progress_counts_every_tile_run_and_cancel_stops_between_them(runtime, r
                                plain_whole("style26", style(5), "image", content), atol=1e-3)
 
 
+def test_chained_segments_hand_their_maps_over_per_tile(runtime, registry):
+    session = runtime.session(registry.get("style26").onnx_path)
+    content = photo(256, 320, seed=7)
+    tiled = transform(session, style(9), "image", content, tile=96)
+    plan = next(p for p in tiling._plans.values() if p.content_name == "image")
+    # The first layer's 32-channel full-resolution map never becomes a whole map.
+    first = plan.segments[0]
+    assert first.scale == 1 and first.keep and first.keep <= plan.chained
+    for index, segment in enumerate(plan.segments[:-1]):
+        following = plan.segments[index + 1]
+        if segment.keep & plan.chained:  # linked: one window, wide enough for both
+            assert following.window == segment.window >= segment.margin + following.margin
+            assert segment.window * segment.scale <= tiling.CHAIN_WINDOW
+    np.testing.assert_allclose(tiled, plain_whole("style26", style(9), "image", content), atol=1e-3)
+
+
 def test_buffers_are_kept_for_the_next_run_then_let_go(runtime, registry, monkeypatch):
     session = runtime.session(registry.get("style26").onnx_path)
     monkeypatch.setattr(tiling, "KEEP_SECONDS", 0.3)
