@@ -10,8 +10,8 @@ pixels pass through untouched. Per step:
   non-saturating loss and lazy R1, that real images are real everywhere and
   that a composite is fake where it was filled (patch losses weighted by how
   much of each patch was hole);
-- G learns to fool D there, plus `l1_weight` x the mean L1 error inside the
-  holes and `fm_weight` x D's feature-matching loss (real vs. filled, the
+- G learns to fool D there, plus `l1_weight` x the mean L1 (or, with
+  --hole-loss l2, squared) error inside the holes and `fm_weight` x D's feature-matching loss (real vs. filled, the
   features of D's real pass of the same step): the reconstruction terms that
   keep a fill faithful without a pretrained perceptual network.
 
@@ -43,8 +43,8 @@ from studio.train.augment import random_crops, resize_whole
 from studio.train.finetune import set_trainable
 from studio.train.inpaint_nets import PATCH_FACTOR, build_inpaint_networks
 from studio.train.loop import Session, _clip, _update_ema
-from studio.train.losses import (feature_matching_loss, masked_l1, patch_discriminator_loss, patch_generator_loss,
-                                 r1_penalty)
+from studio.train.losses import (feature_matching_loss, masked_error, masked_l1, patch_discriminator_loss,
+                                 patch_generator_loss, r1_penalty)
 from studio.train.masks import KINDS, fixed_masks, mask_batch
 from studio.train.prefill import telea_prefill
 
@@ -152,7 +152,9 @@ class InpaintSession(Session):
             else:
                 fake_logits, fm = D(fake, mask), torch.zeros((), device=self.device)
             l1 = masked_l1(fake, real, mask)
-            loss_g = patch_generator_loss(fake_logits.float(), hole) + config["l1_weight"] * l1 + fm_weight * fm
+            hole_loss = config.get("hole_loss", "l1")  # runs from before the choice were L1
+            recon = l1 if hole_loss == "l1" else masked_error(fake, real, mask, hole_loss)
+            loss_g = patch_generator_loss(fake_logits.float(), hole) + config["l1_weight"] * recon + fm_weight * fm
         self.opt_G.zero_grad(set_to_none=True)
         amp.backward(loss_g)
         distributed.average_gradients(G)

@@ -98,6 +98,7 @@ from studio.train.metrics import diversity, swd
 from studio.train.nets import parameter_count
 from studio.train.plots import PANELS, draw_curves
 from studio.train.precision import PRECISIONS, Precision
+from studio.train.losses import HOLE_LOSSES
 from studio.train.prefill import PREFILLS
 from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
 from studio.train.samples import render_seeds, write_grid
@@ -115,8 +116,9 @@ TASKS = ("generate", "inpaint")
 # own recipe; 256 px by default, the width its speed target was measured at.
 INPAINT_DEFAULTS = {"resolution": 256, "batch": 8, "width": 1.0, "lr": 2e-3, "r1_gamma": 1.0, "r1_every": 16,
                     "ema_kimg": 2.0, "seed": 0, "fit": "crop", "background": "#ffffff", "freeze_d": 0,
-                    "grad_clip": 10.0, "l1_weight": 10.0, "fm_weight": 5.0, "crop_scale": 1.5, "prefill": "telea"}
-INPAINT_ONLY = ("l1_weight", "fm_weight", "crop_scale", "prefill")
+                    "grad_clip": 10.0, "l1_weight": 10.0, "hole_loss": "l1", "fm_weight": 5.0, "crop_scale": 1.5,
+                    "prefill": "telea"}
+INPAINT_ONLY = ("l1_weight", "hole_loss", "fm_weight", "crop_scale", "prefill")
 GENERATOR_ONLY = ("arch", "gan_loss", "ada_target", "ada_kimg")
 RESOLUTIONS = {"generate": (8, 16, 32, 64, 128, 256), "inpaint": (32, 64, 128, 256, 512)}
 RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch", *INPAINT_ONLY, "task")
@@ -177,7 +179,11 @@ def build_parser() -> Parser:
                         help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
                              "(default 20)")
     inpaint = p.add_argument_group("--task inpaint")
-    inpaint.add_argument("--l1-weight", type=float, help="weight of the L1 error inside the holes (default 10)")
+    inpaint.add_argument("--l1-weight", type=float,
+                         help="weight of the reconstruction error inside the holes (default 10)")
+    inpaint.add_argument("--hole-loss", choices=HOLE_LOSSES,
+                         help="that error: l1 (default; mean absolute) or l2 (mean squared, what PSNR measures: a "
+                              "blend where the hole could be either of two things, not a guess of one)")
     inpaint.add_argument("--fm-weight", type=float,
                          help="weight of discriminator feature matching (default 5; 0 = off, a little faster)")
     inpaint.add_argument("--prefill", choices=PREFILLS,
@@ -356,7 +362,8 @@ def plan_run(args: argparse.Namespace) -> Plan:
         if task == "inpaint":
             config = {**INPAINT_DEFAULTS, **inherited, **explicit, "task": task, "betas": [0.0, 0.99],
                       "arch": "inpaint-mobile", "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None}
-            config["loss"] = "nonsaturating patch GAN + lazy R1 + L1 in the holes + feature matching"
+            config["loss"] = (f"nonsaturating patch GAN + lazy R1 + {config['hole_loss'].upper()} in the holes + "
+                              "feature matching")
         else:
             config = {**RECIPE_DEFAULTS, "latent_size": LATENT_SIZE, **inherited, **explicit, "task": task,
                       "betas": [0.0, 0.99], "augment": {"translate": 0.125, "colour": 1.0}}

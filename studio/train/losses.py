@@ -78,11 +78,21 @@ def patch_generator_loss(fake_logits: torch.Tensor, hole: torch.Tensor) -> torch
     return (hole * F.softplus(-fake_logits)).sum() / hole.sum().clamp_min(1e-8)
 
 
+HOLE_LOSSES = ("l1", "l2")
+
+
 def masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean |a - b| over the pixels where mask = 1 (a, b: [N,C,H,W]; mask
     [N,1,H,W] in [0,1], weights): per channel value, in a's units."""
+    return masked_error(a, b, mask, "l1")
+
+
+def masked_error(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor, kind: str) -> torch.Tensor:
+    """Mean |a - b| ("l1") or (a - b)^2 ("l2") over the pixels where mask = 1,
+    as masked_l1."""
     weight = mask.expand_as(a)
-    return ((a - b).abs() * weight).sum() / weight.sum().clamp_min(1e-8)
+    error = (a - b).abs() if kind == "l1" else (a - b).square()
+    return (error * weight).sum() / weight.sum().clamp_min(1e-8)
 
 
 def feature_matching_loss(fake_features: list[torch.Tensor], real_features: list[torch.Tensor]) -> torch.Tensor:

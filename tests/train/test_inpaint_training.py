@@ -23,6 +23,7 @@ from studio.train.augment import random_crops
 from studio.train.export import export_run
 from studio.train.inpaint_nets import InpaintGenerator, PatchDiscriminator
 from studio.train.loop import main as train_main
+from studio.train.losses import masked_error
 from studio.train.masks import COVERAGE, KINDS, draw_mask, fixed_masks, mask_batch
 from studio.train.prefill import telea_prefill
 
@@ -152,7 +153,7 @@ def test_a_tiny_run_checkpoints_resumes_exports_with_parity_and_fine_tunes(tmp_p
     grid = Image.open(run / "samples" / "step_000004.png")
     assert grid.size[0] > grid.size[1] > 0  # 3 rows of 8: masked inputs, fills, originals
     config = json.loads((run / "config.json").read_text())
-    assert config["task"] == "inpaint" and config["crop_scale"] == 1.5
+    assert config["task"] == "inpaint" and config["crop_scale"] == 1.5 and config["hole_loss"] == "l1"
 
     # Resume: the same process machinery continues from step 4.
     resumed = _train(["--resume", run, "--steps", 6, "--threads", 1], cache)
@@ -184,17 +185,27 @@ def test_a_tiny_run_checkpoints_resumes_exports_with_parity_and_fine_tunes(tmp_p
     tuned = tmp_path / "tuned"
     code = train_main(["--task", "inpaint", "--data", str(data), "--out", str(tuned), "--base",
                        str(models / "inpaint-tiny"), "--steps", "2", "--batch", "4", "--threads", "1",
-                       "--freeze-d", "1", "--metrics-every", "0"])
+                       "--freeze-d", "1", "--metrics-every", "0", "--hole-loss", "l2"])
     out_events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert code == 0
     assert next(e for e in out_events if e["event"] == "start")["base"] == "inpaint-tiny"
     tuned_config = ckpt_io.load(tuned).info["config"]
-    assert (tuned_config["width"], tuned_config["resolution"]) == (0.25, 32)
+    assert (tuned_config["width"], tuned_config["resolution"], tuned_config["hole_loss"]) == (0.25, 32, "l2")
     # The frozen first D block is the base's, unchanged by two steps.
     base_d = ckpt_io.load(run).module_state("D")
     tuned_d = ckpt_io.load(tuned).module_state("D")
     assert torch.equal(base_d["from_rgb.0.weight"], tuned_d["from_rgb.0.weight"])
     assert not torch.equal(base_d["head.0.weight"], tuned_d["head.0.weight"])
+
+
+def test_the_hole_loss_is_the_mean_error_inside_the_holes_only():
+    filled = torch.zeros(2, 3, 4, 4)
+    real = torch.full((2, 3, 4, 4), 9.0)  # far off outside the holes: must not count
+    real[..., :2, :] = 0.5
+    mask = torch.zeros(2, 1, 4, 4)
+    mask[..., :2, :] = 1.0
+    assert masked_error(filled, real, mask, "l1").item() == pytest.approx(0.5)
+    assert masked_error(filled, real, mask, "l2").item() == pytest.approx(0.25)
 
 
 @pytest.mark.parametrize("argv, message", [
