@@ -43,7 +43,7 @@ from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime, default_threads
 from studio.train.data import holdout_count, prepare_image
 
-CLASSICAL = ("telea", "ns")
+CLASSICAL = ("telea", "ns", "patchmatch")
 KINDS = ("strokes", "blobs")
 
 

@@ -44,6 +44,7 @@ def main() -> int:
                         help="the tab in front on the right")
     parser.add_argument("--mask", metavar="X0,Y0,X1,Y1", help="mask this rectangle of the document (red film)")
     parser.add_argument("--fill", action="store_true", help="then fill the mask with the Inpaint panel's choices")
+    parser.add_argument("--method", help="the Inpaint panel's method first (learned, telea, ns, patchmatch)")
     args = parser.parse_args()
 
     from studio.ui.app import create_application, create_window, display_problem
@@ -103,6 +104,8 @@ def main() -> int:
         doc = window.files.document
         rect = tuple(int(v) for v in args.mask.split(","))
         doc.apply(SetMask(mask_ops.rectangle(doc.width, doc.height, rect), "Mask"))
+        if args.method:
+            window.inpaint_panel.set_method(args.method)
         if args.fill:
             window.inpaint_panel.fill()
             _wait(app, lambda: not window.inpaint_panel.busy(), 30)

@@ -3,6 +3,7 @@ them, at full resolution.
 
     studio inpaint photo.jpg --mask scratch.png -o repaired.png
     studio inpaint photo.jpg --mask scratch.png --method telea -o telea.png
+    studio inpaint photo.jpg --mask sign.png --method patchmatch -o aware.png
     studio inpaint photos/ --mask masks/ -o repaired/    # masks matched by file name stem
 
 A mask picture marks holes white (or opaque, when it has transparency), as
@@ -17,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-METHODS = ("learned", "telea", "ns")
+METHODS = ("learned", "telea", "ns", "patchmatch")  # engine.inpaint.METHODS, without importing OpenCV for --help
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,8 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="white (or opaque) where to fill, same size as the input; for a folder input, a folder "
                         "of masks named like the images (photo.jpg <- photo.png)")
     p.add_argument("--method", choices=METHODS,
-                   help="learned (an inpaint model), telea or ns (OpenCV, classical); default: learned when an "
-                        "inpaint model is installed, else telea")
+                   help="learned (an inpaint model), telea or ns (OpenCV, classical), patchmatch (content-aware: "
+                        "continues the picture's own textures; slower); default: learned when an inpaint model is "
+                        "installed, else telea")
     p.add_argument("--model", help="inpaint model name (see: studio models); implies --method learned")
     p.add_argument("-o", "--output", required=True, help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")

@@ -1,5 +1,6 @@
-"""Fill the holes of an image: a learned network (manifest kind "inpaint") or
-OpenCV's classical Telea / Navier-Stokes, at any image size.
+"""Fill the holes of an image: a learned network (manifest kind "inpaint"),
+OpenCV's classical Telea / Navier-Stokes, or a PatchMatch content-aware fill
+(patchmatch.py), at any image size.
 
 Geometry, IOPaint-style:
 - Regions: the mask's connected hole pixels, merged when less than MERGE_GAP
@@ -21,6 +22,8 @@ Geometry, IOPaint-style:
   minus its input (its correction) is resized back and added to that fill.
 - Classical: cv2.inpaint on the crop itself, no resizing (it only looks
   `radius` px around the hole, so the crop gives the whole-image result).
+- PatchMatch: on the crop itself too; its known pixels are where the fill's
+  patches come from, so the context margin is also the source area.
 - Paste: only the region's hole pixels get the fill (weight 1); pixels outside
   it at most `feather` px away (Euclidean distance d to the nearest hole
   pixel) blend linearly toward the original (weight 1 - d / (feather + 1));
@@ -49,12 +52,14 @@ import numpy as np
 
 from studio.core.recipe import FORMAT as RECIPE_FORMAT
 from studio.core.rect import Rect, bounds, clip, slices
+from studio.engine import patchmatch
 from studio.engine.generator import model_recipe
 from studio.engine.registry import ModelEntry, Registry
 from studio.engine.runtime import Runtime, default_runtime
 
 KIND = "inpaint"
-METHODS = ("learned", "telea", "ns")
+CLASSICAL_METHODS = ("telea", "ns", "patchmatch")  # the ones that need no model
+METHODS = ("learned", *CLASSICAL_METHODS)
 CLASSICAL = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 MARGIN = 128  # px of context around a region at least (IOPaint's crop margin)
 CONTEXT = 0.5  # and at least this share of the region's longest side
@@ -186,7 +191,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str = "telea", model: M
 
     method: "learned" (needs `model`, an inpaint ModelEntry, run through
     `runtime`, default the process-wide one), "telea" or "ns" (OpenCV,
-    `radius` px). feather: px outside the hole that blend toward the fill
+    `radius` px) or "patchmatch" (content-aware, patchmatch.py). feather: px outside the hole that blend toward the fill
     (0 = hard edge); pixels farther away, and the alpha channel everywhere,
     are returned bit-identical. margin: least px of context around each
     region. match_colour: shift each fill to the border's mean colour
@@ -212,6 +217,9 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str = "telea", model: M
         if network is not None:
             window, pads = square_window(region, width, height, margin)
             fill = network.fill(result[slices(window)][..., :3], holes.within(window), pads)
+        elif method == "patchmatch":
+            window = region.crop
+            fill = patchmatch.fill(result[slices(window)][..., :3], holes.within(window))
         else:
             window = region.crop
             fill = cv2.inpaint(np.ascontiguousarray(result[slices(window)][..., :3]),

@@ -1,5 +1,6 @@
 """The Inpaint panel: remove what the mask covers and fill the hole from its
-surroundings, with a learned inpaint model or OpenCV's Telea / Navier-Stokes.
+surroundings, with a learned inpaint model, OpenCV's Telea / Navier-Stokes or
+a PatchMatch content-aware fill.
 
 Paint over an object with the Mask Brush (or select it) and press Fill
 (Ctrl+Shift+F); with "Fill on release" ticked, finishing a mask stroke or a
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLa
 
 from studio.core.document import Document
 from studio.core.rect import Rect
-from studio.engine.inpaint import KIND, InpaintError
+from studio.engine.inpaint import CLASSICAL_METHODS, KIND, InpaintError
 from studio.engine.registry import ModelEntry
 from studio.engine.runtime import Runtime
 from studio.ui.action_row import add_action_row
@@ -45,6 +46,8 @@ DEFAULT_TARGET = "new"  # non-destructive: the fill on a layer of its own, as Ph
 METHOD_TIPS = {
     "telea": "OpenCV's fast marching fill (Telea): quick; good for scratches, wires and small objects",
     "ns": "OpenCV's Navier-Stokes fill: smooth continuation of the edges around small holes",
+    "patchmatch": "Content-aware fill (PatchMatch): rebuilds the hole from patches of the picture around it, so "
+                  "wood, grass, brick or noise go on through it; slower",
 }
 NO_MODEL_TIP = ("No inpaint model is installed: train one (studio train --task inpaint) or copy one into "
                 "your models folder; Telea and Navier-Stokes work without one")
@@ -159,16 +162,16 @@ class InpaintPanel(QWidget):
             combo.addItem("Learned (no model installed)", "learned")
             combo.model().item(0).setEnabled(False)
             combo.setItemData(0, NO_MODEL_TIP, Qt.ToolTipRole)
-        for method in ("telea", "ns"):
+        for method in CLASSICAL_METHODS:
             combo.addItem(METHOD_LABELS[method], method)
             combo.setItemData(combo.count() - 1, METHOD_TIPS[method], Qt.ToolTipRole)
         self._select_method(saved_choice(KEY + "method", self._choices(), "learned"))
 
     def _choices(self) -> list[str]:
-        return ["learned"] + [f"learned:{e.name}" for e in self.models] + ["telea", "ns"]
+        return ["learned"] + [f"learned:{e.name}" for e in self.models] + list(CLASSICAL_METHODS)
 
     def _select_method(self, wanted: str) -> None:
-        """Select `wanted` ("learned", "learned:NAME", "telea", "ns"); a learned
+        """Select `wanted` ("learned", "learned:NAME" or a classical method); a learned
         choice without that model falls back to the first model, then Telea."""
         combo = self.method_combo
         index = combo.findData(wanted)
@@ -189,7 +192,7 @@ class InpaintPanel(QWidget):
         self.method_combo.setToolTip(tip or "")
 
     def method(self) -> tuple[str, ModelEntry | None]:
-        """(method, model): "learned" with its ModelEntry, or "telea"/"ns" with None."""
+        """(method, model): "learned" with its ModelEntry, or a classical method with None."""
         data = self.method_combo.currentData() or "telea"
         if data.startswith("learned:"):
             name = data.split(":", 1)[1]
@@ -197,7 +200,7 @@ class InpaintPanel(QWidget):
         return data, None
 
     def set_method(self, method: str, model: str | None = None) -> None:
-        """Choose "learned" (the model named `model`, default the first), "telea" or "ns"."""
+        """Choose "learned" (the model named `model`, default the first) or a classical method."""
         self._select_method(f"learned:{model}" if method == "learned" and model else method)
         self._method_chosen()
 

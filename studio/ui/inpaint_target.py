@@ -38,12 +38,12 @@ from studio.engine.runtime import Runtime
 from studio.ui.landing import in_place_command, is_stale, new_layer_command
 
 TARGETS = {"new": "New layer", "layer": "In place (active layer)"}
-METHOD_LABELS = {"learned": "Learned", "telea": "Telea", "ns": "Navier-Stokes"}
+METHOD_LABELS = {"learned": "Learned", "telea": "Telea", "ns": "Navier-Stokes", "patchmatch": "Content-aware"}
 UNDO_TEXT = "Inpaint"
 
 
 def method_label(method: str, model: ModelEntry | None = None) -> str:
-    """"Telea", "Navier-Stokes", or the learned model's name."""
+    """"Telea", "Navier-Stokes", "Content-aware", or the learned model's name."""
     if method == "learned" and model is not None:
         return model.name
     return METHOD_LABELS.get(method, method)

@@ -63,7 +63,7 @@ def test_a_file_with_telea_by_default_when_no_model_is_installed(capsys, tmp_pat
                                                  "method": "telea", "mask": "mask.png"}
 
 
-def test_learned_by_default_when_a_model_is_installed_and_ns_on_request(capsys, tmp_path, installed):
+def test_learned_by_default_when_a_model_is_installed_and_the_others_on_request(capsys, tmp_path, installed):
     original = picture(tmp_path / "in.png")
     hole = mask_picture(tmp_path / "mask.png")
     code, _, err = run_cli(capsys, "inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
@@ -80,6 +80,12 @@ def test_learned_by_default_when_a_model_is_installed_and_ns_on_request(capsys, 
                            "--method", "ns", "-o", str(tmp_path / "ns.jpg"))
     assert code == 0, err
     assert read_recipe(tmp_path / "ns.jpg")["method"] == "ns"
+    code, _, err = run_cli(capsys, "inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
+                           "--method", "patchmatch", "-o", str(tmp_path / "aware.png"))
+    assert code == 0, err
+    assert read_recipe(tmp_path / "aware.png")["method"] == "patchmatch"
+    aware = load_image(tmp_path / "aware.png")[..., :3]
+    np.testing.assert_array_equal(aware[far], original[far])
 
 
 def test_a_folder_with_masks_matched_by_stem(capsys, tmp_path, no_shipped_models):
@@ -130,8 +136,8 @@ def test_bad_input_is_one_line(capsys, tmp_path, installed):
     code, _, err = run_cli(capsys, "inpaint", image, "--mask", mask, "--model", "fill", "--method", "telea",
                            "-o", out)
     assert_one_error_line(code, err, "--model")
-    code, _, err = run_cli(capsys, "inpaint", image, "--mask", mask, "--method", "patchmatch", "-o", out)
-    assert_one_error_line(code, err, "patchmatch")
+    code, _, err = run_cli(capsys, "inpaint", image, "--mask", mask, "--method", "clone", "-o", out)
+    assert_one_error_line(code, err, "clone")
     code, _, err = run_cli(capsys, "inpaint", image, "--mask", str(tmp_path), "-o", out)
     assert_one_error_line(code, err, "--mask is a folder")
     assert not (tmp_path / "out.png").exists()

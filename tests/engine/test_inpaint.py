@@ -111,7 +111,7 @@ def test_square_window_holds_the_crop(size, hole):
 
 # -- classical -------------------------------------------------------------------
 
-@pytest.mark.parametrize("method", ["telea", "ns"])
+@pytest.mark.parametrize("method", ["telea", "ns", "patchmatch"])
 def test_classical_changes_only_the_holes_and_keeps_alpha(method):
     image = photo(300, 420, seed=1, alpha=True)
     mask = np.zeros(image.shape[:2], np.uint8)
@@ -135,6 +135,37 @@ def test_classical_on_the_crop_is_the_whole_image_result():
     assert region.crop == (600 - MARGIN, 400 - MARGIN, 690 + MARGIN, 470 + MARGIN)  # a crop, not the image
     whole = cv2.inpaint(image, mask, 5, cv2.INPAINT_TELEA)
     np.testing.assert_array_equal(out, whole)
+
+
+def stripes(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """Vertical stripes 9 px apart (a plank texture) with grain."""
+    rng = np.random.default_rng(seed)
+    xx = np.arange(w)[None, :, None]
+    tone = 140 + 60 * np.sin(2 * np.pi * xx / 9.0) + np.array([30.0, 10.0, -20.0])
+    return np.clip(np.broadcast_to(tone, (h, w, 3)) + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def test_patchmatch_carries_a_texture_through_the_hole_where_telea_smears_it():
+    image = stripes(260, 300)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(mask, (150, 130), (45, 30), 15, 0, 360, 255, -1)
+    hole = mask > 0
+
+    def error(out):  # mean abs difference inside the hole, 0..255
+        return np.abs(out[hole].astype(np.float32) - image[hole]).mean()
+
+    aware, telea = inpaint(image, mask, "patchmatch"), inpaint(image, mask, "telea")
+    # Grain alone is 4 levels; the stripes are +-60: a smear is off by about 40.
+    assert error(aware) < 15 < 30 < error(telea)
+    np.testing.assert_array_equal(aware[~(distance_to(hole) <= FEATHER)], image[~(distance_to(hole) <= FEATHER)])
+    np.testing.assert_array_equal(inpaint(image, mask, "patchmatch"), aware)  # seeded: the same fill again
+
+
+def test_patchmatch_without_a_whole_known_patch_falls_back_to_telea():
+    image = photo(16, 16, seed=4)
+    mask = np.full((16, 16), 255, np.uint8)
+    mask[0, :] = 0  # one known row: no 7 x 7 patch to copy from
+    np.testing.assert_array_equal(inpaint(image, mask, "patchmatch"), inpaint(image, mask, "telea"))
 
 
 def test_empty_mask_returns_an_equal_copy():
@@ -281,7 +312,7 @@ def test_bad_input_is_one_line(filler, runtime, tiny_generator_dir):
         (dict(image=image, mask=np.zeros((30, 41), np.uint8)), "41 x 30"),
         (dict(image=image, mask=mask.astype(np.float32)), "uint8"),
         (dict(image=image.astype(np.float32), mask=mask), "uint8"),
-        (dict(image=image, mask=mask, method="patchmatch"), "patchmatch"),
+        (dict(image=image, mask=mask, method="clone"), "unknown inpaint method 'clone'"),
         (dict(image=image, mask=mask, method="learned"), "needs an inpaint model"),
         (dict(image=image, mask=mask, method="learned", model=generator, runtime=runtime), "not an inpaint model"),
         (dict(image=image, mask=mask, feather=-1), "feather"),

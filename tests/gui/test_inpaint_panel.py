@@ -187,6 +187,13 @@ def test_learned_in_place_is_the_engine_result_and_one_undo_step(qtbot, studio, 
     settle(qtbot, panel)
     np.testing.assert_array_equal(layer.pixels, inpaint(original, object_mask() >= 128, "ns"))
     assert layer.recipe["method"] == "ns"
+    # And the content-aware fill, in place of that one.
+    assert doc.undo()
+    panel.set_method("patchmatch")
+    panel.fill()
+    settle(qtbot, panel)
+    np.testing.assert_array_equal(layer.pixels, inpaint(original, object_mask() >= 128, "patchmatch"))
+    assert layer.recipe["method"] == "patchmatch"
 
 
 def test_fill_on_release_after_a_mask_brush_stroke(qtbot, studio):
@@ -284,7 +291,7 @@ def test_learned_is_disabled_with_a_tooltip_without_a_model(qtbot, studio, inpai
     assert combo.itemData(0) == "learned" and not combo.model().item(0).isEnabled()
     assert "No inpaint model is installed" in combo.itemData(0, Qt.ToolTipRole)
     assert "No inpaint model is installed" in combo.toolTip()
-    assert [combo.itemText(i) for i in range(1, combo.count())] == ["Telea", "Navier-Stokes"]
+    assert [combo.itemText(i) for i in range(1, combo.count())] == ["Telea", "Navier-Stokes", "Content-aware"]
     assert combo.currentData() == "telea"
     studio.panel.set_models(Registry([inpainters]).entries(usable_only=False))
     assert combo.model().item(0).isEnabled() and combo.currentData() == "learned:mean"
