@@ -351,9 +351,11 @@ class MainWindow(QMainWindow):
             self.inpaint_panel.set_method("learned", self._select_after_scan)
             self._select_after_scan = None
             self.inpaint_dock.raise_()
-        usable = sum(1 for e in entries if e.usable and e.kind == "generator")
+        generators = sum(1 for e in entries if e.usable and e.kind == "generator")
+        fills = sum(1 for e in entries if e.usable and e.kind == "inpaint")
         skipped = sum(1 for e in entries if not e.usable)
-        self.statusBar().showMessage(f"{usable} generator{'s' if usable != 1 else ''} found"
+        self.statusBar().showMessage(f"{generators} generator{'s' if generators != 1 else ''} and "
+                                     f"{fills} inpaint model{'s' if fills != 1 else ''} found"
                                      + (f", {skipped} skipped" if skipped else ""), 5000)
 
     def show_trained_model(self, name: str) -> None:

@@ -359,6 +359,7 @@ def window(qtbot, tiny_generator_dir):
     win.resize(1200, 800)
     win.show()
     qtbot.waitUntil(lambda: bool(win.inpaint_panel.models), timeout=20_000)
+    assert win.statusBar().currentMessage() == "1 generator and 1 inpaint model found"
     win.files.adopt(Document.from_image(photo(), "photo"), None, "photo.png")
     win.inpaint_dock.raise_()
     win.canvas.setFocus()
