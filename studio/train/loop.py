@@ -122,6 +122,9 @@ INPAINT_ONLY = ("l1_weight", "hole_loss", "fm_weight", "crop_scale", "prefill")
 GENERATOR_ONLY = ("arch", "gan_loss", "ada_target", "ada_kimg")
 RESOLUTIONS = {"generate": (8, 16, 32, 64, 128, 256), "inpaint": (32, 64, 128, 256, 512)}
 RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch", *INPAINT_ONLY, "task")
+# Session settings a resumed run keeps unless given again (metrics_every None:
+# 4x checkpoint_every).
+INTERVALS = {"checkpoint_every": 500, "metrics_every": None, "log_every": 10}
 FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashes
 DEFAULT_ARCH = "fastgan"  # at 32 px and up (FastGAN has no smaller form); see the module docstring
 FASTGAN_MIN_RESOLUTION = 32
@@ -202,10 +205,12 @@ def build_parser() -> Parser:
     stop = session.add_mutually_exclusive_group()
     stop.add_argument("--steps", type=int, help="train until this many steps in total (counting earlier sessions)")
     stop.add_argument("--minutes", type=float, help="train for this many minutes (pauses not counted)")
-    session.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints and sample grids")
+    session.add_argument("--checkpoint-every", type=int,
+                         help="steps between checkpoints and sample grids (default 500; a resumed run keeps its own "
+                              "unless given)")
     session.add_argument("--metrics-every", type=int,
                          help="steps between SWD/diversity metrics (default 4x --checkpoint-every; 0 = never)")
-    session.add_argument("--log-every", type=int, default=10, help="steps between progress events")
+    session.add_argument("--log-every", type=int, help="steps between progress events (default 10)")
     session.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     session.add_argument("--precision", choices=PRECISIONS, default="auto",
                          help="arithmetic of the training step: auto (bf16 on CUDA where supported, else fp16 with "
@@ -304,6 +309,15 @@ class Plan:
     resume: ckpt_io.Checkpoint | None
     resume_dir: Path | None
     base: tuple[dict, dict] | None = None  # (G state, D state) of --base, for a new run
+
+
+def _settle_intervals(args: argparse.Namespace, resume) -> None:
+    """The session's checkpoint, metrics and log intervals: as given, else
+    what the resumed run last used, else INTERVALS."""
+    used = (resume.info.get("intervals") or {}) if resume is not None else {}
+    for name, default in INTERVALS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, used.get(name, default))
 
 
 def plan_run(args: argparse.Namespace) -> Plan:
@@ -445,6 +459,7 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
     """Run one training session as the parsed command line asks; returns the
     exit code. Bad input raises DataError/CheckpointError (the caller prints it)."""
     plan = plan_run(args)
+    _settle_intervals(args, plan.resume)
     out, config = plan.out, plan.config
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: join the group, one device per rank
         device = distributed.setup(None if args.device == "auto" else args.device).device
@@ -947,6 +962,7 @@ class Session:
             return
         info = {"step": self.step, "images_seen": self.images_seen, "wall_time_s": round(self._wall(), 1),
                 "config": self.config, "stopped_by": reason, "metrics": self.last_metrics,
+                "intervals": {name: getattr(self.args, name) for name in INTERVALS},
                 "ada": self.ada.state_dict() if self.ada is not None else None, "guard": self.guard.state_dict()}
         ckpt = ckpt_io.pack(self.modules, self.optimisers, info, {"picker": self.picker})
         self.checkpoint_path = str(ckpt_io.save(self.out, ckpt, keep_previous))

@@ -158,6 +158,9 @@ def test_a_tiny_run_checkpoints_resumes_exports_with_parity_and_fine_tunes(tmp_p
     # Resume: the same process machinery continues from step 4.
     resumed = _train(["--resume", run, "--steps", 6, "--threads", 1], cache)
     assert next(e for e in resumed if e["event"] == "start")["step"] == 4
+    # It keeps the run's --log-every 2 and --checkpoint-every 2 (not the defaults, 10 and 500).
+    assert [e["step"] for e in resumed if e["event"] == "progress"] == [6]
+    assert ckpt_io.load(run).info["intervals"]["checkpoint_every"] == 2
     assert resumed[-1]["event"] == "done" and resumed[-1]["step"] == 6
     assert ckpt_io.load(run).info["step"] == 6
 
