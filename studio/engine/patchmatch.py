@@ -37,6 +37,7 @@ JUMPS = (4, 2, 1)  # propagation steps per search, px of that level (1 at the fi
 RANDOM_TRIES = 5  # random candidates per search, in windows from the whole level (at the finest
 FINE_WINDOW = 8  # from this many px) down to 1 px, shrinking geometrically
 SEED = 0
+MIN_WEIGHT = 1e-6  # least vote weight of a patch (see _Level.vote)
 # Patches are compared by their lowest spatial frequencies (a 4 x 4 block of
 # the 7 x 7 cosine transform, per channel: 48 numbers instead of 147, one
 # contiguous row per position): 2.5x faster, and on stripes 9 px apart as
@@ -88,10 +89,13 @@ def fill(rgb: np.ndarray, holes: np.ndarray) -> np.ndarray:
                 return np.where(holes[..., None], _telea(original, holes), original)
             estimate = None  # too coarse to hold a whole known patch: start at the next level
             continue
+        # The finest level only refines a field a coarser level found; a
+        # pyramid of one level (a thin hole) searches from scratch in full.
+        refine = finest and coarse is not None
         field = level.random_field(rng) if coarse is None else level.upsampled(coarse, rng)
-        for _ in range(1 if finest else EM_STEPS):
+        for _ in range(1 if refine else EM_STEPS):
             level.refresh_targets()
-            field, distance = level.search(field, rng, finest)
+            field, distance = level.search(field, rng, refine)
             estimate = level.vote(field, distance)
         coarse = _Offsets(level, field)
     return np.where(holes[..., None], estimate, original)
@@ -196,14 +200,15 @@ class _Level:
         better = d < distance
         best[better], distance[better] = candidate[better], d[better]
 
-    def search(self, field: np.ndarray, rng: np.random.Generator, finest: bool) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, field: np.ndarray, rng: np.random.Generator, refine: bool) -> tuple[np.ndarray, np.ndarray]:
         """PatchMatch on the current target patches: propagation from the
         neighbours at each jump (their match, shifted by the step between
-        them), then random candidates around the match in shrinking windows.
-        Returns the field and each target's distance."""
+        them), then random candidates around the match in shrinking windows
+        (refine: a field a coarser level found, so 1 px jumps and windows
+        from FINE_WINDOW). Returns the field and each target's distance."""
         best = field.copy()
         distance = self._distance(best)
-        for jump in JUMPS[-1:] if finest else JUMPS:
+        for jump in JUMPS[-1:] if refine else JUMPS:
             for dy, dx in ((jump, 0), (-jump, 0), (0, jump), (0, -jump)):
                 ny, nx = self.target_y - dy, self.target_x - dx
                 neighbour = self.index[np.clip(ny, 0, self.height - 1) * self.width + np.clip(nx, 0, self.width - 1)]
@@ -211,7 +216,7 @@ class _Level:
                 source = best[np.maximum(neighbour, 0)]
                 candidate = self._checked(source // self.width + dy, source % self.width + dx)
                 self._try(best, distance, np.where(neighbour >= 0, candidate, -1))
-        start = FINE_WINDOW if finest else max(self.height, self.width)
+        start = FINE_WINDOW if refine else max(self.height, self.width)
         for window in np.unique(np.geomspace(start, 1, RANDOM_TRIES).astype(int))[::-1]:
             y = best // self.width + rng.integers(-window, window + 1, best.size)
             x = best % self.width + rng.integers(-window, window + 1, best.size)
@@ -224,7 +229,10 @@ class _Level:
         percentile of the match distances (Wexler et al.). Returns the
         level's picture (unpadded) with its holes so filled."""
         spread = float(np.percentile(distance, 75)) + 1e-3
-        weight = np.exp(-(distance - distance.min()) / (2.0 * spread)).astype(np.float32)
+        # Floored: on flat artwork most matches are exact (spread near 0) and
+        # every patch over some hole pixel could underflow to 0 (a black hole
+        # pixel); floored weights average them evenly instead.
+        weight = np.maximum(np.exp(-(distance - distance.min()) / (2.0 * spread)), MIN_WEIGHT).astype(np.float32)
         total = np.zeros((self.holes.size, 3), np.float32)
         weights = np.zeros(self.holes.size, np.float32)
         for offset in self.offsets:

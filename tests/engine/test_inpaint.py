@@ -161,6 +161,23 @@ def test_patchmatch_carries_a_texture_through_the_hole_where_telea_smears_it():
     np.testing.assert_array_equal(inpaint(image, mask, "patchmatch"), aware)  # seeded: the same fill again
 
 
+def test_patchmatch_on_flat_artwork_leaves_no_hole_pixel_unvoted():
+    # Flat shapes with dark outlines on white: most matches are exact, so a
+    # vote weight relative to the typical distance underflowed to 0 for every
+    # patch over some hole pixels, which came out black (880 of them here).
+    rng = np.random.default_rng(6)
+    image = np.full((256, 256, 3), 255, np.uint8)
+    for _ in range(4):
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        centre, axes = tuple(int(v) for v in rng.integers(60, 196, 2)), tuple(int(v) for v in rng.integers(20, 60, 2))
+        cv2.ellipse(image, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA)
+        cv2.ellipse(image, centre, axes, 0, 0, 360, (60, 40, 30), 2, cv2.LINE_AA)
+    mask = np.zeros((256, 256), np.uint8)
+    cv2.ellipse(mask, (120, 130), (70, 50), 30, 0, 360, 255, -1)
+    out = inpaint(image, mask, "patchmatch")
+    assert (out[mask > 0].astype(int).sum(axis=1) < 20).sum() == 0  # the darkest the art has is the outline
+
+
 def test_patchmatch_without_a_whole_known_patch_falls_back_to_telea():
     image = photo(16, 16, seed=4)
     mask = np.full((16, 16), 255, np.uint8)
