@@ -119,6 +119,7 @@ INPAINT_DEFAULTS = {"resolution": 256, "batch": 8, "width": 1.0, "lr": 2e-3, "r1
                     "grad_clip": 10.0, "l1_weight": 10.0, "hole_loss": "l1", "fm_weight": 5.0, "crop_scale": 1.5,
                     "prefill": "telea"}
 INPAINT_ONLY = ("l1_weight", "hole_loss", "fm_weight", "crop_scale", "prefill")
+BASE_LOSS_KEYS = ("l1_weight", "hole_loss", "fm_weight")  # an inpainting fine-tune's defaults come from its base
 GENERATOR_ONLY = ("arch", "gan_loss", "ada_target", "ada_kimg")
 RESOLUTIONS = {"generate": (8, 16, 32, 64, 128, 256), "inpaint": (32, 64, 128, 256, 512)}
 RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch", *INPAINT_ONLY, "task")
@@ -183,12 +184,15 @@ def build_parser() -> Parser:
                              "(default 20)")
     inpaint = p.add_argument_group("--task inpaint")
     inpaint.add_argument("--l1-weight", type=float,
-                         help="weight of the reconstruction error inside the holes (default 10)")
+                         help="weight of the reconstruction error inside the holes (default 10; a fine-tune: its "
+                              "base's)")
     inpaint.add_argument("--hole-loss", choices=HOLE_LOSSES,
                          help="that error: l1 (default; mean absolute) or l2 (mean squared, what PSNR measures: a "
-                              "blend where the hole could be either of two things, not a guess of one)")
+                              "blend where the hole could be either of two things, not a guess of one); a fine-tune: "
+                              "its base's")
     inpaint.add_argument("--fm-weight", type=float,
-                         help="weight of discriminator feature matching (default 5; 0 = off, a little faster)")
+                         help="weight of discriminator feature matching (default 5; 0 = off, a little faster; a "
+                              "fine-tune: its base's)")
     inpaint.add_argument("--prefill", choices=PREFILLS,
                          help="what fills the holes before the network corrects them: telea (default; the network "
                               "starts at OpenCV Telea's fill) or none (it fills from grey)")
@@ -354,7 +358,7 @@ def plan_run(args: argparse.Namespace) -> Plan:
     else:
         task = explicit.get("task", "generate")
         _refuse_other_tasks_flags(task, explicit)
-        inherited = {}
+        inherited, from_base = {}, {}
         if args.base:
             folder, name = find_base(args.base)
             try:
@@ -371,10 +375,12 @@ def plan_run(args: argparse.Namespace) -> Plan:
                 inherited.update(arch=base_config.get("arch", "classic"), latent_size=int(base_config["latent_size"]))
             else:  # the base network's input is what its prefill made
                 inherited["prefill"] = base_config.get("prefill", "none")
+                # Its losses carry on unless given: a fine-tune goes on as the base was trained.
+                from_base = {key: base_config[key] for key in BASE_LOSS_KEYS if key in base_config}
             _refuse_changes(inherited, explicit, f"base model {name} has", "leave the flag out")
             base_weights = (g_state, d_state)
         if task == "inpaint":
-            config = {**INPAINT_DEFAULTS, **inherited, **explicit, "task": task, "betas": [0.0, 0.99],
+            config = {**INPAINT_DEFAULTS, **from_base, **inherited, **explicit, "task": task, "betas": [0.0, 0.99],
                       "arch": "inpaint-mobile", "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None}
             config["loss"] = (f"nonsaturating patch GAN + lazy R1 + {config['hole_loss'].upper()} in the holes + "
                               "feature matching")

@@ -140,7 +140,7 @@ def test_a_tiny_run_checkpoints_resumes_exports_with_parity_and_fine_tunes(tmp_p
     data = make_images(tmp_path / "data", count=8, size=(40, 48))
     run = tmp_path / "run"
     events = _train([*TINY, "--data", data, "--out", run, "--steps", 4, "--checkpoint-every", 2,
-                     "--log-every", 2], cache)
+                     "--log-every", 2, "--l1-weight", 7, "--fm-weight", 2], cache)
     kinds = [e["event"] for e in events]
     start = next(e for e in events if e["event"] == "start")
     assert start["task"] == "inpaint" and start["resolution"] == 32
@@ -194,6 +194,7 @@ def test_a_tiny_run_checkpoints_resumes_exports_with_parity_and_fine_tunes(tmp_p
     assert next(e for e in out_events if e["event"] == "start")["base"] == "inpaint-tiny"
     tuned_config = ckpt_io.load(tuned).info["config"]
     assert (tuned_config["width"], tuned_config["resolution"], tuned_config["hole_loss"]) == (0.25, 32, "l2")
+    assert (tuned_config["l1_weight"], tuned_config["fm_weight"]) == (7, 2)  # the base's losses, where not given
     # The frozen first D block is the base's, unchanged by two steps.
     base_d = ckpt_io.load(run).module_state("D")
     tuned_d = ckpt_io.load(tuned).module_state("D")
