@@ -35,7 +35,7 @@ COMMANDS = {
     "train": "train a generator on a folder of images (runs PyTorch)",
     "export": "export a training run as an ONNX model the app can use",
     "stylize": "restyle an image or a folder with a built-in style blend or any picture as the style",
-    "inpaint": "fill the holes a mask marks in an image or a folder (learned model, or OpenCV Telea/NS)",
+    "inpaint": "fill the holes a mask marks in an image or a folder (learned model, OpenCV Telea/NS, or PatchMatch content-aware)",
 }
 
 
