@@ -37,6 +37,7 @@ JUMPS = (4, 2, 1)  # propagation steps per search, px of that level (1 at the fi
 RANDOM_TRIES = 5  # random candidates per search, in windows from the whole level (at the finest
 FINE_WINDOW = 8  # from this many px) down to 1 px, shrinking geometrically
 SEED = 0
+TELEA_RADIUS = 5  # px, as engine.inpaint's classical fill
 MIN_WEIGHT = 1e-6  # least vote weight of a patch (see _Level.vote)
 # Patches are compared by their lowest spatial frequencies (a 4 x 4 block of
 # the 7 x 7 cosine transform, per channel: 48 numbers instead of 147, one
@@ -86,7 +87,7 @@ def fill(rgb: np.ndarray, holes: np.ndarray) -> np.ndarray:
         level = _Level(image, hole, estimate)
         if not level.source_y.size:
             if finest:
-                return np.where(holes[..., None], _telea(original, holes), original)
+                return _telea(original, holes)
             estimate = None  # too coarse to hold a whole known patch: start at the next level
             continue
         # The finest level only refines a field a coarser level found; a
@@ -102,7 +103,7 @@ def fill(rgb: np.ndarray, holes: np.ndarray) -> np.ndarray:
 
 
 def _telea(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    return cv2.inpaint(np.clip(image, 0, 255).astype(np.uint8), hole.astype(np.uint8) * 255, 5,
+    return cv2.inpaint(np.clip(image, 0, 255).astype(np.uint8), hole.astype(np.uint8) * 255, TELEA_RADIUS,
                        cv2.INPAINT_TELEA).astype(np.float32)
 
 
