@@ -1,11 +1,12 @@
 """Inpainting quality and speed: every method side by side on held-out images.
 
-Images: the first COUNT images, by content sha256, of a training folder
-(default /work/data/emoji, the Noto emoji `studio datasets emoji` extracts).
-The trainer (studio/train/data.py) holds out the first 5% of a folder by the
-same order (196 of the 3,927 emoji), so these never reach training; the
-script checks COUNT fits inside that share. Each is prepared as the trainer
-prepares it (alpha on white, centre square, Lanczos to SIZE px).
+Images: COUNT of the images the trainer holds out of a training folder
+(default /work/data/emoji, the Noto emoji `studio datasets emoji` extracts),
+taken by the trainer's own scan at --trained-at px (studio/train/data.py:
+5% of the usable images, first by content sha256; 196 of the emoji), so
+these never reach training; the first COUNT of them by content sha256. Each
+is prepared as the trainer prepares it (alpha on white, centre square,
+Lanczos to SIZE px).
 
 Masks, seeded per image: "strokes" (3-6 brush strokes, 4-14 px wide at 256 px,
 about 5-12% of the image) and "blobs" (1-3 filled ellipses and polygons,
@@ -40,26 +41,25 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from studio.core.imageio import IMAGE_SUFFIXES, ImageError, load_image
+from studio.core.imageio import ImageError, load_image
 from studio.engine.inpaint import inpaint
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime, default_threads
-from studio.train.data import holdout_count, prepare_image
+from studio.train.data import load_dataset, prepare_image
 
 CLASSICAL = ("telea", "ns", "patchmatch")
 KINDS = ("strokes", "blobs")
 
 
-def held_out(folder: Path, count: int) -> list[Path]:
-    """The first `count` distinct images of `folder` by content sha256, which
-    lie inside the trainer's held-out share."""
-    files = [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
-    by_sha = {hashlib.sha256(f.read_bytes()).hexdigest(): f for f in reversed(files)}
-    share = holdout_count(len(by_sha))
-    if count > share:
-        raise SystemExit(f"{folder} holds {len(by_sha)} distinct images; the trainer holds out only {share}, "
+def held_out(folder: Path, count: int, resolution: int) -> list[Path]:
+    """The first `count`, by content sha256, of the images the trainer holds
+    out of `folder` when it trains at `resolution` (its own scan: searched
+    recursively, duplicates and images too small for `resolution` skipped)."""
+    files = [Path(p) for p in load_dataset(folder, resolution, fit="crop").held_out_files]
+    if count > len(files):
+        raise SystemExit(f"the trainer holds out {len(files)} images of {folder} at {resolution} px, "
                          f"fewer than --count {count}")
-    return [by_sha[sha] for sha in sorted(by_sha)[:count]]
+    return sorted(files, key=lambda f: hashlib.sha256(f.read_bytes()).hexdigest())[:count]
 
 
 def strokes(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -182,6 +182,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path("/work/data/emoji"))
     parser.add_argument("--count", type=int, default=24, help="held-out images (default 24)")
     parser.add_argument("--size", type=int, default=256, help="px the images are prepared at (default 256)")
+    parser.add_argument("--trained-at", type=int, default=128,
+                        help="px the models were trained at: which images the trainer held out depends on it "
+                             "(default 128)")
     parser.add_argument("--models", help="inpaint models to compare, comma-separated (default: every installed one)")
     parser.add_argument("--threads", type=int, default=default_threads())
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
@@ -193,7 +196,7 @@ def main() -> int:
     names = [n for n in args.models.split(",") if n] if args.models else [e.name for e in registry.entries("inpaint")]
     models = {name: registry.get(name, kind="inpaint") for name in names}
     runtime = Runtime(args.device, threads=args.threads)
-    files = held_out(args.data, args.count)
+    files = held_out(args.data, args.count, args.trained_at)
     images = []
     for f in files:
         try:
