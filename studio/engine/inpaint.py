@@ -191,8 +191,9 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str = "telea", model: M
 
     method: "learned" (needs `model`, an inpaint ModelEntry, run through
     `runtime`, default the process-wide one), "telea" or "ns" (OpenCV,
-    `radius` px) or "patchmatch" (content-aware, patchmatch.py). feather: px outside the hole that blend toward the fill
-    (0 = hard edge); pixels farther away, and the alpha channel everywhere,
+    `radius` px) or "patchmatch" (content-aware, patchmatch.py). feather:
+    px outside the hole that blend toward the fill (0 = hard edge); pixels
+    farther away, and the alpha channel everywhere,
     are returned bit-identical. margin: least px of context around each
     region. match_colour: shift each fill to the border's mean colour
     (default: on for learned without a prefill, off otherwise)."""

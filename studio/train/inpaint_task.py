@@ -11,9 +11,10 @@ pixels pass through untouched. Per step:
   that a composite is fake where it was filled (patch losses weighted by how
   much of each patch was hole);
 - G learns to fool D there, plus `l1_weight` x the mean L1 (or, with
-  --hole-loss l2, squared) error inside the holes and `fm_weight` x D's feature-matching loss (real vs. filled, the
-  features of D's real pass of the same step): the reconstruction terms that
-  keep a fill faithful without a pretrained perceptual network.
+  --hole-loss l2, squared) error inside the holes and `fm_weight` x D's
+  feature-matching loss (real vs. filled, the features of D's real pass of
+  the same step): the reconstruction terms that keep a fill faithful
+  without a pretrained perceptual network.
 
 Masks come from masks.py, drawn from (seed, step, rank), so they need no
 state of their own and a resumed run sees the masks it would have seen.

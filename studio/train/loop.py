@@ -382,8 +382,8 @@ def plan_run(args: argparse.Namespace) -> Plan:
         if task == "inpaint":
             config = {**INPAINT_DEFAULTS, **from_base, **inherited, **explicit, "task": task, "betas": [0.0, 0.99],
                       "arch": "inpaint-mobile", "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None}
-            config["loss"] = (f"nonsaturating patch GAN + lazy R1 + {config['hole_loss'].upper()} in the holes + "
-                              "feature matching")
+            config["loss"] = (f"nonsaturating patch GAN + lazy R1 + {config['hole_loss'].upper()} in the holes"
+                              + (" + feature matching" if config["fm_weight"] else ""))
         else:
             config = {**RECIPE_DEFAULTS, "latent_size": LATENT_SIZE, **inherited, **explicit, "task": task,
                       "betas": [0.0, 0.99], "augment": {"translate": 0.125, "colour": 1.0}}
