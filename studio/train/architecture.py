@@ -1,16 +1,32 @@
 """Which networks a run trains, by name, so the loop, export and fine-tuning
-build the same classes from a run's config: "classic" (nets.py, what
-models/emoji64 was trained with; configs without an "arch" key mean it) or
-"fastgan" (fastgan.py)."""
+build the same classes from a run's config:
+
+- "classic": nets.py, what models/emoji64 was trained with; configs without
+  an "arch" key mean it.
+- "fastgan": fastgan.py as first written (nearest upsampling, one RGB layer,
+  D's first block at full resolution, 8 channels at the top at width 0.5).
+  Kept so runs made with it resume and export as they were trained.
+- "fastgan2": the same blocks, changed where issue 12's diagnosis of the 128 px
+  failure pointed: a wider channel table (2x from 8 px up), bilinear
+  upsampling and RGB skips from the last three resolutions in G (no 2x2 grid
+  from few-channel top layers), and a D that folds the image into channels
+  down to 64 px before its first conv (every pixel seen with many channels
+  at the cost of a 64 px layer). The default for new runs from 32 px up.
+"""
 
 from __future__ import annotations
 
 from torch import nn
 
-from studio.train.fastgan import FastDiscriminator, FastGenerator
+from studio.train.fastgan import D_CHANNELS, G_CHANNELS, FastDiscriminator, FastGenerator
 from studio.train.nets import Discriminator, Generator
 
-ARCHITECTURES = ("classic", "fastgan")
+ARCHITECTURES = ("classic", "fastgan", "fastgan2")
+FASTGAN_ARCHITECTURES = ("fastgan", "fastgan2")  # their D has the reconstruction head
+# fastgan2's channels per resolution at width 1 (G and D alike).
+CHANNELS2 = {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}
+RGB_LEVELS2 = 3
+D_INPUT_SIZE2 = 64  # the side fastgan2's D folds larger images down to
 
 
 def _arch(config: dict) -> str:
@@ -22,13 +38,22 @@ def _arch(config: dict) -> str:
 
 def build_generator(config: dict) -> nn.Module:
     """The generator config describes (keys: arch, latent_size, resolution, width)."""
-    if _arch(config) == "fastgan":
-        return FastGenerator(config["latent_size"], config["resolution"], config["width"])
+    arch = _arch(config)
+    if arch == "fastgan2":
+        return FastGenerator(config["latent_size"], config["resolution"], config["width"], CHANNELS2,
+                             upsample="bilinear", rgb_levels=RGB_LEVELS2)
+    if arch == "fastgan":
+        return FastGenerator(config["latent_size"], config["resolution"], config["width"], G_CHANNELS)
     return Generator(config["latent_size"], config["resolution"], config["width"])
 
 
 def build_discriminator(config: dict) -> nn.Module:
     """The discriminator config describes (keys: arch, resolution, width)."""
-    if _arch(config) == "fastgan":
-        return FastDiscriminator(config["resolution"], config["width"])
+    arch = _arch(config)
+    if arch == "fastgan2":
+        resolution = config["resolution"]
+        return FastDiscriminator(resolution, config["width"], channels=CHANNELS2,
+                                 input_size=min(resolution, D_INPUT_SIZE2))
+    if arch == "fastgan":
+        return FastDiscriminator(config["resolution"], config["width"], channels=D_CHANNELS)
     return Discriminator(config["resolution"], config["width"])

@@ -3,7 +3,8 @@ explain every file it cannot use, and turn the rest into uint8 RxR squares.
 
 Preprocessing: alpha composited on a background colour, then a centred square
 (`crop`: the central square of the short side; `pad`: the whole image padded
-with the background colour), Lanczos-resized to R x R.
+with the background colour; `auto`: pad for pictures with transparent pixels,
+crop for opaque ones), Lanczos-resized to R x R.
 
 The results are cached on disk, keyed by the file's content hash plus
 resolution, fit and background, so a second run over the same folder (any run
@@ -41,7 +42,7 @@ from studio.core.atomic import atomic_path, atomic_write_text
 from studio.core.imageio import ImageError, load_image, open_image
 
 PREPROCESS_VERSION = "v1"  # bump when prepare_image changes, so old cache entries are not reused
-FITS = ("crop", "pad")
+FITS = ("auto", "crop", "pad")
 NAMED_BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0)}
 # Metrics need a reference set the generator never trained on. Below this many
 # usable images a held-out set would cost the model too much of its data, so
@@ -148,9 +149,15 @@ def prepare_image(rgba: np.ndarray, resolution: int, fit: str = "pad",
                   background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
     """rgba: uint8 HxWx4 sRGB -> uint8 3xRxR RGB: alpha composited on
     `background`, made square by `fit` ("crop": centre square of the short side;
-    "pad": centred on a square of `background`), resized with Lanczos."""
+    "pad": centred on a square of `background`; "auto": pad a picture with
+    transparent pixels, crop an opaque one), resized with Lanczos."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
+    if fit == "auto":
+        # A cut-out figure (clip art, a character on transparency) is the
+        # whole subject and a crop would behead it; a photo's edges are
+        # background and cropping them loses little.
+        fit = "pad" if rgba[..., 3].min() < 255 else "crop"
     h, w = rgba.shape[:2]
     if fit == "crop":
         side = min(h, w)
@@ -245,7 +252,7 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
     small" rule is about it (default: `resolution`)."""
     t0 = time.perf_counter()
     if fit not in FITS:
-        raise DataError(f"--fit must be crop or pad, got {fit!r}")
+        raise DataError(f"--fit must be {', '.join(FITS)}, got {fit!r}")
     root = Path(folder).resolve()
     files, skipped = list_files(root)
     index_path = _index_path(root)

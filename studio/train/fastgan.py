@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from studio.train.nets import EqualConv2d, EqualLinear, MinibatchStd, PixelNorm
 
 RESOLUTIONS = (32, 64, 128, 256)
+UPSAMPLING = ("nearest", "bilinear")
 # Channels per feature resolution at width 1: nets.py's plan, narrow at the
 # top where the pixels (and so the CPU time) are. The paper's 1024..32 would
 # cost ~30x more per step.
@@ -76,28 +77,44 @@ class SkipExcitation(nn.Module):
 
 
 class UpBlock(nn.Module):
-    """[N,cin,s,s] -> [N,cout,2s,2s]: nearest upsample, then `convs` times
+    """[N,cin,s,s] -> [N,cout,2s,2s]: upsample (nearest, or bilinear: no 2x2
+    blocks for few-channel top layers to turn into a grid), then `convs` times
     (3x3 conv to 2*cout, pixel norm, GLU)."""
 
-    def __init__(self, cin: int, cout: int, convs: int = 1):
+    def __init__(self, cin: int, cout: int, convs: int = 1, upsample: str = "nearest"):
         super().__init__()
+        if upsample not in UPSAMPLING:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLING)}, got {upsample!r}")
         self.convs = nn.ModuleList(EqualConv2d(cin if i == 0 else cout, cout * 2, 3, padding=1) for i in range(convs))
         self.norm = PixelNorm()
+        self.upsample = upsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = upsample2x(x, self.upsample)
         for conv in self.convs:
             x = F.glu(self.norm(conv(x)), dim=1)
         return x
 
 
+def upsample2x(x: torch.Tensor, mode: str) -> torch.Tensor:
+    if mode == "nearest":
+        return F.interpolate(x, scale_factor=2.0, mode="nearest")
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
 class FastGenerator(nn.Module):
     """latent: float32 [N, latent_size], any scale (truncation scales it) ->
-    image: float32 [N, 3, R, R] in [-1, 1], RGB. R in 32, 64, 128, 256."""
+    image: float32 [N, 3, R, R] in [-1, 1], RGB. R in 32, 64, 128, 256.
 
-    def __init__(self, latent_size: int = 128, resolution: int = 64, width: float = 0.5):
+    rgb_levels > 1 (the "skip" generator of StyleGAN2): the last rgb_levels
+    resolutions each add their own RGB picture to the one from below, upsampled
+    bilinearly, so the layout is drawn where the channels are many and the
+    narrow top layers only add detail to it."""
+
+    def __init__(self, latent_size: int = 128, resolution: int = 64, width: float = 0.5,
+                 channels: dict[int, int] = G_CHANNELS, upsample: str = "nearest", rgb_levels: int = 1):
         super().__init__()
-        plan = channel_plan(G_CHANNELS, resolution, width)
+        plan = channel_plan(channels, resolution, width)
         self.latent_size = latent_size
         self.resolution = resolution
         self.width = width
@@ -111,24 +128,34 @@ class FastGenerator(nn.Module):
             # Two convs every other resolution (the paper's "comp" blocks),
             # one at the others: depth where it is cheap, speed where it is not.
             convs = 2 if int(math.log2(r)) % 2 == 1 else 1
-            self.up[str(r)] = UpBlock(plan[r // 2], plan[r], convs)
+            self.up[str(r)] = UpBlock(plan[r // 2], plan[r], convs, upsample)
             if r >= 32:
                 src = excitation_source(r)
                 self.excite[str(r)] = SkipExcitation(plan[src], plan[r], src)
-        self.to_rgb = EqualConv2d(plan[resolution], 3, 3, padding=1)
+        if not 1 <= rgb_levels < len(plan):
+            raise ValueError(f"rgb_levels must be from 1 to {len(plan) - 1}, got {rgb_levels}")
+        self.skips = rgb_levels > 1
+        if self.skips:
+            self.to_rgbs = nn.ModuleDict({str(r): EqualConv2d(plan[r], 3, 1) for r in sorted(plan)[-rgb_levels:]})
+        else:  # the original form: one RGB layer, parameter names as before
+            self.to_rgb = EqualConv2d(plan[resolution], 3, 3, padding=1)
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         x = self.stem(latent).view(latent.shape[0], -1, 4, 4)
         x = F.glu(self.stem_norm(x), dim=1)
         feats = {4: x}
         r = 4
+        rgb = None  # the skips' running picture
         while r < self.resolution:
             r *= 2
             x = self.up[str(r)](x)
             if str(r) in self.excite:
                 x = self.excite[str(r)](feats[excitation_source(r)], x)
             feats[r] = x
-        return torch.tanh(self.to_rgb(x))
+            if self.skips and str(r) in self.to_rgbs:
+                layer = self.to_rgbs[str(r)](x)
+                rgb = layer if rgb is None else upsample2x(rgb, "bilinear") + layer
+        return torch.tanh(rgb if self.skips else self.to_rgb(x))
 
 
 class DownBlock(nn.Module):
@@ -173,9 +200,10 @@ class FastDiscriminator(nn.Module):
     call it that way on REAL images only; add the loss to D's loss.
     """
 
-    def __init__(self, resolution: int = 64, width: float = 0.5, recon_size: int | None = None):
+    def __init__(self, resolution: int = 64, width: float = 0.5, recon_size: int | None = None,
+                 channels: dict[int, int] = D_CHANNELS, input_size: int | None = None):
         super().__init__()
-        plan = channel_plan(D_CHANNELS, resolution, width)
+        plan = channel_plan(channels, resolution, width)
         self.resolution = resolution
         self.width = width
         # The decoders rebuild a half-resolution image (FastGAN: 128 of 256),
@@ -183,8 +211,22 @@ class FastDiscriminator(nn.Module):
         self.recon_size = recon_size or min(resolution // 2, 64)
         if self.recon_size < 8 or self.recon_size & (self.recon_size - 1) or self.recon_size > resolution // 2:
             raise ValueError(f"recon_size must be a power of two from 8 to {resolution // 2}, got {recon_size}")
-        self.from_rgb = nn.Sequential(EqualConv2d(3, plan[resolution], 1), nn.LeakyReLU(0.2))
-        self.blocks = nn.ModuleList(DownBlock(plan[r], plan[r // 2]) for r in sorted(plan, reverse=True)[:-1])
+        # input_size < resolution: the image is folded into channels
+        # (space-to-depth) down to input_size before the first conv, so D's
+        # first layers see every pixel with many channels rather than a few
+        # channels at full resolution, at the same cost.
+        input_size = input_size or resolution
+        if input_size not in plan or input_size < 8:
+            raise ValueError(f"input_size must be a power of two from 8 to {resolution}, got {input_size}")
+        fold = resolution // input_size
+        if fold == 1:
+            self.from_rgb = nn.Sequential(EqualConv2d(3, plan[resolution], 1), nn.LeakyReLU(0.2))
+        else:
+            self.from_rgb = nn.Sequential(nn.PixelUnshuffle(fold),
+                                          EqualConv2d(3 * fold * fold, plan[input_size], 3, padding=1),
+                                          nn.LeakyReLU(0.2))
+        self.blocks = nn.ModuleList(DownBlock(plan[r], plan[r // 2]) for r in sorted(plan, reverse=True)
+                                    if 4 < r <= input_size)
         c4 = plan[4]
         self.head = nn.Sequential(
             MinibatchStd(),

@@ -5,8 +5,8 @@ in studio/train/PROTOCOL.md):
         [--steps N | --minutes M] [--checkpoint-every K] [--metrics-every M]
         [--fit crop|pad] [--background white|black|#rrggbb] [--device auto|cpu|cuda]
         [--threads T] [--nice N] [--progress json|bar] [--resume [RUNDIR]]
-        [--arch fastgan|classic] [--loss nonsaturating|hinge] [--ada-target T] [--ada-kimg K]
-        [--base MODEL] [--freeze-d N] [--task generate|inpaint]
+        [--arch fastgan2|fastgan|classic] [--loss nonsaturating|hinge] [--ada-target T] [--ada-kimg K]
+        [--base MODEL] [--freeze-d N] [--task generate|inpaint] [--preset quick|evening|overnight]
 
 --task inpaint trains the inpainting conditional GAN instead of a generator
 (inpaint_task.InpaintSession: its networks, step, samples and metrics on
@@ -18,11 +18,14 @@ log.jsonl (every progress and metrics event) and curves.png.
 RUNDIR/STOP stops the run (checkpoint, exit 0); RUNDIR/PAUSE pauses it;
 SIGINT/SIGTERM stop it like STOP.
 
-Networks: --arch fastgan (FastGAN-style G with skip-layer excitation, D with a
-reconstruction head; the default from 32 px up) or classic (nets.py, what
-emoji64 was trained with; the only choice under 32 px, and what a config
-without "arch" means, so old runs resume as they were). --loss picks the
-non-saturating (default) or hinge loss; lazy R1 applies to both.
+Networks: --arch fastgan2 (FastGAN-style G with skip-layer excitation and RGB
+skips, D with a reconstruction head; the default from 32 px up), fastgan (its
+first form, kept for runs made with it) or classic (nets.py, what emoji64 was
+trained with; the only choice under 32 px, and what a config without "arch"
+means, so old runs resume as they were); architecture.py says how they
+differ. --loss picks the non-saturating (default) or hinge loss; lazy R1
+applies to both. Defaults that depend on the resolution and the device
+(width, R1 weight) and the --preset table live in presets.py.
 
 Augmentation (ADA): each image seen by D is augmented with probability p,
 raised while D is too sure of the real images (mean sign of its real logits
@@ -86,11 +89,13 @@ from studio.core.paths import shipped_models_dir, user_models_dir
 from studio.train import checkpoint as ckpt_io
 from studio.train import distributed
 from studio.train.ada import AdaptiveAugment
-from studio.train.architecture import ARCHITECTURES, build_discriminator, build_generator
+from studio.train.architecture import (ARCHITECTURES, FASTGAN_ARCHITECTURES, build_discriminator,
+                                       build_generator)
 from studio.train.augment import augment
 from studio.train.control import Control
 from studio.train.data import (FITS, DataError, Dataset, ScanInterrupted, background_hex, load_dataset,
                                parse_background, read_dataset_info)
+from studio.train.diagnostics import DiscriminatorAccuracy, block_gradient_norms
 from studio.train.finetune import BaseModelError, freeze_d_layers, load_base, set_trainable
 from studio.train.health import ROLLBACK, Guard, Snapshot, lower_learning_rate, sample_diversity
 from studio.train.losses import LOSSES, get_losses, r1_penalty
@@ -98,6 +103,8 @@ from studio.train.metrics import diversity, swd
 from studio.train.nets import parameter_count
 from studio.train.plots import PANELS, draw_curves
 from studio.train.precision import PRECISIONS, Precision
+from studio.train.presets import (DEFAULT_BATCH, DEFAULT_KEYS, DEFAULT_RESOLUTION, PRESETS,
+                                  generator_defaults)
 from studio.train.losses import HOLE_LOSSES
 from studio.train.prefill import PREFILLS
 from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
@@ -106,10 +113,8 @@ from studio.train.samples import render_seeds, write_grid
 LATENT_SIZE = 128
 # The recipe: what a run is trained with. On --resume these come from the run's
 # config; giving a different value is an error (the weights were made with it).
-RECIPE_DEFAULTS = {"resolution": 64, "batch": 32, "width": 0.5, "lr": 2e-3, "r1_gamma": 0.2, "r1_every": 16,
-                   "ema_kimg": 10.0, "seed": 0, "fit": "crop", "background": "#ffffff",
-                   "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0, "freeze_d": 0,
-                   "grad_clip": 10.0}
+# A generator run's defaults are presets.generator_defaults (resolution- and
+# device-aware); an inpainting run's are INPAINT_DEFAULTS below.
 # "arch" is part of the recipe too; its default depends on the resolution.
 TASKS = ("generate", "inpaint")
 # --task inpaint (inpaint_task.py): a conditional GAN that fills holes. Its
@@ -122,12 +127,12 @@ INPAINT_ONLY = ("l1_weight", "hole_loss", "fm_weight", "crop_scale", "prefill")
 BASE_LOSS_KEYS = ("l1_weight", "hole_loss", "fm_weight")  # an inpainting fine-tune's defaults come from its base
 GENERATOR_ONLY = ("arch", "gan_loss", "ada_target", "ada_kimg")
 RESOLUTIONS = {"generate": (8, 16, 32, 64, 128, 256), "inpaint": (32, 64, 128, 256, 512)}
-RECIPE_KEYS = (*RECIPE_DEFAULTS, "arch", *INPAINT_ONLY, "task")
+RECIPE_KEYS = (*DEFAULT_KEYS, "arch", *INPAINT_ONLY, "task")
 # Session settings a resumed run keeps unless given again (metrics_every None:
 # 4x checkpoint_every).
 INTERVALS = {"checkpoint_every": 500, "metrics_every": None, "log_every": 10}
 FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashes
-DEFAULT_ARCH = "fastgan"  # at 32 px and up (FastGAN has no smaller form); see the module docstring
+DEFAULT_ARCH = "fastgan2"  # at 32 px and up (FastGAN has no smaller form); see the module docstring
 FASTGAN_MIN_RESOLUTION = 32
 # What earlier trainers did, for runs whose config predates these keys
 # (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1).
@@ -161,19 +166,25 @@ def build_parser() -> Parser:
                         help="image side in pixels: 8, 16, 32, 64, 128 or 256 (default 64); --task inpaint: 32 to "
                              "512 (default 256)")
     recipe.add_argument("--batch", type=int, help="images per step (default 32)")
-    recipe.add_argument("--fit", choices=FITS, help="make images square by centre crop or by padding (default crop)")
+    recipe.add_argument("--fit", choices=FITS,
+                        help="make images square: auto (default: pad pictures with transparency, centre-crop "
+                             "opaque ones), crop or pad")
     recipe.add_argument("--background", help="colour under transparent pixels and padding: white, black or #rrggbb "
                                              "(default white)")
-    recipe.add_argument("--width", type=float, help="network width multiplier (channels; default 0.5)")
+    recipe.add_argument("--width", type=float,
+                        help="network width multiplier (channels; default by resolution on the CPU: 1 up to 64 px, "
+                             "0.5 at 128, 0.25 at 256; 4 on CUDA)")
     recipe.add_argument("--lr", type=float, help="Adam learning rate of both networks (default 0.002)")
-    recipe.add_argument("--r1-gamma", type=float, help="R1 penalty weight (default 0.2)")
+    recipe.add_argument("--r1-gamma", type=float,
+                        help="R1 penalty weight (default 0.0002 x resolution^2 / batch, StyleGAN2-ADA's heuristic)")
     recipe.add_argument("--r1-every", type=int, help="lazy R1: apply every this many steps (default 16)")
     recipe.add_argument("--grad-clip", type=float,
                         help="clip each network's gradient norm to this (a safety net against spikes; 0 = off; default 10, about 10x the norms seen in training)")
     recipe.add_argument("--ema-kimg", type=float, help="EMA half-life in thousands of images (default 10)")
     recipe.add_argument("--seed", type=int, help="random seed (default 0)")
     recipe.add_argument("--arch", choices=ARCHITECTURES,
-                        help="networks: fastgan (default from 32 px) or classic (default under 32 px; emoji64's)")
+                        help="networks: fastgan2 (default from 32 px), fastgan (its first form) or classic "
+                             "(default under 32 px; emoji64's)")
     recipe.add_argument("--loss", dest="gan_loss", choices=tuple(LOSSES),
                         help="GAN loss: nonsaturating (default) or hinge; lazy R1 either way")
     recipe.add_argument("--ada-target", type=float,
@@ -206,6 +217,10 @@ def build_parser() -> Parser:
     tune.add_argument("--freeze-d", type=int,
                       help="FreezeD: keep the discriminator's first N blocks fixed (default 0)")
     session = p.add_argument_group("this session")
+    session.add_argument("--preset", choices=tuple(PRESETS),
+                         help="; ".join(f"{p.name}: {p.label}, {p.minutes} min at {p.resolution} px" for p in
+                                        PRESETS.values())
+                              + " (--minutes, --steps and --resolution, or a base model's resolution, win)")
     stop = session.add_mutually_exclusive_group()
     stop.add_argument("--steps", type=int, help="train until this many steps in total (counting earlier sessions)")
     stop.add_argument("--minutes", type=float, help="train for this many minutes (pauses not counted)")
@@ -232,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _check_args(args)
+        apply_preset(args)
     except (ArgumentError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -251,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         reporter.close()
         control.restore()
         distributed.cleanup()
+
+
+def apply_preset(args: argparse.Namespace) -> None:
+    """--preset's duration, unless --minutes or --steps says otherwise (its
+    resolution is a default plan_run applies to new runs)."""
+    if args.preset and args.minutes is None and args.steps is None:
+        args.minutes = float(PRESETS[args.preset].minutes)
 
 
 def machine_description(threads: int, device: str) -> str:
@@ -324,8 +347,9 @@ def _settle_intervals(args: argparse.Namespace, resume) -> None:
             setattr(args, name, used.get(name, default))
 
 
-def plan_run(args: argparse.Namespace) -> Plan:
-    """Settle --resume/--out/--data and the recipe; DataError/CheckpointError
+def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
+    """Settle --resume/--out/--data and the recipe (a new generator run's
+    defaults depend on whether it trains on CUDA); DataError/CheckpointError
     (one line) when they do not fit together."""
     resume_dir: Path | None = None
     if args.resume == "":
@@ -385,13 +409,17 @@ def plan_run(args: argparse.Namespace) -> Plan:
             config["loss"] = (f"nonsaturating patch GAN + lazy R1 + {config['hole_loss'].upper()} in the holes"
                               + (" + feature matching" if config["fm_weight"] else ""))
         else:
-            config = {**RECIPE_DEFAULTS, "latent_size": LATENT_SIZE, **inherited, **explicit, "task": task,
+            sized = {**inherited, **explicit}
+            resolution = sized.get("resolution") or (PRESETS[args.preset].resolution if args.preset
+                                                     else DEFAULT_RESOLUTION)
+            defaults = generator_defaults(resolution, sized.get("batch", DEFAULT_BATCH), cuda)
+            config = {**defaults, "latent_size": LATENT_SIZE, **inherited, **explicit, "task": task,
                       "betas": [0.0, 0.99], "augment": {"translate": 0.125, "colour": 1.0}}
             if "arch" not in config:
                 config["arch"] = DEFAULT_ARCH if config["resolution"] >= FASTGAN_MIN_RESOLUTION else "classic"
-            if config["arch"] == "fastgan" and config["resolution"] < FASTGAN_MIN_RESOLUTION:
-                raise DataError(f"--arch fastgan needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use --arch "
-                                f"classic at {config['resolution']} px")
+            if config["arch"] != "classic" and config["resolution"] < FASTGAN_MIN_RESOLUTION:
+                raise DataError(f"--arch {config['arch']} needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use "
+                                f"--arch classic at {config['resolution']} px")
             config["loss"] = f"{config['gan_loss']} + lazy R1"  # a description; the recipe key is gan_loss
     data = args.data or config.get("data")
     if not data:
@@ -464,15 +492,17 @@ def _peek_step(folder: Path):
 def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int:
     """Run one training session as the parsed command line asks; returns the
     exit code. Bad input raises DataError/CheckpointError (the caller prints it)."""
-    plan = plan_run(args)
-    _settle_intervals(args, plan.resume)
-    out, config = plan.out, plan.config
+    # The device first: a new run's default widths depend on it. Bad input
+    # is refused before anything is written.
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: join the group, one device per rank
         device = distributed.setup(None if args.device == "auto" else args.device).device
-        if config["batch"] % distributed.world_size():
-            raise DataError(f"--batch {config['batch']} must divide by the {distributed.world_size()} processes")
     else:
-        device = _pick_device(args.device)  # bad input is refused before anything is written
+        device = _pick_device(args.device)
+    plan = plan_run(args, cuda=device.type == "cuda")
+    _settle_intervals(args, plan.resume)
+    out, config = plan.out, plan.config
+    if config["batch"] % distributed.world_size():
+        raise DataError(f"--batch {config['batch']} must divide by the {distributed.world_size()} processes")
     main_rank = distributed.is_main()
     if not plan.data.exists():
         where = " (it moved? give --data FOLDER)" if plan.resume is not None else ""
@@ -600,7 +630,7 @@ class Session:
         except ValueError as exc:
             raise DataError(f"--freeze-d: {exc}") from None
         self.d_loss, self.g_loss = get_losses(config.get("gan_loss", "nonsaturating"))
-        self.reconstructs = config.get("arch") == "fastgan"  # FastGAN's D also learns to rebuild real images
+        self.reconstructs = config.get("arch") in FASTGAN_ARCHITECTURES  # their D also learns to rebuild real images
         betas = tuple(config["betas"])
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config["lr"], betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config["lr"], betas=betas)
@@ -609,6 +639,7 @@ class Session:
                     if config.get("ada_target") else None)
         self.guard = Guard(diversity_skip=2)
         self.grad_norms = {"g": 0.0, "d": 0.0}  # before clipping, of the last step
+        self.d_accuracy = DiscriminatorAccuracy()
         self.precision = Precision(args.precision, device)
         self.step, self.images_seen, self.wall_before = 0, 0, 0.0
         self.picker = torch.Generator().manual_seed(config["seed"])
@@ -744,6 +775,9 @@ class Session:
                             "r1": None if window["r1"] is None else round(window["r1"], 5),
                             "aug_p": round(self._aug_p(), 4), "lr": self.opt_G.param_groups[0]["lr"],
                             "grad_norm_g": round(self.grad_norms["g"], 3), "grad_norm_d": round(self.grad_norms["d"], 3),
+                            **self.d_accuracy.take(),
+                            "grad_blocks_g": block_gradient_norms(self.G),
+                            "grad_blocks_d": block_gradient_norms(self.D),
                             "images_per_s": round(rate, 2),
                             "eta_s": self._eta(now, deadline, rate / batch), "elapsed_s": round(self._active(now), 1),
                             **self._progress_extras()},
@@ -790,7 +824,10 @@ class Session:
         amp = self.precision
         p = self._aug_p()
         real = self._real_batch(batch)
-        with torch.no_grad(), amp.autocast():
+        # One generator pass serves both halves of the step (DCGAN's loop): D
+        # learns from it detached, then G learns through the updated D. A
+        # second pass for G's half cost a quarter of the step at 128 px.
+        with amp.autocast():
             fake = G(torch.randn(batch, config["latent_size"], device=device))
         set_trainable(D, True)  # not requires_grad_: FreezeD's frozen blocks stay frozen
         do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
@@ -804,8 +841,10 @@ class Session:
             else:
                 real_logits, recon = D(real_in), None
         with amp.autocast():
-            loss_d = self.d_loss(real_logits.float(), D(self._augment(fake.float(), p)))
+            fake_logits = D(self._augment(fake.detach().float(), p))
+            loss_d = self.d_loss(real_logits.float(), fake_logits.float())
             total_d = loss_d if recon is None else loss_d + recon
+        self.d_accuracy.observe(real_logits.detach(), fake_logits.detach())
         r1_value = None
         if do_r1:
             r1 = r1_penalty(real_logits, real_in)
@@ -819,7 +858,6 @@ class Session:
 
         set_trainable(D, False)
         with amp.autocast():
-            fake = G(torch.randn(batch, config["latent_size"], device=device))
             loss_g = self.g_loss(D(self._augment(fake.float(), p)))
         self.opt_G.zero_grad(set_to_none=True)
         amp.backward(loss_g)

@@ -91,6 +91,21 @@ def test_prepare_image_crop_keeps_the_centre_square():
     assert (out == 255).all()  # only the white centre square is left, no padding
 
 
+def test_prepare_image_auto_pads_cut_outs_and_crops_opaque_pictures():
+    # A tall figure on transparency: padding keeps its head and feet.
+    figure = np.zeros((30, 10, 4), np.uint8)
+    figure[:, :, :3] = (200, 0, 0)
+    figure[:, :, 3] = 255
+    figure[0, 0, 3] = 0  # one transparent pixel makes it a cut-out
+    out = prepare_image(figure, 12, "auto")
+    assert np.array_equal(out, prepare_image(figure, 12, "pad"))
+    assert tuple(out[:, 6, 0]) == (255, 255, 255)  # the side is padding
+    assert out[0, 1, 6] > 150 and out[1, 1, 6] < 50  # the top row is still the red figure
+    # The same picture fully opaque is a photo: its centre square, no padding.
+    figure[0, 0, 3] = 255
+    assert np.array_equal(prepare_image(figure, 12, "auto"), prepare_image(figure, 12, "crop"))
+
+
 def test_holdout_is_five_percent_between_8_and_200_once_there_are_80_images():
     assert [holdout_count(n) for n in (1, 79, 80, 200, 1000, 3916, 10000)] == [0, 0, 8, 10, 50, 196, 200]
 

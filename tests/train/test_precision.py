@@ -55,7 +55,7 @@ def test_training_in_half_precision(tmp_path, precision):
     assert proc.returncode == 0, proc.stderr
     events = _events(proc.stdout)
     start = next(e for e in events if e["event"] == "start")
-    assert start["precision"] == precision and start["arch"] == "fastgan"
+    assert start["precision"] == precision and start["arch"] == "fastgan2"
     progress = [e for e in events if e["event"] == "progress"]
     assert progress and all(e["loss_d"] == e["loss_d"] for e in progress)  # not NaN
     assert not [e for e in events if e["event"] == "warning" and e["kind"] == "nan"]

@@ -124,7 +124,7 @@ def test_fastgan_with_hinge_trains_resumes_and_exports_with_parity(tmp_path):
                  "--steps", 2, "--checkpoint-every", 2, "--metrics-every", 0, "--loss", "hinge"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     start = next(e for e in _events(proc.stdout) if e["event"] == "start")
-    assert start["arch"] == "fastgan" and start["loss"] == "hinge"  # fastgan: the default from 32 px
+    assert start["arch"] == "fastgan2" and start["loss"] == "hinge"  # fastgan2: the default from 32 px
     proc = _run(["--resume", run, "--loss", "nonsaturating", "--steps", 3], tmp_path)
     assert proc.returncode == 2 and "was trained with --loss hinge" in proc.stderr
     proc = _run(["--resume", run, "--steps", 3, "--metrics-every", 0, "--threads", 1], tmp_path)
@@ -134,16 +134,17 @@ def test_fastgan_with_hinge_trains_resumes_and_exports_with_parity(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "max abs diff" in proc.stdout
     manifest = json.loads((tmp_path / "models" / "fast32" / "manifest.json").read_text())
-    assert manifest["training"]["arch"] == "fastgan" and manifest["outputs"][0]["shape"] == ["batch", 3, 32, 32]
+    assert manifest["training"]["arch"] == "fastgan2" and manifest["outputs"][0]["shape"] == ["batch", 3, 32, 32]
     # The exported model is a base like any other (by folder here).
     proc = _run(["--data", data, "--out", tmp_path / "tuned", "--base", tmp_path / "models" / "fast32",
                  "--steps", 1, "--batch", 4, "--metrics-every", 0, "--threads", 1], tmp_path)
     assert proc.returncode == 0, proc.stderr
     start = next(e for e in _events(proc.stdout) if e["event"] == "start")
-    assert start["base"] == "fast32" and start["arch"] == "fastgan"
+    assert start["base"] == "fast32" and start["arch"] == "fastgan2"
 
-    proc = _run(["--data", data, "--out", tmp_path / "small", *TINY, "--arch", "fastgan", "--steps", 1], tmp_path)
-    assert proc.returncode == 2 and proc.stderr.startswith("error: --arch fastgan needs --resolution 32")
+    for arch in ("fastgan", "fastgan2"):
+        proc = _run(["--data", data, "--out", tmp_path / "small", *TINY, "--arch", arch, "--steps", 1], tmp_path)
+        assert proc.returncode == 2 and proc.stderr.startswith(f"error: --arch {arch} needs --resolution 32")
 
 
 def test_two_cpu_processes_under_torchrun_then_resume(tmp_path):

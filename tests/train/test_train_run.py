@@ -141,7 +141,7 @@ def test_checkpoint_reloads_into_the_networks(tiny_run):
     assert ckpt.info["step"] == 6 and ckpt.info["images_seen"] == 24 and ckpt.info["metrics"]["step"] == 6
     assert json.loads((run / "checkpoint.json").read_text())["step"] == 6
     config = ckpt.info["config"]
-    assert config["resolution"] == 16 and config["images"] == 8 and config["fit"] == "crop"
+    assert config["resolution"] == 16 and config["images"] == 8 and config["fit"] == "auto"
     G = Generator(config["latent_size"], config["resolution"], config["width"])
     G.load_state_dict(ckpt.module_state("G_ema"))  # strict: every key present, no extras
     G.load_state_dict(ckpt.module_state("G"))

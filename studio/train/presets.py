@@ -1,0 +1,65 @@
+"""What a new generator run trains with when the user does not say, in one
+place: `studio train` (its defaults and `--preset`) and the Train panel read
+it, and neither needs torch to do so (this module imports nothing heavy).
+
+Width is resolution-aware because a step's CPU time is spent where the pixels
+are: fastgan2 at width 1 costs about 4x width 0.5 at 128 px. The CPU widths
+below keep a step on a 2-core laptop at roughly the cost of a 64 px step at
+width 1 (measured in benchmarks/train.py); with CUDA the networks grow to
+FastGAN's own widths (64 base channels: 1024 at 4 px down to 64 at 128 px),
+which a GPU runs faster than the CPU runs the narrow ones.
+
+R1's weight follows StyleGAN2-ADA's heuristic, gamma = 0.0002 * R^2 / batch:
+the penalty is a sum over pixels, so it grows with the image's area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_RESOLUTION = 64
+GENERATOR_RESOLUTIONS = (8, 16, 32, 64, 128, 256)
+CPU_WIDTH = {8: 1.0, 16: 1.0, 32: 1.0, 64: 1.0, 128: 0.5, 256: 0.25}
+CUDA_WIDTH = 4.0  # fastgan2's table x 4 = FastGAN's ngf 64 channels
+DEFAULT_BATCH = 32
+# What does not depend on the resolution or the device.
+FIXED_DEFAULTS = {"batch": DEFAULT_BATCH, "lr": 2e-3, "r1_every": 16, "ema_kimg": 10.0, "seed": 0, "fit": "auto",
+                  "background": "#ffffff", "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0,
+                  "freeze_d": 0, "grad_clip": 10.0}
+# The recipe keys a generator run has defaults for (resolution included).
+DEFAULT_KEYS = ("resolution", "width", "r1_gamma", *FIXED_DEFAULTS)
+
+
+def r1_gamma(resolution: int, batch: int) -> float:
+    """StyleGAN2-ADA's R1 weight for R x R images in batches of `batch`."""
+    return round(0.0002 * resolution * resolution / batch, 6)
+
+
+def generator_defaults(resolution: int = DEFAULT_RESOLUTION, batch: int = DEFAULT_BATCH,
+                       cuda: bool = False) -> dict:
+    """The recipe a new generator run gets for what it is not told: every
+    key of DEFAULT_KEYS, for this resolution (8..256), batch and device."""
+    width = CUDA_WIDTH if cuda else CPU_WIDTH[resolution]
+    return {**FIXED_DEFAULTS, "resolution": resolution, "batch": batch, "width": width,
+            "r1_gamma": r1_gamma(resolution, batch)}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named length of run with the resolution it is worth training at."""
+
+    name: str
+    label: str
+    minutes: int
+    resolution: int
+    expectation: str  # what the samples look like after it, from measured runs
+
+
+PRESETS = {
+    "quick": Preset("quick", "Quick look", 20, 64,
+                    "colours, layout and rough silhouettes of the folder; no detail"),
+    "evening": Preset("evening", "Evening", 120, 128,
+                      "recognisable figures of the folder with soft detail"),
+    "overnight": Preset("overnight", "Overnight", 480, 128,
+                        "the folder's figures, palette and poses with firmer edges"),
+}
