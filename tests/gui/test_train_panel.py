@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QMessageBox
 from studio.core.paths import user_models_dir
 from studio.engine.runtime import Runtime
 from studio.ui.main_window import MainWindow
-from studio.ui.train_panel import IDLE, count_image_files, new_run_folder, suggest_model_name, training_arguments
+from studio.train.presets import PRESETS
+from studio.ui.train_panel import (IDLE, count_image_files, new_run_folder, preset_hint, suggest_model_name,
+                                   training_arguments)
 from studio.ui.trainer_process import MAX_LINE_BYTES, EventLineParser, error_line
 
 RUN_TIMEOUT_MS = 60_000  # torch starting up at nice 10 on a busy 2-core machine is the slow part
@@ -97,7 +99,7 @@ def test_error_line_is_the_last_error_prefixed_line():
 def test_arguments_follow_the_protocol(tmp_path):
     args = training_arguments(tmp_path / "data", tmp_path / "run", 128, minutes=30, base="emoji64")
     assert args == ["--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--resolution", "128",
-                    "--minutes", "30", "--base", "emoji64", "--threads", "1", "--nice", "10", "--progress", "json"]
+                    "--minutes", "30", "--base", "emoji64", "--threads", "0", "--nice", "10", "--progress", "json"]
     args = training_arguments(tmp_path, tmp_path, 16, minutes=30, steps=50, checkpoint_every=5, batch=8)
     assert "--minutes" not in args and args[args.index("--steps") + 1] == "50" and "--task" not in args
     assert args[args.index("--checkpoint-every") + 1] == "5" and args[args.index("--batch") + 1] == "8"
@@ -289,3 +291,21 @@ def test_an_inpainting_run_trains_exports_and_becomes_a_base(qtbot, train_window
     assert [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())] == \
         ["none (train from scratch)", "tiny (8 px)"] and panel.resolution() == 64
     assert not message_boxes
+
+
+def test_preset_hint_says_what_to_expect_and_when():
+    now = datetime(2026, 12, 2, 20, 15)
+    assert preset_hint(PRESETS["evening"], 120, now) == f"Expect {PRESETS['evening'].expectation}. Ready about 22:15."
+    assert preset_hint(None, 45, now) == "Ready about 21:00."
+
+
+def test_presets_set_duration_and_resolution_until_the_user_edits_them(train_window):
+    panel = train_window.train_panel
+    assert panel.preset() is PRESETS["quick"] and panel.minutes_spin.value() == PRESETS["quick"].minutes
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("evening"))
+    assert panel.minutes_spin.value() == PRESETS["evening"].minutes
+    assert panel.resolution() == PRESETS["evening"].resolution
+    assert panel.preset_hint.text().startswith(f"Expect {PRESETS['evening'].expectation}")
+    panel.minutes_spin.setValue(45)  # the user's own duration: a custom run, the resolution stays
+    assert panel.preset() is None and panel.preset_hint.text().startswith("Ready about")
+    assert panel.resolution() == PRESETS["evening"].resolution
