@@ -12,6 +12,9 @@ build the same classes from a run's config:
   from few-channel top layers), and a D that folds the image into channels
   down to 64 px before its first conv (every pixel seen with many channels
   at the cost of a 64 px layer). The default for new runs from 32 px up.
+- "projected": fastgan2's generator against projected.py's discriminator,
+  which judges images in the features of a frozen pretrained MobileNetV2
+  (Projected GAN, issue 12 item 5). Opt-in until it wins at equal wall time.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from torch import nn
 
 from studio.train.fastgan import D_CHANNELS, G_CHANNELS, FastDiscriminator, FastGenerator
 from studio.train.nets import Discriminator, Generator
+from studio.train.projected import ProjectedDiscriminator
 
-ARCHITECTURES = ("classic", "fastgan", "fastgan2")
+ARCHITECTURES = ("classic", "fastgan", "fastgan2", "projected")
 FASTGAN_ARCHITECTURES = ("fastgan", "fastgan2")  # their D has the reconstruction head
 # fastgan2's channels per resolution at width 1 (G and D alike).
 CHANNELS2 = {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}
@@ -39,7 +43,7 @@ def _arch(config: dict) -> str:
 def build_generator(config: dict) -> nn.Module:
     """The generator config describes (keys: arch, latent_size, resolution, width)."""
     arch = _arch(config)
-    if arch == "fastgan2":
+    if arch in ("fastgan2", "projected"):
         return FastGenerator(config["latent_size"], config["resolution"], config["width"], CHANNELS2,
                              upsample="bilinear", rgb_levels=RGB_LEVELS2)
     if arch == "fastgan":
@@ -50,6 +54,8 @@ def build_generator(config: dict) -> nn.Module:
 def build_discriminator(config: dict) -> nn.Module:
     """The discriminator config describes (keys: arch, resolution, width)."""
     arch = _arch(config)
+    if arch == "projected":
+        return ProjectedDiscriminator(config["resolution"], config["width"])
     if arch == "fastgan2":
         resolution = config["resolution"]
         return FastDiscriminator(resolution, config["width"], channels=CHANNELS2,

@@ -183,8 +183,9 @@ def build_parser() -> Parser:
     recipe.add_argument("--ema-kimg", type=float, help="EMA half-life in thousands of images (default 10)")
     recipe.add_argument("--seed", type=int, help="random seed (default 0)")
     recipe.add_argument("--arch", choices=ARCHITECTURES,
-                        help="networks: fastgan2 (default from 32 px), fastgan (its first form) or classic "
-                             "(default under 32 px; emoji64's)")
+                        help="networks: fastgan2 (default from 32 px), fastgan (its first form), projected "
+                             "(fastgan2's G against a discriminator on frozen pretrained features; experimental) or "
+                             "classic (default under 32 px; emoji64's)")
     recipe.add_argument("--loss", dest="gan_loss", choices=tuple(LOSSES),
                         help="GAN loss: nonsaturating (default) or hinge; lazy R1 either way")
     recipe.add_argument("--ada-target", type=float,

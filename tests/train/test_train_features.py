@@ -172,3 +172,19 @@ def test_two_cpu_processes_under_torchrun_then_resume(tmp_path):
     events = _events(proc.stdout)
     assert [e["step"] for e in events if e["event"] == "progress"] == [5, 6]
     assert ckpt_io.load(run).info["step"] == 6
+
+
+def test_projected_discriminator_trains_resumes_and_exports(tmp_path):
+    data, run = make_images(tmp_path / "data", 8, (40, 40)), tmp_path / "run"
+    proc = _run(["--data", data, "--out", run, "--resolution", 32, "--batch", 4, "--width", 0.25, "--threads", 1,
+                 "--arch", "projected", "--steps", 2, "--r1-every", 2, "--checkpoint-every", 2,
+                 "--metrics-every", 0], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    progress = [e for e in _events(proc.stdout) if e["event"] == "progress"]
+    assert progress and all(e["loss_d"] is not None for e in progress)
+    # Only the per-scale discriminators are D's weights: the frozen features are rebuilt, not saved.
+    assert all(k.startswith("blocks.") for k in ckpt_io.load(run).module_state("D"))
+    proc = _run(["--resume", run, "--steps", 3, "--metrics-every", 0, "--threads", 1], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = _run(["export", run, "--name", "proj32", "--dest", tmp_path / "models"], tmp_path)
+    assert proc.returncode == 0 and "max abs diff" in proc.stdout, proc.stderr
