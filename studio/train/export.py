@@ -60,6 +60,9 @@ def build_parser() -> Parser:
     p.add_argument("--description", help="one line for the model list (default: made from the run)")
     p.add_argument("--licence", help="licence of the weights (default: taken from the data's dataset.json)")
     p.add_argument("--attribution", help="credit line (default: taken from the data's dataset.json)")
+    p.add_argument("--base-model", action="store_true",
+                   help="mark it as a base model: new generator runs at its resolution and width start from it "
+                        "unless told --from-scratch or another --base")
     return p
 
 
@@ -69,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        result = export_run(args.run, args.name, args.dest or user_models_dir(), version=args.version, description=args.description,
-                            licence=args.licence, attribution=args.attribution)
+        result = export_run(args.run, args.name, args.dest or user_models_dir(), version=args.version,
+                            description=args.description, licence=args.licence, attribution=args.attribution,
+                            base_model=args.base_model)
     except (ArgumentError, ckpt_io.CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -85,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, version: str = "1.0.0",
-               description: str | None = None, licence: str | None = None, attribution: str | None = None) -> dict:
+               description: str | None = None, licence: str | None = None, attribution: str | None = None,
+               base_model: bool = False) -> dict:
     """Export the EMA generator of `run` to dest/name/. Returns facts about it:
-    folder, sha256, onnx_bytes, parity_max_abs_diff, manifest."""
+    folder, sha256, onnx_bytes, parity_max_abs_diff, manifest. base_model: a
+    generator new runs start from by default (presets.is_default_base)."""
     if not _NAME.match(name):
         raise ExportError(f"model name {name!r} must be letters, digits, '-', '_' or '.' (at most 64)")
     ckpt = ckpt_io.load(run)
@@ -132,6 +138,10 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         data = onnx_path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         manifest = build_manifest(name, version, info, digest, description, licence, attribution)
+        if base_model:
+            if inpaint:
+                raise ExportError("--base-model is for generators; an inpainting model is a base when named by --base")
+            manifest["base_model"] = True
         if not has_samples:
             del manifest["files"]["samples"]
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -212,6 +222,7 @@ def build_manifest(name: str, version: str, info: dict, digest: str, description
             "machine": config.get("machine", ""),
             "recipe": "models/README.md",
             "arch": config.get("arch", "classic"),
+            **({"width": config["width"]} if "width" in config else {}),
             **({"task": "inpaint"} if config.get("task") == "inpaint" else {}),
             **({"base": config["base"]["name"]} if config.get("base") else {}),
             **_metrics_facts(info.get("metrics")),

@@ -104,7 +104,7 @@ from studio.train.nets import parameter_count
 from studio.train.plots import PANELS, draw_curves
 from studio.train.precision import PRECISIONS, Precision
 from studio.train.presets import (DEFAULT_BATCH, DEFAULT_KEYS, DEFAULT_RESOLUTION, PRESETS,
-                                  generator_defaults)
+                                  generator_defaults, is_default_base)
 from studio.train.losses import HOLE_LOSSES
 from studio.train.prefill import PREFILLS
 from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
@@ -213,8 +213,12 @@ def build_parser() -> Parser:
                               "a random square of 1 to this many times --resolution from them (default 1.5; 1 = the "
                               "whole image)")
     tune = p.add_argument_group("fine-tuning")
-    tune.add_argument("--base", metavar="MODEL",
-                      help="start from this model's weights: a model folder, or the name of an installed model")
+    start = tune.add_mutually_exclusive_group()
+    start.add_argument("--base", metavar="MODEL",
+                       help="start from this model's weights: a model folder, or the name of an installed model "
+                            "(default for a new generator run: the installed base model at its resolution, if any)")
+    start.add_argument("--from-scratch", action="store_true",
+                       help="start from random weights even when a base model fits the run")
     tune.add_argument("--freeze-d", type=int,
                       help="FreezeD: keep the discriminator's first N blocks fixed (default 0)")
     session = p.add_argument_group("this session")
@@ -375,17 +379,21 @@ def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
         explicit["background"] = background_hex(parse_background(explicit["background"]))
     base_weights = None
     if ckpt is not None:
-        if args.base:
-            raise DataError(f"--base only starts a new run; {resume_dir} has its own weights already "
-                            "(leave --base out to continue it)")
+        if args.base or args.from_scratch:
+            flag = "--base" if args.base else "--from-scratch"
+            raise DataError(f"{flag} only starts a new run; {resume_dir} has its own weights already "
+                            f"(leave {flag} out to continue it)")
         config = {**LEGACY_CONFIG, **ckpt.info.get("config", {})}
         _refuse_changes(config, explicit, f"{resume_dir} was trained with", "leave the flag out, or start a new run")
     else:
         task = explicit.get("task", "generate")
         _refuse_other_tasks_flags(task, explicit)
         inherited, from_base = {}, {}
-        if args.base:
-            folder, name = find_base(args.base)
+        base = args.base
+        if base is None and task == "generate" and not args.from_scratch:
+            base = default_base(explicit, args.preset, cuda)
+        if base:
+            folder, name = find_base(base)
             try:
                 base_config, g_state, d_state = load_base(folder, explicit.get("resolution"))
             except BaseModelError as exc:
@@ -451,24 +459,50 @@ def find_base(name_or_folder: str) -> tuple[Path, str]:
     path = Path(name_or_folder)
     if path.is_dir():
         return path, _manifest_name(path) or path.name
-    roots = [shipped_models_dir(), user_models_dir()]
-    for root in roots:
+    for folder in _model_folders():
+        if _manifest_name(folder) == name_or_folder:
+            return folder, name_or_folder
+    raise DataError(f"base model {name_or_folder!r} not found: give a model folder, or the name of a model in "
+                    f"{shipped_models_dir()} or {user_models_dir()}")
+
+
+def default_base(explicit: dict, preset: str | None, cuda: bool) -> str | None:
+    """The model folder a new generator run starts from when neither --base
+    nor --from-scratch is given: the first installed base model (shipped
+    models, then the user's) at the run's resolution and default width, as
+    long as the run's own --arch and --latent flags agree with it; None
+    when there is none (the run starts from scratch)."""
+    resolution = explicit.get("resolution") or (PRESETS[preset].resolution if preset else DEFAULT_RESOLUTION)
+    width = explicit.get("width", generator_defaults(resolution, cuda=cuda)["width"])
+    for folder in _model_folders():
+        manifest = _read_manifest(folder)
+        if is_default_base(manifest, resolution, width) and explicit.get("arch", manifest["training"].get("arch")) \
+                == manifest["training"].get("arch"):
+            return str(folder)
+    return None
+
+
+def _model_folders() -> list[Path]:
+    """Every folder in the shipped, then the user models folder, by name."""
+    folders: list[Path] = []
+    for root in (shipped_models_dir(), user_models_dir()):
         try:
-            folders = sorted(f for f in root.iterdir() if f.is_dir())
+            folders += sorted(f for f in root.iterdir() if f.is_dir())
         except OSError:
             continue
-        for folder in folders:
-            if _manifest_name(folder) == name_or_folder:
-                return folder, name_or_folder
-    raise DataError(f"base model {name_or_folder!r} not found: give a model folder, or the name of a model in "
-                    f"{roots[0]} or {roots[1]}")
+    return folders
+
+
+def _read_manifest(folder: Path) -> dict:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def _manifest_name(folder: Path) -> str | None:
-    try:
-        name = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("name")
-    except (OSError, ValueError, AttributeError):
-        return None
+    name = _read_manifest(folder).get("name")
     return name if isinstance(name, str) else None
 
 

@@ -44,6 +44,16 @@ def generator_defaults(resolution: int = DEFAULT_RESOLUTION, batch: int = DEFAUL
             "r1_gamma": r1_gamma(resolution, batch)}
 
 
+def is_default_base(manifest: dict, resolution: int, width: float) -> bool:
+    """Whether a model (its manifest.json as a dict) is one a new generator
+    run at `resolution` and `width` starts from when it is not told
+    otherwise: a generator exported with `studio export --base-model`
+    whose networks are that wide."""
+    training = manifest.get("training") if isinstance(manifest.get("training"), dict) else {}
+    return (manifest.get("kind") == "generator" and manifest.get("base_model") is True
+            and manifest.get("resolution") == resolution and training.get("width") == width)
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named length of run with the resolution it is worth training at."""

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from studio.core.imageio import IMAGE_SUFFIXES
 from studio.core.paths import user_data_dir
 from studio.engine.registry import ModelEntry
-from studio.train.presets import PRESETS, Preset
+from studio.train.presets import PRESETS, Preset, generator_defaults, is_default_base
 from studio.ui.background_task import BackgroundTask, TaskCancelled
 from studio.ui.curve_plot import CurvePlot
 from studio.ui.messages import show_error
@@ -135,6 +135,8 @@ def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float
     args += ["--steps", str(steps)] if steps is not None else ["--minutes", f"{minutes:g}"]
     if base:
         args += ["--base", base]
+    elif task == "generate":  # "none" in the menu means none, even where a base model would fit
+        args += ["--from-scratch"]
     if checkpoint_every is not None:
         args += ["--checkpoint-every", str(checkpoint_every)]
     if batch is not None:
@@ -504,7 +506,7 @@ class TrainPanel(QWidget):
                 self.base_combo.setItemData(index, entry.manifest.get("description", ""), Qt.ToolTipRole)
         names = [self.base_combo.itemData(i).name if self.base_combo.itemData(i) else None
                  for i in range(self.base_combo.count())]
-        self.base_combo.setCurrentIndex(names.index(keep_name) if keep_name in names else 0)
+        self.base_combo.setCurrentIndex(names.index(keep_name) if keep_name in names else self._default_base_index())
         self.base_combo.blockSignals(False)
         self._on_base_picked(self.base_combo.currentIndex())
         if self.data_folder is not None and not self._name_edited:
@@ -534,10 +536,27 @@ class TrainPanel(QWidget):
             self.minutes_spin.blockSignals(True)
             self.minutes_spin.setValue(preset.minutes)
             self.minutes_spin.blockSignals(False)
-            # A base model's resolution stands; an inpainting run keeps its own sizes.
-            if self.task() == "generate" and self.resolution_combo.isEnabled():
-                self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(preset.resolution))
+            if self.task() == "generate":  # an inpainting run keeps its own sizes
+                # The base model that fits the preset's size, else from scratch at that size.
+                self.base_combo.setCurrentIndex(self._default_base_index())
+                if self.resolution_combo.isEnabled():
+                    self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(preset.resolution))
         self.preset_hint.setText(preset_hint(preset, self.minutes_spin.value()))
+
+    def _default_base_index(self) -> int:
+        """The base menu's entry for the installed base model at the preset's
+        resolution and the CPU width (what `studio train` would start from),
+        else 0, from scratch."""
+        preset = self.preset()
+        if self.task() != "generate" or preset is None:
+            return 0
+        width = generator_defaults(preset.resolution)["width"]
+        for index in range(self.base_combo.count()):
+            entry = self.base_combo.itemData(index)
+            if (isinstance(entry, ModelEntry) and entry.file("checkpoint") is not None
+                    and is_default_base(entry.manifest, preset.resolution, width)):
+                return index
+        return 0
 
     def _on_minutes_edited(self, minutes: int) -> None:
         preset = self.preset()

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QMessageBox
 from studio.core.paths import user_models_dir
 from studio.engine.runtime import Runtime
 from studio.ui.main_window import MainWindow
-from studio.train.presets import PRESETS
+from model_factory import generator_manifest, tiny_generator_onnx, write_model
+from studio.train.presets import CPU_WIDTH, PRESETS
 from studio.ui.train_panel import (IDLE, count_image_files, new_run_folder, preset_hint, suggest_model_name,
                                    training_arguments)
 from studio.ui.trainer_process import MAX_LINE_BYTES, EventLineParser, error_line
@@ -309,3 +310,27 @@ def test_presets_set_duration_and_resolution_until_the_user_edits_them(train_win
     panel.minutes_spin.setValue(45)  # the user's own duration: a custom run, the resolution stays
     assert panel.preset() is None and panel.preset_hint.text().startswith("Ready about")
     assert panel.resolution() == PRESETS["evening"].resolution
+
+
+def test_a_preset_preselects_the_base_model_at_its_size(qtbot, tmp_path, user_dir):
+    # A real tiny ONNX generator at 128 px exported as a base (the panel only reads its manifest
+    # and sees the checkpoint file; the trainer loads it).
+    onnx_bytes = tiny_generator_onnx(res=128)
+    manifest = generator_manifest("base128", onnx_bytes, res=128)
+    manifest.update(base_model=True, training={"data": "none", "width": CPU_WIDTH[128]},
+                    files={"onnx": "model.onnx", "checkpoint": "checkpoint.safetensors"})
+    folder = write_model(tmp_path / "models", "base128", onnx_bytes, manifest)
+    (folder / "checkpoint.safetensors").write_bytes(b"weights")
+    win = MainWindow(Runtime("cpu"), [tmp_path / "models", user_models_dir()])
+    qtbot.addWidget(win)
+    panel = win.train_panel
+    qtbot.waitUntil(lambda: panel.base_combo.count() == 2, timeout=10_000)
+    assert panel.preset().resolution == 64 and panel.base_model() is None  # no base at 64 px: from scratch
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("evening"))
+    assert panel.base_model() == "base128" and panel.resolution() == 128
+    assert not panel.resolution_combo.isEnabled()
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("quick"))
+    assert panel.base_model() is None and panel.resolution() == 64
+    args = training_arguments(tmp_path, tmp_path, 64, minutes=20, base=panel.base_model())
+    assert "--from-scratch" in args  # "none" is passed on, so the trainer does not pick a base itself
+    win.close()

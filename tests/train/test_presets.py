@@ -7,7 +7,8 @@ import pytest
 
 from dataset_factory import make_images
 from studio.train.loop import apply_preset, build_parser, plan_run
-from studio.train.presets import CPU_WIDTH, CUDA_WIDTH, DEFAULT_KEYS, PRESETS, generator_defaults, r1_gamma
+from studio.train.presets import (CPU_WIDTH, CUDA_WIDTH, DEFAULT_KEYS, PRESETS, generator_defaults, is_default_base,
+                                  r1_gamma)
 
 
 def test_r1_weight_follows_the_stylegan2_ada_heuristic():
@@ -55,3 +56,12 @@ def test_a_preset_sets_the_duration_unless_it_is_given():
         args = build_parser().parse_args(flags)
         apply_preset(args)
         assert (args.minutes, args.steps) == (minutes, steps)
+
+
+def test_a_default_base_is_a_generator_exported_as_one_at_the_runs_size():
+    manifest = {"kind": "generator", "base_model": True, "resolution": 128, "training": {"width": 0.5}}
+    assert is_default_base(manifest, 128, 0.5)
+    assert not is_default_base(manifest, 64, 0.5) and not is_default_base(manifest, 128, 4.0)
+    assert not is_default_base({**manifest, "base_model": False}, 128, 0.5)
+    assert not is_default_base({**manifest, "kind": "inpaint"}, 128, 0.5)
+    assert not is_default_base({"kind": "generator", "base_model": True, "resolution": 128}, 128, 0.5)

@@ -188,3 +188,25 @@ def test_projected_discriminator_trains_resumes_and_exports(tmp_path):
     assert proc.returncode == 0, proc.stderr
     proc = _run(["export", run, "--name", "proj32", "--dest", tmp_path / "models"], tmp_path)
     assert proc.returncode == 0 and "max abs diff" in proc.stdout, proc.stderr
+
+
+def test_new_generator_runs_start_from_the_installed_base_model_that_fits(tmp_path):
+    data, run = make_images(tmp_path / "data", 8, (40, 40)), tmp_path / "run"
+    small = ["--resolution", 32, "--batch", 4, "--width", 0.25, "--threads", 1, "--metrics-every", 0]
+    assert _run(["--data", data, "--out", run, *small, "--steps", 1], tmp_path).returncode == 0
+    # Exported as a base into the user models folder (where the app and the trainer find models).
+    proc = _run(["export", run, "--name", "base32", "--base-model"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "user" / "models" / "base32" / "manifest.json").read_text())
+    assert manifest["base_model"] is True and manifest["training"]["width"] == 0.25
+
+    def started_from(name: str, *flags) -> str | None:
+        proc = _run(["--data", data, "--out", tmp_path / name, *flags, "--steps", 1], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return next(e for e in _events(proc.stdout) if e["event"] == "start")["base"]
+
+    assert started_from("tuned", *small) == "base32"
+    assert started_from("scratch", *small, "--from-scratch") is None
+    assert started_from("wider", *[str(v) if v != 0.25 else "0.5" for v in small]) is None  # not its width
+    proc = _run(["--resume", tmp_path / "tuned", "--from-scratch", "--steps", 2], tmp_path)
+    assert proc.returncode == 2 and "--from-scratch only starts a new run" in proc.stderr
