@@ -61,7 +61,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from studio.core.imageio import IMAGE_SUFFIXES, load_image, save_image
 from studio.train import checkpoint as ckpt_io
-from studio.train.architecture import build_discriminator, build_generator
+from studio.train.architecture import FASTGAN_ARCHITECTURES, build_discriminator, build_generator
 from studio.train.data import load_dataset
 from studio.train.metrics import diversity, swd
 from studio.train.samples import render_seeds, to_pixels
@@ -220,12 +220,13 @@ def rate(points: list[tuple[int, float]], warmup: int, batch: int) -> tuple[floa
 
 
 def run_ours(data: Path, out: Path, resolution: int, batch: int, threads: int, seconds: float, min_steps: int,
-             env: dict, minutes: float | None = None) -> dict:
+             env: dict, minutes: float | None = None, start: tuple[str, ...] = ("--from-scratch",)) -> dict:
     """Train with `python -m studio.train` until `seconds` of training and
     `min_steps` steps (by creating RUNDIR/STOP, the protocol's stop), or for
-    exactly `minutes`. Returns {"points": [(step, elapsed_s)], "start": event, "done": event}."""
+    exactly `minutes`; `start` is where from (from scratch, or ("--base",
+    MODEL)). Returns {"points": [(step, elapsed_s)], "start": event, "done": event}."""
     cmd = [sys.executable, "-m", "studio.train", "--data", str(data), "--out", str(out),
-           "--resolution", str(resolution), "--batch", str(batch), "--threads", str(threads),
+           "--resolution", str(resolution), "--batch", str(batch), "--threads", str(threads), *start,
            "--checkpoint-every", "1000000000", "--metrics-every", "0", "--log-every", "1", "--progress", "json"]
     if minutes is not None:
         cmd += ["--minutes", str(minutes)]
@@ -264,7 +265,7 @@ def forward_gflops(config: dict, batch: int) -> tuple[float, float]:
         with FlopCounterMode(display=False) as g:
             fake = G(z)
         with FlopCounterMode(display=False) as d:
-            D(fake, reconstruct=True) if config["arch"] == "fastgan" else D(fake)
+            D(fake, reconstruct=True) if config["arch"] in FASTGAN_ARCHITECTURES else D(fake)
     return g.get_total_flops() / 1e9, d.get_total_flops() / 1e9
 
 

@@ -1,0 +1,148 @@
+"""What an artist gets after M minutes: equal-wall-time image quality of our
+trainer from scratch, ours fine-tuned from a base model, and (optionally)
+lightweight-gan, on each evaluation folder (benchmarks/folders.py eval DEST).
+
+    python benchmarks/train_quality.py --folders DEST/clipart-people DEST/clipart-animals DEST/emoji-persons
+        [--resolutions 64 128] [--minutes 20] [--base base128] [--threads 2]
+        [--peer-python /work/lwgan-venv/bin/python] [--out benchmarks/results/quality]
+
+Quality is SWD x1000 (studio.train.metrics.swd) against a larger reference
+than the trainer's own 5 % held out (14-19 images in a 300-image folder make
+its SWD mostly noise: blobs scored within 1.2x of the real-vs-real floor).
+Here the folder's prepared images are split at random into halves A and B
+(at most 150 each): the floor is SWD(A, B), a model's score is SWD(its n
+samples, B), both averaged over 3 splits, and the table gives each model's
+ratio to the floor (1.0 = as close to the folder as the folder is to
+itself). B holds training images, as FID against the training set does;
+with ~300 images and minutes of training, memorising them is not what a
+ratio near 1 means here, and the sample grids saved beside the table show it.
+
+Each row is its own trainer process started as the app starts one (every
+row gets the same --minutes of training time and --threads), run one after
+the other on an otherwise idle machine; "from the base" rows need the base
+at that resolution (rows are skipped, with the reason, where there is none).
+The peer is CPU-patched lightweight-gan (benchmarks/lightweight_gan_cpu.py),
+trained on the same prepared pixels, its fmap_max from --peer-fmap-max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.train.data import load_dataset
+from studio.train.metrics import swd
+from studio.train.samples import write_grid
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train import check_peer, folder_images, ours_images, run_ours, run_peer, write_pixels  # noqa: E402
+
+SPLITS = 3
+HALF_MAX = 150
+GRID = 32  # samples in each saved grid
+
+
+def score(images: torch.Tensor, samples: torch.Tensor) -> float:
+    """Mean over SPLITS random splits of `images` (uint8 [N,3,R,R]) into A
+    and B (n each) of SWD(samples, B), over the mean of SWD(A, B). samples:
+    uint8 [n * SPLITS, 3, R, R], a fresh n for each split."""
+    n = min(images.shape[0] // 2, HALF_MAX)
+    floors, models = [], []
+    for split in range(SPLITS):
+        order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(split))
+        a, b = images[order[:n]], images[order[n:2 * n]]
+        floors.append(swd(a, b, seed=split)["swd"])
+        models.append(swd(samples[split * n:(split + 1) * n], b, seed=split)["swd"])
+    return float(np.mean(models) / np.mean(floors))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folders", type=Path, nargs="+", required=True)
+    parser.add_argument("--resolutions", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--minutes", type=float, default=20.0, help="training time of every row")
+    parser.add_argument("--base", help="base model name or folder for the fine-tuning rows (at its resolution)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--peer-python", help="python of a venv with lightweight-gan patched for the CPU")
+    parser.add_argument("--peer-fmap-max", type=int, default=16)
+    parser.add_argument("--out", type=Path, help="keep runs, sample grids and the table here (default: temporary)")
+    args = parser.parse_args()
+
+    holder = None if args.out else tempfile.TemporaryDirectory(prefix="studio-bench-quality-")
+    work = args.out or Path(holder.name)
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "STUDIO_CACHE_DIR": str(work / "cache")}
+    os.environ["STUDIO_CACHE_DIR"] = env["STUDIO_CACHE_DIR"]
+    why_no_peer = check_peer(args.peer_python)
+    rows = []
+    for folder in args.folders:
+        for resolution in args.resolutions:
+            data = load_dataset(folder, resolution, "auto")
+            images = torch.cat([data.train, data.held_out])
+            n = min(images.shape[0] // 2, HALF_MAX)
+            tag = f"{folder.name}-{resolution}"
+            starts = [("ours from scratch", ("--from-scratch",))]
+            if args.base:
+                starts.append((f"ours from {args.base}", ("--base", args.base)))
+            for name, start in starts:
+                rundir = work / f"{tag}-{'base' if start[0] == '--base' else 'scratch'}"
+                try:
+                    run = run_ours(folder, rundir, resolution, args.batch, args.threads, 0, 0, env,
+                                   minutes=args.minutes, start=start)
+                except RuntimeError as exc:
+                    rows.append((folder.name, resolution, name, None, None, str(exc)))
+                    continue
+                samples = ours_images(rundir, n * SPLITS)
+                write_grid(work / f"{rundir.name}.png", _as_float(samples[:GRID]))
+                rows.append((folder.name, resolution, name, run["done"]["images_seen"], score(images, samples), ""))
+            if why_no_peer is None:
+                peer_data = work / f"{tag}-peer-data"
+                if not peer_data.exists():
+                    write_pixels(data.train, peer_data)
+                common = {"threads": args.threads, "seed": 0, "attn": [], "fmap_max": args.peer_fmap_max,
+                          "workers": None, "batch": args.batch, "workdir": str(work / f"{tag}-peer"),
+                          "resolution": resolution}
+                try:
+                    peer = run_peer(args.peer_python, {**common, "mode": "train", "data": str(peer_data),
+                                                       "seconds": args.minutes * 60, "min_steps": 0, "save": True},
+                                    work / f"{tag}-peer.stderr.txt", args.minutes * 60 * 3 + 600)
+                    run_peer(args.peer_python, {**common, "mode": "generate", "count": n * SPLITS,
+                                                "out": str(work / f"{tag}-peer-images")},
+                             work / f"{tag}-peer-generate.stderr.txt", 600)
+                    samples = folder_images(work / f"{tag}-peer-images")
+                    write_grid(work / f"{tag}-peer.png", _as_float(samples[:GRID]))
+                    rows.append((folder.name, resolution, f"lightweight-gan fmap_max {args.peer_fmap_max}",
+                                 peer["done"]["step"] * args.batch, score(images, samples), ""))
+                except Exception as exc:  # the peer's failures are its own; the table says which
+                    rows.append((folder.name, resolution, "lightweight-gan", None, None, str(exc).splitlines()[0]))
+            write_grid(work / f"{tag}-real.png", _as_float(images[:GRID]))
+
+    print(f"{args.minutes:g} min of training per row, batch {args.batch}, {args.threads} threads, "
+          f"torch {torch.__version__}; SWD ratio to the folder's own split floor (lower is better, 1.0 = floor)")
+    if why_no_peer:
+        print(f"peer rows missing: {why_no_peer}")
+    print()
+    print("| folder | px | trainer | images seen | SWD / floor | note |")
+    print("|---|---:|---|---:|---:|---|")
+    for folder, resolution, name, seen, ratio, note in rows:
+        print(f"| {folder} | {resolution} | {name} | {seen if seen is not None else '-'} | "
+              f"{'-' if ratio is None else f'{ratio:.2f}'} | {note} |")
+    (work / "table.json").write_text(json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+def _as_float(images: torch.Tensor) -> np.ndarray:
+    """uint8 [N,3,R,R] -> float [N,3,R,R] in [-1,1], what write_grid takes."""
+    return images.numpy().astype(np.float32) / 127.5 - 1.0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
