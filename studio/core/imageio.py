@@ -20,6 +20,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from studio.core.atomic import atomic_path
+from studio.core.errors import one_line
 
 # 2 x 8192^2 = 134,217,728 pixels (128 Mi). It admits 8192x8192 twice over and
 # every current camera up to 108 MP phones (12000x9000), caps the decoded RGBA
@@ -47,7 +48,7 @@ SAVE_FORMATS = {
 
 # What Pillow raises on damaged input. The list is broad on purpose: fuzzed and
 # truncated files surface as any of these from deep inside the decoders.
-_DECODE_ERRORS: tuple[type[BaseException], ...] = (
+DECODE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,
     SyntaxError,
@@ -94,7 +95,7 @@ def open_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
             im = Image.open(p, formats=OPEN_FORMATS)
         except ImageError:
             raise
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise ImageError(f"cannot read {name}: {_describe(exc, p, max_pixels)}") from exc
         with im:
             width, height = im.size
@@ -105,7 +106,7 @@ def open_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
                 )
             try:
                 yield im
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise ImageError(f"cannot read {name}: {_describe(exc, p, max_pixels)}") from exc
 
 
@@ -182,7 +183,7 @@ def save_image(
         with atomic_path(p) as tmp:
             im.save(tmp, format=fmt, **options)
     except (OSError, ValueError) as exc:
-        raise ImageError(f"cannot save {p.name}: {_oneline(exc)}") from exc
+        raise ImageError(f"cannot save {p.name}: {one_line(exc)}") from exc
 
 
 def image_from_array(image: np.ndarray) -> Image.Image:
@@ -199,7 +200,7 @@ def _apply_orientation(im: Image.Image) -> Image.Image:
         if orientation not in range(2, 9):
             return im
         return ImageOps.exif_transpose(im)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         # Broken EXIF is common (phone apps, editors); the pixels are still fine.
         return im
 
@@ -284,7 +285,7 @@ def _describe(exc: BaseException, path: Path, max_pixels: int) -> str:
         return "permission denied"
     if isinstance(exc, MemoryError):
         return "not enough memory to decode it"
-    text = _oneline(exc)
+    text = one_line(exc)
     lowered = text.lower()
     if isinstance(exc, EOFError) or any(s in lowered for s in _TRUNCATION_WORDS) or _is_short(path):
         return "file is truncated"
@@ -339,7 +340,3 @@ def _is_short(path: Path) -> bool:
         return path.stat().st_size < struct.unpack("<I", head[4:8])[0] + 8
     except OSError:
         return False
-
-
-def _oneline(exc: BaseException | str) -> str:
-    return " ".join(str(exc).split())

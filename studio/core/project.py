@@ -37,9 +37,9 @@ import studio
 from studio.core.atomic import atomic_path
 from studio.core.blending import BLEND_MODES
 from studio.core.document import Document, DocumentError, Layer
-
+from studio.core.errors import one_line
 # imageio's list of what Pillow raises on damaged input; shared so both readers agree.
-from studio.core.imageio import _DECODE_ERRORS, DEFAULT_MAX_PIXELS, image_from_array
+from studio.core.imageio import DECODE_ERRORS, DEFAULT_MAX_PIXELS, image_from_array
 
 FORMAT = "latent-studio/project@1"
 FORMAT_FAMILY = "latent-studio/project@"
@@ -355,7 +355,7 @@ def _parse_manifest(data: bytes) -> dict[str, Any]:
     try:
         value = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
-        raise _Invalid(f"{MANIFEST} is not valid JSON ({_oneline(exc)[:120]})") from exc
+        raise _Invalid(f"{MANIFEST} is not valid JSON ({one_line(exc)[:120]})") from exc
     if not isinstance(value, dict):
         raise _Invalid(f"{MANIFEST} is not a JSON object")
     found = value.get("format")
@@ -503,7 +503,7 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
         with zf.open(info) as fh:
             data = fh.read(cap + 1)
     except _ZIP_ERRORS as exc:
-        raise _Invalid(f"{_show(info.filename)} is damaged ({_oneline(exc)})") from exc
+        raise _Invalid(f"{_show(info.filename)} is damaged ({one_line(exc)})") from exc
     if len(data) > cap:
         raise _Invalid(f"{_show(info.filename)} is over the limit of {cap:,} bytes")
     return data
@@ -524,8 +524,8 @@ def _png(name: str, data: bytes) -> Iterator[Image.Image]:
                 yield im
         except UnidentifiedImageError as exc:  # its text names a BytesIO object
             raise _Invalid(f"{_show(name)} is a damaged PNG (unreadable header)") from exc
-        except _DECODE_ERRORS as exc:
-            raise _Invalid(f"{_show(name)} is a damaged PNG ({_oneline(exc)})") from exc
+        except DECODE_ERRORS as exc:
+            raise _Invalid(f"{_show(name)} is a damaged PNG ({one_line(exc)})") from exc
 
 
 def _decode_png(data: bytes, name: str, mode: str, width: int, height: int) -> np.ndarray:
@@ -557,8 +557,3 @@ def _show(value: Any) -> str:
     """A short one-line rendering of a value taken from a hostile file."""
     text = ascii(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _oneline(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-

@@ -310,10 +310,6 @@ class Stylizer:
         out = _run(session, feeds, content_in, image[..., :3], True, tile, overlap, progress, cancelled)
         return self._finish(image, _to_uint8(out), 1.0, preserve_colour, mask)
 
-    def with_image(self, image: np.ndarray, style_image: np.ndarray, **options) -> np.ndarray:
-        """with_vector(image, style_vector(style_image), **options)."""
-        return self.with_vector(image, self.style_vector(style_image), **options)
-
     @staticmethod
     def _vector(vector: np.ndarray, size: int) -> np.ndarray:
         v = np.asarray(vector, np.float32).reshape(-1)

@@ -39,6 +39,7 @@ import torch
 from PIL import Image
 
 from studio.core.atomic import atomic_path, atomic_write_text
+from studio.core.errors import one_line
 from studio.core.imageio import ImageError, load_image, open_image
 
 PREPROCESS_VERSION = "v1"  # bump when prepare_image changes, so old cache entries are not reused
@@ -213,7 +214,7 @@ def list_files(folder: str | os.PathLike) -> tuple[list[Path], list[Skipped]]:
             seen.add(key)
             entries = sorted(os.scandir(here), key=lambda e: e.name)
         except OSError as exc:
-            problems.append(Skipped(str(here), "unreadable", f"cannot list folder: {_oneline(exc)}"))
+            problems.append(Skipped(str(here), "unreadable", f"cannot list folder: {one_line(exc)}"))
             continue
         subfolders = []
         for entry in entries:
@@ -230,7 +231,7 @@ def list_files(folder: str | os.PathLike) -> tuple[list[Path], list[Skipped]]:
                     continue
                 what = "broken link" if entry.is_symlink() else "not a regular file"
             except OSError as exc:
-                what = f"cannot follow link: {_oneline(exc)}"
+                what = f"cannot follow link: {one_line(exc)}"
             problems.append(Skipped(str(path), "unreadable", what))
         stack.extend(reversed(subfolders))
     files.sort(key=lambda p: p.relative_to(root).as_posix())
@@ -351,7 +352,7 @@ def _facts(path: Path, root: Path, index: dict) -> _Facts:
     try:
         st = path.stat()
     except OSError as exc:
-        return _Facts(path, rel, 0, 0, error="unreadable", detail=_oneline(exc))
+        return _Facts(path, rel, 0, 0, error="unreadable", detail=one_line(exc))
     f = _Facts(path, rel, st.st_size, st.st_mtime_ns)
     known = index.get(rel)
     if known and known.get("size") == f.size and known.get("mtime_ns") == f.mtime_ns:
@@ -370,7 +371,7 @@ def _facts(path: Path, root: Path, index: dict) -> _Facts:
     except ImageError as exc:
         f.error, f.detail = _reason(str(exc)), str(exc)
     except OSError as exc:
-        f.error, f.detail = "unreadable", _oneline(exc)
+        f.error, f.detail = "unreadable", one_line(exc)
     return f
 
 
@@ -390,7 +391,7 @@ def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tup
     except ImageError as exc:
         return None, 1, (_reason(str(exc)), str(exc))
     except OSError as exc:
-        return None, 1, ("unreadable", _oneline(exc))
+        return None, 1, ("unreadable", one_line(exc))
     # The real answers, now that the pixels are here: alpha from the pixels,
     # not the mode; the size after EXIF rotation, not the header's.
     f.alpha = bool(rgba[..., 3].min() < 255)
@@ -400,7 +401,7 @@ def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tup
         with atomic_path(entry) as tmp:
             tmp.write_bytes(out.tobytes())
     except OSError as exc:  # a full or read-only cache disk slows the next start, nothing more
-        print(f"warning: cannot write the image cache {entry}: {_oneline(exc)}", file=sys.stderr)
+        print(f"warning: cannot write the image cache {entry}: {one_line(exc)}", file=sys.stderr)
     return out, 1, None
 
 
@@ -449,7 +450,7 @@ def _write_index(path: Path, root: Path, facts: list[_Facts]) -> None:
     try:
         atomic_write_text(path, json.dumps(body, separators=(",", ":")))
     except OSError as exc:
-        print(f"warning: cannot write the dataset index {path}: {_oneline(exc)}", file=sys.stderr)
+        print(f"warning: cannot write the dataset index {path}: {one_line(exc)}", file=sys.stderr)
 
 
 # -- the summary --------------------------------------------------------------
@@ -488,7 +489,3 @@ def _summary(root: Path, usable: list[_Facts], train: list[_Facts], held_out: li
         "aspect": aspect, "alpha": alpha, "cached": decoded == 0, "decoded": decoded,
         "seconds": round(seconds, 2), "summary": line,
     }
-
-
-def _oneline(exc: BaseException | str) -> str:
-    return " ".join(str(exc).split())

@@ -56,7 +56,6 @@ class BarReporter(Reporter):
         self.width = width
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.total_steps: int | None = None
-        self.start_step = 0
         self._bar_shown = False
         self._last_draw = 0.0
 

@@ -184,9 +184,6 @@ class DocumentFiles(QObject):
         self.message.emit(f"Saving {path.name}…")
         self._start(task)
 
-    def is_saving(self) -> bool:
-        return self._saving
-
     def _saved(self, doc: Document, path: Path, state: int, then: Callable[[], None] | None) -> None:
         if doc is self.document:
             doc.mark_saved(state)

@@ -1,0 +1,14 @@
+"""Error text for people: every message the CLI prints after `error:` and
+every message box is one line, whatever the exception underneath said."""
+
+from __future__ import annotations
+
+
+def one_line(exc: BaseException | str) -> str:
+    """The text of an exception (or a string) on one line, runs of white
+    space folded to one space; an exception without text gives its type's
+    name, so a message never ends in nothing."""
+    text = " ".join(str(exc).split())
+    if not text and isinstance(exc, BaseException):
+        return type(exc).__name__
+    return text
