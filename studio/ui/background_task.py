@@ -55,3 +55,28 @@ class BackgroundTask(QThread):
         # Work that ran to the end has done its job (a file written is written),
         # even if cancel was pressed in the last instant.
         self.succeeded.emit(result)
+
+
+class TaskSet:
+    """The background tasks one owner has started: each is kept referenced
+    until it finishes (a QThread destroyed while running aborts the app),
+    then deleted."""
+
+    def __init__(self) -> None:
+        self._tasks: set[BackgroundTask] = set()
+
+    def start(self, task: BackgroundTask) -> None:
+        self._tasks.add(task)
+        task.finished.connect(lambda: (self._tasks.discard(task), task.deleteLater()))
+        task.start()
+
+    def __bool__(self) -> bool:
+        """True while any of them runs."""
+        return bool(self._tasks)
+
+    def finish_all(self, cancel: bool) -> None:
+        """Wait for every task to end (closing), cancelling each first if asked."""
+        for task in list(self._tasks):
+            if cancel:
+                task.cancel()
+            task.wait()

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from studio.engine.generator import Generator
-from studio.ui.background_task import BackgroundTask, TaskCancelled
+from studio.ui.animation_export import ANIMATION_FILTERS, animation_progress, with_suffix
+from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.latent_panel import FPS, LatentPanel
 from studio.ui.latent_walk import LatentWalk
 from studio.ui.messages import show_error
@@ -25,8 +26,6 @@ from studio.ui.render_worker import GeneratorCache
 
 FRAME_FILTERS = {"PNG image (*.png)": ".png", "JPEG image (*.jpg *.jpeg)": ".jpg",
                  "WebP image (*.webp)": ".webp", "TIFF image (*.tif *.tiff)": ".tif"}
-ANIMATION_FILTERS = {"GIF animation (*.gif)": ".gif", "MP4 video (*.mp4)": ".mp4",
-                     "WebP animation (*.webp)": ".webp"}
 RENDER_BATCH = 16  # frames per render call: large enough to batch, small enough to cancel quickly
 
 
@@ -69,14 +68,6 @@ def write_animation(path: Path, generator: Generator, walk: LatentWalk, frames: 
     return path
 
 
-def _with_suffix(path: str, selected_filter: str, filters: dict[str, str]) -> Path:
-    """The chosen path, given the selected filter's suffix when the user typed none."""
-    p = Path(path)
-    if not p.suffix and selected_filter in filters:
-        p = p.with_suffix(filters[selected_filter])
-    return p
-
-
 class ExportActions(QObject):
     exported = Signal(str)  # path written
     message = Signal(str)  # a status line
@@ -87,7 +78,7 @@ class ExportActions(QObject):
         self.panel = panel
         self.generators = generators
         self.folder = Path(QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or Path.home())
-        self.tasks: set[BackgroundTask] = set()
+        self.tasks = TaskSet()
         self.progress_dialog: QProgressDialog | None = None
 
         self.frame_action = QAction("Export Frame…", self)
@@ -128,7 +119,7 @@ class ExportActions(QObject):
                 ";;".join(FRAME_FILTERS))
             if not chosen:
                 return None
-            path = _with_suffix(chosen, selected, FRAME_FILTERS)
+            path = with_suffix(chosen, selected, FRAME_FILTERS)
         target = Path(path)
         self.folder = target.parent
         generators = self.generators
@@ -154,24 +145,15 @@ class ExportActions(QObject):
                 ";;".join(ANIMATION_FILTERS))
             if not chosen:
                 return None
-            path = _with_suffix(chosen, selected, ANIMATION_FILTERS)
+            path = with_suffix(chosen, selected, ANIMATION_FILTERS)
         target = Path(path)
         self.folder = target.parent
         generators = self.generators
         task = BackgroundTask(lambda task: write_animation(
             target, generators.get(entry), walk, frames, FPS, progress=task.report, cancelled=task.is_cancelled))
 
-        dialog = QProgressDialog(f"Rendering {frames} frames to {target.name}…", "Cancel", 0, 2 * frames,
-                                 self.window)
-        dialog.setWindowTitle("Export Animation")
-        dialog.setWindowModality(Qt.WindowModal)
-        dialog.setMinimumDuration(300)  # quick exports finish before a dialog flashes up
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setValue(0)
-        dialog.canceled.connect(task.cancel)
-        task.progressed.connect(lambda done, total: self._progress(dialog, done, total, frames, target))
-        task.finished.connect(lambda: self._close_dialog(dialog))
+        dialog = animation_progress(self.window, task, frames, target)
+        task.finished.connect(lambda: self._forget_dialog(dialog))
         task.succeeded.connect(lambda p: self._done(p))
         task.failed.connect(lambda msg: show_error(self.window, "Export Animation", msg))
         task.cancelled_done.connect(lambda: self.message.emit("Export cancelled; nothing was written"))
@@ -179,30 +161,15 @@ class ExportActions(QObject):
         self._start(task, f"Exporting {target.name}…")
         return task
 
-    def _close_dialog(self, dialog: QProgressDialog) -> None:
-        dialog.close()
-        dialog.deleteLater()
+    def _forget_dialog(self, dialog: QProgressDialog) -> None:
         if self.progress_dialog is dialog:
             self.progress_dialog = None
-
-    @staticmethod
-    def _progress(dialog: QProgressDialog, done: int, total: int, frames: int, target: Path) -> None:
-        dialog.setMaximum(total)
-        dialog.setValue(min(done, total))
-        if done >= frames:
-            dialog.setLabelText(f"Encoding {target.name}…")
 
     # -- bookkeeping -------------------------------------------------------------------------
 
     def _start(self, task: BackgroundTask, status: str) -> None:
-        self.tasks.add(task)
-        task.finished.connect(lambda: self._forget(task))
         self.message.emit(status)
-        task.start()
-
-    def _forget(self, task: BackgroundTask) -> None:
-        self.tasks.discard(task)
-        task.deleteLater()
+        self.tasks.start(task)
 
     def _done(self, path) -> None:
         self.exported.emit(str(path))
@@ -210,6 +177,4 @@ class ExportActions(QObject):
 
     def stop_all(self) -> None:
         """Cancel running exports and wait for them (window closing)."""
-        for task in list(self.tasks):
-            task.cancel()
-            task.wait()
+        self.tasks.finish_all(cancel=True)

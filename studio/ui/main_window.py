@@ -20,7 +20,7 @@ from studio.engine.generator import model_recipe
 from studio.engine.registry import ModelEntry, Registry
 from studio.engine.runtime import Runtime
 from studio.engine.style import Stylizer
-from studio.ui.background_task import BackgroundTask
+from studio.ui.background_task import BackgroundTask, TaskSet
 from studio.ui.canvas_actions import CanvasActions, SizeDialog
 from studio.ui.canvas_view import CanvasView
 from studio.ui.document_files import DocumentFiles, image_filter
@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         self.runtime = runtime
         self.model_folders = model_folders if model_folders is not None else default_model_folders()
         self.registry: Registry | None = None
-        self.tasks: set[BackgroundTask] = set()
+        self.tasks = TaskSet()
         self._last_error = ("", 0.0)
         self._scan_task: BackgroundTask | None = None
         self._closing = False  # the unsaved-changes question was answered
@@ -590,9 +590,7 @@ class MainWindow(QMainWindow):
     # -- lifetime ----------------------------------------------------------------------------
 
     def _start(self, task: BackgroundTask) -> None:
-        self.tasks.add(task)
-        task.finished.connect(lambda: (self.tasks.discard(task), task.deleteLater()))
-        task.start()
+        self.tasks.start(task)
 
     def shutdown(self) -> None:
         """Stop playback, cancel exports and end every thread (safe to call twice).
@@ -603,8 +601,7 @@ class MainWindow(QMainWindow):
         self.exports.stop_all()
         self.style_panel.shutdown()
         self.inpaint_panel.shutdown()
-        for task in list(self.tasks):
-            task.wait()
+        self.tasks.finish_all(cancel=False)
         self.worker.stop()
 
     def closeEvent(self, event) -> None:

@@ -25,8 +25,7 @@ import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressDialog, QPushButton, QSlider, QSpinBox, QTabWidget,
-                               QVBoxLayout, QWidget)
+                               QPushButton, QSlider, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.document import Document, alpha_bounds
 from studio.core.imageio import IMAGE_SUFFIXES
@@ -35,7 +34,8 @@ from studio.core.recipe import encode_latent
 from studio.core.rect import is_empty, slices
 from studio.engine.style import StyleError, Stylizer
 from studio.ui.action_row import add_action_row
-from studio.ui.background_task import BackgroundTask, TaskCancelled
+from studio.ui.animation_export import ANIMATION_FILTERS, animation_progress, with_suffix
+from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.canvas_view import CanvasView
 from studio.ui.messages import one_line, show_error
 from studio.ui.qimage import array_from_qimage
@@ -45,8 +45,6 @@ from studio.ui.style_target import (DEFAULT_FEATHER, FULL_TILE, MODES, PROXY_PX,
                                     preview, render_full, style_recipe)
 from studio.ui.style_worker import StyleResult, StyleWorker, StylizerFactory
 
-ANIMATION_FILTERS = {"GIF animation (*.gif)": ".gif", "MP4 video (*.mp4)": ".mp4",
-                     "WebP animation (*.webp)": ".webp"}
 ANIMATION_FPS = 24
 EDIT_SETTLE_MS = 150  # a preview follows edits (strokes, selections) once they pause this long
 SLOT_PREVIEW_PX = 96  # the picture shown in a style slot
@@ -70,7 +68,7 @@ class StylePanel(QWidget):
         self._applyProgress.connect(self._show_apply_progress)
         self.worker.failed.connect(self._on_failed)
         self.waiting: dict[str, int] = {}  # channel -> serial whose result has not been handled yet
-        self.tasks: set[BackgroundTask] = set()
+        self.tasks = TaskSet()
         self.last_preview: np.ndarray | None = None  # the image floating over the canvas now
         self.folder = Path(QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or Path.home())
         self._target: StyleTarget | None = None  # the last capture, reused while the document stays the same
@@ -541,9 +539,7 @@ class StylePanel(QWidget):
                                                            ";;".join(ANIMATION_FILTERS))
             if not chosen:
                 return None
-            path = Path(chosen)
-            if not path.suffix and selected in ANIMATION_FILTERS:
-                path = path.with_suffix(ANIMATION_FILTERS[selected])
+            path = with_suffix(chosen, selected, ANIMATION_FILTERS)
         out = Path(path)
         self.folder = out.parent
         count = int(frames or self.frames_spin.value())
@@ -572,31 +568,13 @@ class StylePanel(QWidget):
             return out
 
         task = BackgroundTask(work)
-        dialog = QProgressDialog(f"Rendering {count} frames to {out.name}…", "Cancel", 0, 2 * count, self)
-        dialog.setWindowTitle("Export Animation")
-        dialog.setWindowModality(Qt.WindowModal)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setValue(0)
-        dialog.canceled.connect(task.cancel)
-        task.progressed.connect(lambda done, total: self._progress(dialog, done, total, count, out))
-        task.finished.connect(lambda: (dialog.close(), dialog.deleteLater()))
+        animation_progress(self, task, count, out)
         task.succeeded.connect(lambda p: self.message.emit(f"Exported {p}"))
         task.failed.connect(lambda msg: show_error(self, "Export Animation", msg))
         task.cancelled_done.connect(lambda: self.message.emit("Export cancelled; nothing was written"))
-        self.tasks.add(task)
-        task.finished.connect(lambda: (self.tasks.discard(task), task.deleteLater()))
         self.message.emit(f"Exporting {out.name}…")
-        task.start()
+        self.tasks.start(task)
         return task
-
-    @staticmethod
-    def _progress(dialog: QProgressDialog, done: int, total: int, frames: int, out: Path) -> None:
-        dialog.setMaximum(total)
-        dialog.setValue(min(done, total))
-        if done >= frames:
-            dialog.setLabelText(f"Encoding {out.name}…")
 
     # -- results -----------------------------------------------------------------------------
 
@@ -651,9 +629,7 @@ class StylePanel(QWidget):
 
     def shutdown(self) -> None:
         """Cancel exports, finish the job in flight, end the worker (safe twice)."""
-        for task in list(self.tasks):
-            task.cancel()
-            task.wait()
+        self.tasks.finish_all(cancel=True)
         self.worker.stop()
         if self._watched is not None:
             self._watched.listeners.remove(self._document_edited)

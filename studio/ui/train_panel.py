@@ -46,7 +46,7 @@ from studio.core.imageio import IMAGE_SUFFIXES
 from studio.core.paths import user_data_dir
 from studio.engine.registry import ModelEntry
 from studio.train.presets import PRESETS, Preset, generator_defaults, is_default_base
-from studio.ui.background_task import BackgroundTask, TaskCancelled
+from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.curve_plot import CurvePlot
 from studio.ui.messages import show_error
 from studio.ui.qimage import qimage_from_array
@@ -284,7 +284,7 @@ class TrainPanel(QWidget):
         self._count_task: BackgroundTask | None = None
         self._sample_task: BackgroundTask | None = None
         self._sample_pending: Path | None = None
-        self._tasks: set[BackgroundTask] = set()
+        self._tasks = TaskSet()
         self._stop_timer = QTimer(self)
         self._stop_timer.setSingleShot(True)
         self._stop_timer.timeout.connect(self._stop_slow)
@@ -1004,9 +1004,7 @@ class TrainPanel(QWidget):
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
 
     def _start_task(self, task: BackgroundTask) -> None:
-        self._tasks.add(task)
-        task.finished.connect(lambda: (self._tasks.discard(task), task.deleteLater()))
-        task.start()
+        self._tasks.start(task)
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -1045,8 +1043,7 @@ class TrainPanel(QWidget):
         if exporter is not None and exporter.is_running() and not exporter.wait(SHUTDOWN_EXPORT_MS):
             exporter.kill()
             exporter.wait(1000)
-        for task in list(self._tasks):
-            task.wait()
+        self._tasks.finish_all(cancel=False)
 
 
 def _number(value) -> float | None:
