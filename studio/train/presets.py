@@ -3,11 +3,12 @@ place: `studio train` (its defaults and `--preset`) and the Train panel read
 it, and neither needs torch to do so (this module imports nothing heavy).
 
 Width is resolution-aware because a step's CPU time is spent where the pixels
-are: fastgan2 at width 1 costs about 4x width 0.5 at 128 px. The CPU widths
-below keep a step on a 2-core laptop at roughly the cost of a 64 px step at
-width 1 (measured in benchmarks/train.py); with CUDA the networks grow to
-FastGAN's own widths (64 base channels: 1024 at 4 px down to 64 at 128 px),
-which a GPU runs faster than the CPU runs the narrow ones.
+are: at 128 px, batch 32, 2 threads, fastgan2 trains 3.2 images/s at width 1
+and 10.7 at width 0.5 (one D and one G step timed in isolation, this
+session's 2-core VM), and the loop with width 0.5 runs 10-11 images/s on a
+quiet machine. Width 0.25 at 256 px follows the same pixel budget and is not
+measured yet. With CUDA the networks grow to FastGAN's own widths (64 base
+channels: 1024 at 4 px down to 64 at 128 px); not measured (no GPU lent).
 
 R1's weight follows StyleGAN2-ADA's heuristic, gamma = 0.0002 * R^2 / batch:
 the penalty is a sum over pixels, so it grows with the image's area.
@@ -18,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_RESOLUTION = 64
-GENERATOR_RESOLUTIONS = (8, 16, 32, 64, 128, 256)
 CPU_WIDTH = {8: 1.0, 16: 1.0, 32: 1.0, 64: 1.0, 128: 0.5, 256: 0.25}
 CUDA_WIDTH = 4.0  # fastgan2's table x 4 = FastGAN's ngf 64 channels
 DEFAULT_BATCH = 32
@@ -62,14 +62,18 @@ class Preset:
     label: str
     minutes: int
     resolution: int
-    expectation: str  # what the samples look like after it, from measured runs
+    # What the samples look like after it. Provisional: from the 128 px runs
+    # of issue 12's diagnosis (8-16 minutes: outlined flat shapes in the
+    # folder's palette); the 20-minute, 2-hour and 8-hour measurements on the
+    # evaluation folders replace them.
+    expectation: str
 
 
 PRESETS = {
     "quick": Preset("quick", "Quick look", 20, 64,
-                    "colours, layout and rough silhouettes of the folder; no detail"),
+                    "the folder's palette and rough shapes; figures need longer"),
     "evening": Preset("evening", "Evening", 120, 128,
-                      "recognisable figures of the folder with soft detail"),
+                      "rough figures in the folder's palette, soft detail"),
     "overnight": Preset("overnight", "Overnight", 480, 128,
-                        "the folder's figures, palette and poses with firmer edges"),
+                        "clearer figures and poses of the folder; fine detail stays soft on a CPU"),
 }

@@ -142,7 +142,7 @@ def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float
     if batch is not None:
         args += ["--batch", str(batch)]
     # Every core, at low priority: the scheduler serves the canvas first, so it
-    # stays responsive, and a 2-core laptop trains at twice the speed of one thread.
+    # stays responsive, and a 2-core laptop trains on both cores, not one.
     return args + ["--threads", "0", "--nice", "10", "--progress", "json"]
 
 
