@@ -12,8 +12,7 @@ import signal
 import time
 from pathlib import Path
 
-STOP_FILE = "STOP"
-PAUSE_FILE = "PAUSE"
+from studio.train.protocol import PAUSE_FILE, STOP_FILE
 
 
 class Control:

@@ -48,6 +48,7 @@ from studio.train.losses import (feature_matching_loss, masked_error, masked_l1,
                                  patch_generator_loss, r1_penalty)
 from studio.train.masks import KINDS, fixed_masks, mask_batch
 from studio.train.prefill import telea_prefill
+from studio.train.protocol import METRICS, event
 
 SAMPLE_IMAGES = 8
 METRIC_IMAGES = 64
@@ -218,9 +219,9 @@ class InpaintSession(Session):
         l1 = float(masked_l1(filled, images, masks)) / 2.0  # in [0,1] units
         by_kind = {k: round(float(psnr[[i for i, kk in enumerate(self.fixed_kinds) if kk == k]].mean()), 3)
                    for k in KINDS if k in self.fixed_kinds}
-        event = {"event": "metrics", "step": self.step, "psnr_hole": round(float(psnr.mean()), 3),
-                 "l1_hole": round(l1, 5), "psnr_by_kind": by_kind,
-                 "reference": "held-out" if self.data.held_out.shape[0] >= 2 else "training",
-                 "images": int(images.shape[0]), "seconds": round(time.monotonic() - t0, 2),
-                 "plot": str(self.out / "curves.png")}
-        self._publish_metrics(event)
+        measured = event(METRICS, step=self.step, psnr_hole=round(float(psnr.mean()), 3),
+                         l1_hole=round(l1, 5), psnr_by_kind=by_kind,
+                         reference="held-out" if self.data.held_out.shape[0] >= 2 else "training",
+                         images=int(images.shape[0]), seconds=round(time.monotonic() - t0, 2),
+                         plot=str(self.out / "curves.png"))
+        self._publish_metrics(measured)

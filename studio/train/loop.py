@@ -107,6 +107,8 @@ from studio.train.presets import (DEFAULT_BATCH, DEFAULT_KEYS, DEFAULT_RESOLUTIO
                                   generator_defaults, is_default_base)
 from studio.train.losses import HOLE_LOSSES
 from studio.train.prefill import PREFILLS
+from studio.train.protocol import (CHECKPOINT, DATASET, DONE, METRICS, PAUSED, PROGRESS, RESUMED, SAMPLES, SCAN,
+                                   START, STOP_REASONS, WARNING, event)
 from studio.train.progress import MODES, BarReporter, Reporter, SilentReporter, make_reporter
 from studio.train.samples import render_seeds, write_grid
 
@@ -145,7 +147,6 @@ DIVERSITY_LATENTS = 16  # fixed latents whose sample diversity the Guard watches
 # Tests only: at this step, poison one generator weight with NaN (once per process).
 INJECT_NAN_ENV = "STUDIO_TRAIN_INJECT_NAN_AT"
 METRIC_SEED_BASE = 1_000_000  # fixed latents for metrics, far from the grid's seeds 0..31
-STOP_REASONS = ("steps", "minutes", "stop-file", "SIGINT", "SIGTERM", "nan")  # weakest first (ranks agree on the max)
 METRIC_IMAGES = 200  # reference images when nothing is held out
 
 
@@ -565,7 +566,7 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         now = time.monotonic()
         if now - last_scan[0] >= 0.5 or done == total:
             last_scan[0] = now
-            reporter.emit({"event": "scan", "stage": stage, "done": done, "total": total})
+            reporter.emit(event(SCAN, stage=stage, done=done, total=total))
 
     session_class = session_for(config)
     if not main_rank:
@@ -581,19 +582,19 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
             control.acknowledge_stop()
         step = plan.resume.info.get("step", 0) if plan.resume else 0
         path = str(plan.resume.path) if plan.resume else None
-        reporter.emit({"event": "done", "reason": reason, "step": step, "checkpoint": path})
+        reporter.emit(event(DONE, reason=reason, step=step, checkpoint=path))
         return 0
     if main_rank:
         distributed.barrier()
-    reporter.emit({"event": "dataset", **data.summary})
+    reporter.emit(event(DATASET, **data.summary))
     report = {**data.summary, "held_out_files": data.held_out_files}
     if main_rank:
         atomic_write_text(out / "dataset_report.json", json.dumps(report, indent=2) + "\n")
     if data.skipped:
-        reporter.emit({"event": "warning", "step": plan.resume.info.get("step", 0) if plan.resume else 0,
-                       "kind": "skipped-file",
-                       "message": f"{len(data.skipped)} files skipped; each is listed with its reason in "
-                                  f"{out / 'dataset_report.json'}"})
+        reporter.emit(event(WARNING, step=plan.resume.info.get("step", 0) if plan.resume else 0,
+                            kind="skipped-file",
+                            message=f"{len(data.skipped)} files skipped; each is listed with its reason in "
+                                    f"{out / 'dataset_report.json'}"))
 
     config.update({
         "data": str(plan.data), "images": int(data.train.shape[0]), "held_out": int(data.held_out.shape[0]),
@@ -753,14 +754,14 @@ class Session:
         self.paused_s = 0.0
         deadline = self.started + args.minutes * 60.0 if args.minutes is not None else None
         base = config.get("base")
-        self.reporter.emit({"event": "start", "step": self.step, "resumed": self.plan.resume is not None,
-                            "base": base["name"] if base else None,
-                            "params_G": parameter_count(self.G), "params_D": parameter_count(self.D),
-                            "device": self.device.type, "precision": self.precision.name,
-                            "resolution": config["resolution"], "batch": batch,
-                            "threads": torch.get_num_threads(), "images": int(self.data.train.shape[0]),
-                            "arch": config["arch"], "loss": config["gan_loss"], "processes": self.world,
-                            "task": config.get("task", "generate")})
+        self.reporter.emit(event(START, step=self.step, resumed=self.plan.resume is not None,
+                                 base=base["name"] if base else None,
+                                 params_G=parameter_count(self.G), params_D=parameter_count(self.D),
+                                 device=self.device.type, precision=self.precision.name,
+                                 resolution=config["resolution"], batch=batch,
+                                 threads=torch.get_num_threads(), images=int(self.data.train.shape[0]),
+                                 arch=config["arch"], loss=config["gan_loss"], processes=self.world,
+                                 task=config.get("task", "generate")))
         window = {"g": 0.0, "d": 0.0, "r1": None, "n": 0, "t": time.monotonic(), "images": 0}
         reason = None
         while True:
@@ -805,17 +806,17 @@ class Session:
             if self.step % args.log_every == 0 or at_checkpoint:
                 now = time.monotonic()
                 rate = window["images"] / max(now - window["t"], 1e-9)
-                self._emit({"event": "progress", "step": self.step, "images_seen": self.images_seen,
-                            "loss_g": round(window["g"] / window["n"], 4), "loss_d": round(window["d"] / window["n"], 4),
-                            "r1": None if window["r1"] is None else round(window["r1"], 5),
-                            "aug_p": round(self._aug_p(), 4), "lr": self.opt_G.param_groups[0]["lr"],
-                            "grad_norm_g": round(self.grad_norms["g"], 3), "grad_norm_d": round(self.grad_norms["d"], 3),
-                            **self.d_accuracy.take(),
-                            "grad_blocks_g": block_gradient_norms(self.G),
-                            "grad_blocks_d": block_gradient_norms(self.D),
-                            "images_per_s": round(rate, 2),
-                            "eta_s": self._eta(now, deadline, rate / batch), "elapsed_s": round(self._active(now), 1),
-                            **self._progress_extras()},
+                self._emit(event(PROGRESS, step=self.step, images_seen=self.images_seen,
+                                 loss_g=round(window["g"] / window["n"], 4), loss_d=round(window["d"] / window["n"], 4),
+                                 r1=None if window["r1"] is None else round(window["r1"], 5),
+                                 aug_p=round(self._aug_p(), 4), lr=self.opt_G.param_groups[0]["lr"],
+                                 grad_norm_g=round(self.grad_norms["g"], 3), grad_norm_d=round(self.grad_norms["d"], 3),
+                                 **self.d_accuracy.take(),
+                                 grad_blocks_g=block_gradient_norms(self.G),
+                                 grad_blocks_d=block_gradient_norms(self.D),
+                                 images_per_s=round(rate, 2),
+                                 eta_s=self._eta(now, deadline, rate / batch), elapsed_s=round(self._active(now), 1),
+                                 **self._progress_extras()),
                            log=True)
                 window.update(g=0.0, d=0.0, n=0, t=time.monotonic(), images=0)
             if at_checkpoint and self._watch_health():
@@ -834,8 +835,8 @@ class Session:
         self._curves()
         if reason == "stop-file" and self.main:
             control.acknowledge_stop()
-        self.reporter.emit({"event": "done", "reason": reason, "step": self.step, "images_seen": self.images_seen,
-                            "wall_time_s": round(self._wall(), 1), "checkpoint": self.checkpoint_path})
+        self.reporter.emit(event(DONE, reason=reason, step=self.step, images_seen=self.images_seen,
+                                 wall_time_s=round(self._wall(), 1), checkpoint=self.checkpoint_path))
         if self.log_file is not None:
             self.log_file.close()
         return 0
@@ -941,9 +942,9 @@ class Session:
         self.rollbacks_in_row += 1
         back_to = self.snapshot.restore(self.modules, self.optimisers)
         lowered = lower_learning_rate(self.optimisers)
-        self._emit({"event": "warning", "step": self.step, "kind": "nan",
-                    "message": f"{why} (the weights of step {back_to}); {lowered}; rollback {self.rollbacks_in_row} "
-                               f"in a row, the run stops after {ROLLBACK_LIMIT}"})
+        self._emit(event(WARNING, step=self.step, kind="nan",
+                         message=f"{why} (the weights of step {back_to}); {lowered}; rollback {self.rollbacks_in_row} "
+                                 f"in a row, the run stops after {ROLLBACK_LIMIT}"))
 
     def _watch_health(self) -> bool:
         """Feed the EMA generator's sample diversity at fixed latents to the
@@ -955,7 +956,7 @@ class Session:
             self._roll_back(verdict.message or f"step {self.step}: non-finite weights")
             return False
         if verdict.message:
-            self._emit({"event": "warning", "step": self.step, "kind": "collapse", "message": verdict.message})
+            self._emit(event(WARNING, step=self.step, kind="collapse", message=verdict.message))
         self.snapshot.take(self.step, self.modules, self.optimisers)  # about to be checkpointed: good
         return True
 
@@ -1010,13 +1011,13 @@ class Session:
     def _pause(self) -> float:
         """Idle while PAUSE exists (and no stop is asked); returns the seconds idled."""
         t0 = time.monotonic()
-        self.reporter.emit({"event": "paused", "step": self.step})
+        self.reporter.emit(event(PAUSED, step=self.step))
         while self.control.paused() and self.control.stop_reason() is None:
             time.sleep(0.2)
         idle = time.monotonic() - t0
         self.paused_s += idle
         if self.control.stop_reason() is None:
-            self.reporter.emit({"event": "resumed", "step": self.step})
+            self.reporter.emit(event(RESUMED, step=self.step))
         return idle
 
     # -- outputs ----------------------------------------------------------------
@@ -1028,8 +1029,8 @@ class Session:
         self._write_checkpoint(reason)
         if pixels is not None:
             write_grid(grid, pixels)
-        self.reporter.emit({"event": "samples", "step": self.step, "path": str(grid)})
-        self.reporter.emit({"event": "checkpoint", "step": self.step, "path": self.checkpoint_path})
+        self.reporter.emit(event(SAMPLES, step=self.step, path=str(grid)))
+        self.reporter.emit(event(CHECKPOINT, step=self.step, path=self.checkpoint_path))
         self._curves()
 
     def _write_checkpoint(self, reason: str | None, keep_previous: bool = True) -> None:
@@ -1056,43 +1057,43 @@ class Session:
         fakes = torch.from_numpy(render_seeds(self.G_ema, self.config["latent_size"], seeds))
         result = swd(fakes, self.reference, seed=0)
         div = diversity(fakes)
-        event = {"event": "metrics", "step": self.step, "swd": round(result["swd"], 3),
-                 "swd_levels": {str(k): round(v, 3) for k, v in result["levels"].items()},
-                 "diversity": round(div, 4), "diversity_reference": round(self.reference_diversity, 4),
-                 "reference": "held-out" if self.data.held_out.shape[0] else "training", "images": n,
-                 "seconds": round(time.monotonic() - t0, 2), "plot": str(self.out / "curves.png")}
-        self._publish_metrics(event)
+        measured = event(METRICS, step=self.step, swd=round(result["swd"], 3),
+                         swd_levels={str(k): round(v, 3) for k, v in result["levels"].items()},
+                         diversity=round(div, 4), diversity_reference=round(self.reference_diversity, 4),
+                         reference="held-out" if self.data.held_out.shape[0] else "training", images=n,
+                         seconds=round(time.monotonic() - t0, 2), plot=str(self.out / "curves.png"))
+        self._publish_metrics(measured)
         # Collapse: variety fell to half of what this run had reached and to
         # under half of the real images' own variety.
         if div < 0.5 * self.best_diversity and div < 0.5 * self.reference_diversity:
-            self._emit({"event": "warning", "step": self.step, "kind": "collapse",
-                        "message": f"diversity fell to {div:.3f} (best so far {self.best_diversity:.3f}, real images "
-                                   f"{self.reference_diversity:.3f}): the generator may be collapsing to few images"})
+            self._emit(event(WARNING, step=self.step, kind="collapse",
+                             message=f"diversity fell to {div:.3f} (best so far {self.best_diversity:.3f}, real images "
+                                     f"{self.reference_diversity:.3f}): the generator may be collapsing to few images"))
         self.best_diversity = max(self.best_diversity, div)
 
-    def _publish_metrics(self, event: dict) -> None:
+    def _publish_metrics(self, measured: dict) -> None:
         """Keep a metrics event for the checkpoint's info, log it, redraw the
         curves and emit it."""
-        self.last_metrics = {k: v for k, v in event.items() if k not in ("event", "plot")}
-        self.log_rows.append(event)
-        self._log(event)
+        self.last_metrics = {k: v for k, v in measured.items() if k not in ("event", "plot")}
+        self.log_rows.append(measured)
+        self._log(measured)
         self._curves()
-        self.reporter.emit(event)
+        self.reporter.emit(measured)
 
     def _curves(self) -> None:
         if self.main:
             draw_curves(self.log_rows, self.out / "curves.png", self.curve_panels)
 
-    def _emit(self, event: dict, log: bool = False) -> None:
+    def _emit(self, item: dict, log: bool = False) -> None:
         if log:
-            self.log_rows.append(event)
-            self._log(event)
-        self.reporter.emit(event)
+            self.log_rows.append(item)
+            self._log(item)
+        self.reporter.emit(item)
 
-    def _log(self, event: dict) -> None:
+    def _log(self, item: dict) -> None:
         if self.log_file is None:
             return
-        self.log_file.write(json.dumps(event) + "\n")
+        self.log_file.write(json.dumps(item) + "\n")
         self.log_file.flush()
 
     def _open_log(self) -> list[dict]:

@@ -14,6 +14,9 @@ import sys
 import time
 from typing import TextIO
 
+from studio.train.protocol import (CHECKPOINT, DATASET, DONE, METRICS, PAUSED, PROGRESS, RESUMED, SAMPLES, SCAN,
+                                   START, WARNING)
+
 MODES = ("json", "bar")
 
 
@@ -65,7 +68,7 @@ class BarReporter(Reporter):
 
     def emit(self, event: dict) -> None:
         kind = event.get("event")
-        if kind == "progress":
+        if kind == PROGRESS:
             self._progress(event)
             return
         line = self._describe(event)
@@ -115,35 +118,35 @@ class BarReporter(Reporter):
     @staticmethod
     def _describe(e: dict) -> str | None:
         kind = e.get("event")
-        if kind == "scan":
+        if kind == SCAN:
             return None  # the app shows these; a terminal user sees the summary line
-        if kind == "dataset":
+        if kind == DATASET:
             lines = [f"data: {e['summary']}"]
             shown = e["skipped"][:20]
             lines += [f"  skipped {s['path']}: {s['reason']} ({s['detail']})" for s in shown]
             if len(e["skipped"]) > len(shown):
                 lines.append(f"  ... and {len(e['skipped']) - len(shown)} more (all listed in the run's dataset_report.json)")
             return "\n".join(lines)
-        if kind == "start":
+        if kind == START:
             what = "resumed at step" if e["resumed"] else "training from step"
             return (f"{what} {e['step']:,} on {e['device']}: {e['resolution']}x{e['resolution']} px, batch {e['batch']}, "
                     f"G {e['params_G'] / 1e6:.2f} M / D {e['params_D'] / 1e6:.2f} M parameters")
-        if kind == "samples":
+        if kind == SAMPLES:
             return f"step {e['step']:,}: samples {e['path']}"
-        if kind == "checkpoint":
+        if kind == CHECKPOINT:
             return f"step {e['step']:,}: checkpoint {e['path']}"
-        if kind == "metrics" and "psnr_hole" in e:  # --task inpaint
+        if kind == METRICS and "psnr_hole" in e:  # --task inpaint
             return (f"step {e['step']:,}: PSNR in the holes {_num(e['psnr_hole'])} dB, L1 {_num(e['l1_hole'])} "
                     f"(curves: {e['plot']})")
-        if kind == "metrics":
+        if kind == METRICS:
             return f"step {e['step']:,}: SWD {e['swd']:.1f}, diversity {e['diversity']:.3f} (curves: {e['plot']})"
-        if kind == "warning":
+        if kind == WARNING:
             return f"warning ({e['kind']}) at step {e['step']:,}: {e['message']}"
-        if kind == "paused":
+        if kind == PAUSED:
             return f"paused at step {e['step']:,} (delete PAUSE to go on)"
-        if kind == "resumed":
+        if kind == RESUMED:
             return f"going on at step {e['step']:,}"
-        if kind == "done":
+        if kind == DONE:
             where = f", checkpoint {e['checkpoint']}" if e.get("checkpoint") else ""
             return f"done ({e['reason']}) at step {e['step']:,}{where}"
         return json.dumps(e)

@@ -46,6 +46,8 @@ from studio.core.imageio import IMAGE_SUFFIXES
 from studio.core.paths import user_data_dir
 from studio.engine.registry import ModelEntry
 from studio.train.presets import PRESETS, Preset, generator_defaults, is_default_base
+from studio.train.protocol import (CHECKPOINT, DATASET, DONE, METRIC_KEYS, METRICS, PAUSE_FILE, PAUSED, PROGRESS,
+                                   RESUMED, SAMPLES, SCAN, START, STOP_FILE, TEXT, WARNING)
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.curve_plot import CurvePlot
 from studio.ui.messages import show_error
@@ -58,10 +60,10 @@ from studio.ui.trainer_process import TrainerProcess, error_line
 # the quality measure the trainer reports at checkpoints (studio/train/PROTOCOL.md).
 TASKS = {
     "generate": {"label": "Generator (new images)", "kind": "generator", "resolutions": (64, 128, 256),
-                 "resolution": 64, "metric": "swd", "plot": "SWD (lower is better)",
+                 "resolution": 64, "metric": METRIC_KEYS["generate"], "plot": "SWD (lower is better)",
                  "tip": "Image size the generator makes; each doubling costs about 4× the time"},
     "inpaint": {"label": "Inpainting (fills holes)", "kind": "inpaint", "resolutions": (64, 128, 256, 512),
-                "resolution": 128, "metric": "psnr_hole", "plot": "PSNR in the holes, dB (higher is better)",
+                "resolution": 128, "metric": METRIC_KEYS["inpaint"], "plot": "PSNR in the holes, dB (higher is better)",
                 "tip": "Crop size the network fills at; larger holes and finer detail need more, "
                        "each doubling costs about 4× the time"},
 }
@@ -692,7 +694,7 @@ class TrainPanel(QWidget):
             return
         if paused == self.paused:
             return
-        flag = self.rundir / "PAUSE"
+        flag = self.rundir / PAUSE_FILE
         try:
             if paused:
                 flag.touch()
@@ -721,8 +723,8 @@ class TrainPanel(QWidget):
         assert self.rundir is not None
         if not self._stop_sent:
             try:
-                (self.rundir / "STOP").touch()
-                (self.rundir / "PAUSE").unlink(missing_ok=True)  # a paused trainer must see STOP too
+                (self.rundir / STOP_FILE).touch()
+                (self.rundir / PAUSE_FILE).unlink(missing_ok=True)  # a paused trainer must see STOP too
             except OSError as exc:
                 self._log(f"cannot write STOP ({exc}); sending SIGTERM instead")
                 if self.trainer is not None:
@@ -740,10 +742,10 @@ class TrainPanel(QWidget):
     # -- trainer events ------------------------------------------------------------------------
 
     def _on_event(self, item: dict) -> None:
-        handlers = {"text": self._on_text, "scan": self._on_scan, "dataset": self._on_dataset, "start": self._on_start,
-                    "progress": self._on_progress, "samples": self._on_samples, "checkpoint": self._on_checkpoint,
-                    "metrics": self._on_metrics, "warning": self._on_warning, "paused": self._on_paused,
-                    "resumed": self._on_resumed, "done": self._on_done}
+        handlers = {TEXT: self._on_text, SCAN: self._on_scan, DATASET: self._on_dataset, START: self._on_start,
+                    PROGRESS: self._on_progress, SAMPLES: self._on_samples, CHECKPOINT: self._on_checkpoint,
+                    METRICS: self._on_metrics, WARNING: self._on_warning, PAUSED: self._on_paused,
+                    RESUMED: self._on_resumed, DONE: self._on_done}
         handler = handlers.get(item.get("event"))
         if handler is not None:
             handler(item)

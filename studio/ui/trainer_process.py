@@ -16,14 +16,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+from studio.train.protocol import CHECKPOINT, DATASET, DONE, PROGRESS, SAMPLES, TEXT, event
+
 MAX_LINE_BYTES = 1 << 20  # a "line" longer than this is not ours: drop it rather than grow without end
 NOTE_CHARS = 200  # how much of an unparsable line a note quotes
 STDERR_LINES = 40  # stderr lines kept for the crash report
-
-
-def make_event(name: str, **fields) -> dict:
-    """A protocol event as a dict: {"event": name, **fields}."""
-    return {"event": name, **fields}
 
 
 class EventLineParser:
@@ -57,7 +54,7 @@ class EventLineParser:
                 continue
             events.extend(self.parse_line(line))
         if len(self._buffer) > MAX_LINE_BYTES:
-            events.append(make_event("text", line=f"(dropped {len(self._buffer)} bytes without a line end)"))
+            events.append(event(TEXT, line=f"(dropped {len(self._buffer)} bytes without a line end)"))
             self._buffer.clear()
             self._overlong = True
         return events
@@ -79,7 +76,7 @@ class EventLineParser:
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            return [make_event("text", line=line[:NOTE_CHARS])]
+            return [event(TEXT, line=line[:NOTE_CHARS])]
         return _current_events(record)
 
 
@@ -88,25 +85,25 @@ def _current_events(record: dict) -> list[dict]:
     name = record.get("event")
     if name == "data":  # old: {"event":"data","images":N,"resolution":R,"seconds":s}
         images = record.get("images", 0)
-        return [make_event("dataset", images=images, skipped=[], cached=False, seconds=record.get("seconds"),
+        return [event(DATASET, images=images, skipped=[], cached=False, seconds=record.get("seconds"),
                       summary=f"{images} images at {record.get('resolution', '?')} px")]
     if name is None and "step" in record and "loss_g" in record:  # old progress line
-        events = [make_event("progress", **{k: v for k, v in record.items() if k not in ("sample_grid", "checkpoint")})]
+        events = [event(PROGRESS, **{k: v for k, v in record.items() if k not in ("sample_grid", "checkpoint")})]
         events.extend(_old_attachments(record))
         return events
-    if name == "done" and "sample_grid" in record:  # old done: the last grid rides along
+    if name == DONE and "sample_grid" in record:  # old done: the last grid rides along
         return [record, *_old_attachments({**record, "checkpoint": None})]
     if not isinstance(name, str):
-        return [make_event("text", line=json.dumps(record)[:NOTE_CHARS])]
+        return [event(TEXT, line=json.dumps(record)[:NOTE_CHARS])]
     return [record]
 
 
 def _old_attachments(record: dict) -> list[dict]:
     events = []
     if record.get("sample_grid"):
-        events.append(make_event("samples", step=record.get("step"), path=record["sample_grid"]))
+        events.append(event(SAMPLES, step=record.get("step"), path=record["sample_grid"]))
     if record.get("checkpoint"):
-        events.append(make_event("checkpoint", step=record.get("step"), path=record["checkpoint"]))
+        events.append(event(CHECKPOINT, step=record.get("step"), path=record["checkpoint"]))
     return events
 
 
