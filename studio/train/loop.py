@@ -173,8 +173,8 @@ def build_parser() -> Parser:
     recipe.add_argument("--background", help="colour under transparent pixels and padding: white, black or #rrggbb "
                                              "(default white)")
     recipe.add_argument("--width", type=float,
-                        help="network width multiplier (channels; default by resolution on the CPU: 1 up to 64 px, "
-                             "0.5 at 128, 0.25 at 256; 4 on CUDA)")
+                        help="network width multiplier (channels; default by resolution on the CPU: 0.5 up to "
+                             "128 px, 0.25 at 256; 4 on CUDA)")
     recipe.add_argument("--lr", type=float, help="Adam learning rate of both networks (default 0.002)")
     recipe.add_argument("--r1-gamma", type=float,
                         help="R1 penalty weight (default 0.0002 x resolution^2 / batch, StyleGAN2-ADA's heuristic)")

@@ -2,12 +2,14 @@
 place: `studio train` (its defaults and `--preset`) and the Train panel read
 it, and neither needs torch to do so (this module imports nothing heavy).
 
-Width is resolution-aware because a step's CPU time is spent where the pixels
-are: at 128 px, batch 32, 2 threads, fastgan2 trains 3.2 images/s at width 1
-and 10.7 at width 0.5 (one D and one G step timed in isolation, this
-session's 2-core VM), and the loop with width 0.5 runs 10-11 images/s on a
-quiet machine. Width 0.25 at 256 px follows the same pixel budget and is not
-measured yet. With CUDA the networks grow to FastGAN's own widths (64 base
+Width is resolution-aware because a step's CPU time grows with both pixels
+and channels. fastgan2's table is wide at the low resolutions, so width 1 is
+costly everywhere: one D and one G step of batch 32 on 2 threads (this
+session's 2-core VM, a training run sharing it) trains 4.9 images/s at 64 px
+and width 1, 15.9 at 64 px and width 0.5, 10.1 at 128 px and width 0.5 (3.2
+at 128 px and width 1, measured alone); the loop at 128 px and width 0.5
+runs 10-11 images/s on a quiet machine. So 0.5 up to 128 px, and 0.25 at
+256 px on the same pixel budget (not measured yet). With CUDA the networks grow to FastGAN's own widths (64 base
 channels: 1024 at 4 px down to 64 at 128 px); not measured (no GPU lent).
 
 R1's weight follows StyleGAN2-ADA's heuristic, gamma = 0.0002 * R^2 / batch:
@@ -19,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_RESOLUTION = 64
-CPU_WIDTH = {8: 1.0, 16: 1.0, 32: 1.0, 64: 1.0, 128: 0.5, 256: 0.25}
+CPU_WIDTH = {8: 0.5, 16: 0.5, 32: 0.5, 64: 0.5, 128: 0.5, 256: 0.25}
 CUDA_WIDTH = 4.0  # fastgan2's table x 4 = FastGAN's ngf 64 channels
 DEFAULT_BATCH = 32
 # What does not depend on the resolution or the device.
