@@ -210,3 +210,14 @@ def test_new_generator_runs_start_from_the_installed_base_model_that_fits(tmp_pa
     assert started_from("wider", *[str(v) if v != 0.25 else "0.5" for v in small]) is None  # not its width
     proc = _run(["--resume", tmp_path / "tuned", "--from-scratch", "--steps", 2], tmp_path)
     assert proc.returncode == 2 and "--from-scratch only starts a new run" in proc.stderr
+
+
+def test_fine_tune_from_the_shipped_base128_runs_and_exports(tmp_path):
+    data = _emoji_folder(tmp_path / "emoji")  # 16 images
+    proc = _run(["--data", data, "--out", tmp_path / "run", "--base", "base128", "--batch", 4, "--steps", 2,
+                 "--checkpoint-every", 2, "--metrics-every", 0, "--threads", 1], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    start = next(e for e in _events(proc.stdout) if e["event"] == "start")
+    assert (start["base"], start["arch"], start["resolution"]) == ("base128", "fastgan2", 128)
+    proc = _run(["export", tmp_path / "run", "--name", "tuned128", "--dest", tmp_path / "models"], tmp_path)
+    assert proc.returncode == 0 and "max abs diff" in proc.stdout, proc.stderr
