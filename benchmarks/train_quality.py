@@ -3,7 +3,7 @@ trainer from scratch, ours fine-tuned from a base model, and (optionally)
 lightweight-gan, on each evaluation folder (benchmarks/folders.py eval DEST).
 
     python benchmarks/train_quality.py --folders DEST/clipart-people DEST/clipart-animals DEST/emoji-persons
-        [--resolutions 64 128] [--minutes 20] [--base base128] [--threads 2]
+        [--resolutions 64 128] [--minutes 20 60] [--base base128] [--threads 2]
         [--peer-python /work/lwgan-venv/bin/python] [--out benchmarks/results/quality]
 
 Quality is SWD x1000 (studio.train.metrics.swd) against a larger reference
@@ -17,10 +17,16 @@ itself). B holds training images, as FID against the training set does;
 with ~300 images and minutes of training, memorising them is not what a
 ratio near 1 means here, and the sample grids saved beside the table show it.
 
-Each row is its own trainer process started as the app starts one (every
-row gets the same --minutes of training time and --threads), run one after
-the other on an otherwise idle machine; "from the base" rows need the base
-at that resolution (rows are skipped, with the reason, where there is none).
+Each run is its own trainer process started as the app starts one (every
+run gets the same training time and --threads), run one after the other on
+an otherwise idle machine; "from the base" rows need the base at that
+resolution (rows are skipped, with the reason, where there is none).
+--minutes takes cumulative marks (`--minutes 20 60`): each of our runs trains
+to the first mark, is scored, and is resumed to the next, as an artist who
+looks at a run after 20 minutes and lets it go on would (the peer trains to
+the last mark only). Rows are added to OUT/table.json as they are scored and
+a run whose marks are all there is skipped, so a comparison longer than a
+session goes on in the next with the same --out.
 The peer is CPU-patched lightweight-gan (benchmarks/lightweight_gan_cpu.py),
 trained on the same prepared pixels, its fmap_max from --peer-fmap-max.
 """
@@ -30,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -67,7 +74,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folders", type=Path, nargs="+", required=True)
     parser.add_argument("--resolutions", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--minutes", type=float, default=20.0, help="training time of every row")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[20.0],
+                        help="cumulative training times at which each run is scored")
     parser.add_argument("--base", help="base model name or folder for the fine-tuning rows (at its resolution)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -82,60 +90,78 @@ def main() -> int:
     env = {**os.environ, "STUDIO_CACHE_DIR": str(work / "cache")}
     os.environ["STUDIO_CACHE_DIR"] = env["STUDIO_CACHE_DIR"]
     why_no_peer = check_peer(args.peer_python)
-    rows = []
+    marks = sorted(args.minutes)
+    table = work / "table.json"
+    rows = [tuple(row) for row in json.loads(table.read_text())] if table.exists() else []
+
+    def add(row: tuple) -> None:
+        rows.append(row)
+        table.write_text(json.dumps(rows, indent=1) + "\n")
+
+    def missing(folder: Path, resolution: int, name: str, wanted: list[float]) -> bool:
+        scored = {row[3] for row in rows if tuple(row[:3]) == (folder.name, resolution, name)}
+        return not all(mark in scored for mark in wanted)
+
     for folder in args.folders:
         for resolution in args.resolutions:
             data = load_dataset(folder, resolution, "auto")
             images = torch.cat([data.train, data.held_out])
             n = min(images.shape[0] // 2, HALF_MAX)
             tag = f"{folder.name}-{resolution}"
+            write_grid(work / f"{tag}-real.png", _as_float(images[:GRID]))
             starts = [("ours from scratch", ("--from-scratch",))]
             if args.base:
                 starts.append((f"ours from {args.base}", ("--base", args.base)))
             for name, start in starts:
-                rundir = work / f"{tag}-{'base' if start[0] == '--base' else 'scratch'}"
-                try:
-                    run = run_ours(folder, rundir, resolution, args.batch, args.threads, 0, 0, env,
-                                   minutes=args.minutes, start=start)
-                except RuntimeError as exc:
-                    rows.append((folder.name, resolution, name, None, None, str(exc)))
+                if not missing(folder, resolution, name, marks):
                     continue
-                samples = ours_images(rundir, n * SPLITS)
-                write_grid(work / f"{rundir.name}.png", _as_float(samples[:GRID]))
-                rows.append((folder.name, resolution, name, run["done"]["images_seen"], score(images, samples), ""))
-            if why_no_peer is None:
+                rundir = work / f"{tag}-{'base' if start[0] == '--base' else 'scratch'}"
+                shutil.rmtree(rundir, ignore_errors=True)  # a run cut short in an earlier session
+                done = 0.0
+                for mark in marks:
+                    try:
+                        run = run_ours(folder, rundir, resolution, args.batch, args.threads, 0, 0, env,
+                                       minutes=mark - done, start=start if done == 0 else ("--resume",))
+                    except RuntimeError as exc:
+                        add((folder.name, resolution, name, mark, None, None, str(exc)))
+                        break
+                    done = mark
+                    samples = ours_images(rundir, n * SPLITS)
+                    write_grid(work / f"{rundir.name}-{mark:g}min.png", _as_float(samples[:GRID]))
+                    add((folder.name, resolution, name, mark, run["done"]["images_seen"], score(images, samples), ""))
+            peer_name = f"lightweight-gan fmap_max {args.peer_fmap_max}"
+            if why_no_peer is None and missing(folder, resolution, peer_name, marks[-1:]):
                 peer_data = work / f"{tag}-peer-data"
                 if not peer_data.exists():
                     write_pixels(data.train, peer_data)
                 common = {"threads": args.threads, "seed": 0, "attn": [], "fmap_max": args.peer_fmap_max,
                           "workers": None, "batch": args.batch, "workdir": str(work / f"{tag}-peer"),
                           "resolution": resolution}
+                seconds = marks[-1] * 60
                 try:
                     peer = run_peer(args.peer_python, {**common, "mode": "train", "data": str(peer_data),
-                                                       "seconds": args.minutes * 60, "min_steps": 0, "save": True},
-                                    work / f"{tag}-peer.stderr.txt", args.minutes * 60 * 3 + 600)
+                                                       "seconds": seconds, "min_steps": 0, "save": True},
+                                    work / f"{tag}-peer.stderr.txt", seconds * 3 + 600)
                     run_peer(args.peer_python, {**common, "mode": "generate", "count": n * SPLITS,
                                                 "out": str(work / f"{tag}-peer-images")},
                              work / f"{tag}-peer-generate.stderr.txt", 600)
                     samples = folder_images(work / f"{tag}-peer-images")
-                    write_grid(work / f"{tag}-peer.png", _as_float(samples[:GRID]))
-                    rows.append((folder.name, resolution, f"lightweight-gan fmap_max {args.peer_fmap_max}",
-                                 peer["done"]["step"] * args.batch, score(images, samples), ""))
+                    write_grid(work / f"{tag}-peer-{marks[-1]:g}min.png", _as_float(samples[:GRID]))
+                    add((folder.name, resolution, peer_name, marks[-1], peer["done"]["step"] * args.batch,
+                         score(images, samples), ""))
                 except Exception as exc:  # the peer's failures are its own; the table says which
-                    rows.append((folder.name, resolution, "lightweight-gan", None, None, str(exc).splitlines()[0]))
-            write_grid(work / f"{tag}-real.png", _as_float(images[:GRID]))
+                    add((folder.name, resolution, peer_name, marks[-1], None, None, str(exc).splitlines()[0]))
 
-    print(f"{args.minutes:g} min of training per row, batch {args.batch}, {args.threads} threads, "
-          f"torch {torch.__version__}; SWD ratio to the folder's own split floor (lower is better, 1.0 = floor)")
+    print(f"batch {args.batch}, {args.threads} threads, torch {torch.__version__}; SWD ratio to the folder's "
+          "own split floor (lower is better, 1.0 = floor)")
     if why_no_peer:
         print(f"peer rows missing: {why_no_peer}")
     print()
-    print("| folder | px | trainer | images seen | SWD / floor | note |")
-    print("|---|---:|---|---:|---:|---|")
-    for folder, resolution, name, seen, ratio, note in rows:
-        print(f"| {folder} | {resolution} | {name} | {seen if seen is not None else '-'} | "
+    print("| folder | px | trainer | minutes | images seen | SWD / floor | note |")
+    print("|---|---:|---|---:|---:|---:|---|")
+    for folder, resolution, name, minutes, seen, ratio, note in rows:
+        print(f"| {folder} | {resolution} | {name} | {minutes:g} | {seen if seen is not None else '-'} | "
               f"{'-' if ratio is None else f'{ratio:.2f}'} | {note} |")
-    (work / "table.json").write_text(json.dumps(rows, indent=1) + "\n")
     return 0
 
 
