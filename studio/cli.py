@@ -147,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     # `studio train/export ...` hand their arguments to the trainer untouched,
     # so its own --help and errors apply.
     if argv and argv[0] == "train":
-        from studio.train import loop  # imports torch: only here
+        from studio.train import cli  # imports torch: only here
 
-        return loop.main(argv[1:])
+        return cli.main(argv[1:])
     if argv and argv[0] == "export":
         from studio.train import export
 

@@ -11,7 +11,7 @@ def main(argv: list[str] | None = None) -> int:
         from studio.train.export import main as export_main
 
         return export_main(args[1:])
-    from studio.train.loop import main as train_main
+    from studio.train.cli import main as train_main
 
     return train_main(args)
 

@@ -41,6 +41,7 @@ from PIL import Image
 from studio.core.atomic import atomic_path, atomic_write_text
 from studio.core.errors import one_line
 from studio.core.imageio import ImageError, load_image, open_image
+from studio.train.errors import DataError
 
 PREPROCESS_VERSION = "v1"  # bump when prepare_image changes, so old cache entries are not reused
 FITS = ("auto", "crop", "pad")
@@ -53,10 +54,6 @@ HOLDOUT_FRACTION = 0.05
 HOLDOUT_MIN, HOLDOUT_MAX = 8, 200
 # Skip reasons, as the protocol names them ("exact duplicate of <path>" adds the path).
 REASONS = ("truncated", "not an image", "empty", "too small", "unreadable", "over the pixel limit", "exact duplicate")
-
-
-class DataError(Exception):
-    """The training folder cannot be used; str() is one readable line."""
 
 
 class ScanInterrupted(Exception):

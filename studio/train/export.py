@@ -3,10 +3,10 @@
     python -m studio.train export RUNDIR --name NAME --dest DIR
 
 writes DIR/NAME/{model.onnx, manifest.json, checkpoint.safetensors, samples.png}.
-The EMA generator is exported; onnxruntime must reproduce torch's output on 16
-random latents to within 1e-3 or nothing is written. A --task inpaint run
-becomes an "inpaint" model instead (inpaint_export.py: image + mask in, the
-filled image out, checked on image/mask pairs).
+The EMA generator is exported by the run's task (tasks/: a generator's
+generator_export.py, an inpainting run's inpaint_export.py); onnxruntime
+must reproduce torch's output on the task's parity inputs to within 1e-3 or
+nothing is written.
 """
 
 from __future__ import annotations
@@ -18,30 +18,16 @@ import re
 import shutil
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
-import numpy as np
-import torch
 from safetensors.torch import save_file
 
 from studio.core.arguments import ArgumentError, Parser
 from studio.core.paths import user_models_dir
 from studio.train import checkpoint as ckpt_io
-from studio.train.architecture import build_generator
-from studio.train.inpaint_export import (
-    PARITY_PAIRS,
-    build_inpaint_generator,
-    copy_run_samples,
-    export_inpaint_onnx,
-    inpaint_parity,
-    inpaint_signature,
-)
-from studio.train.onnx_check import max_difference, run_onnx
-from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
+from studio.train.tasks import DEFAULT_TASK, task_of
 
 PARITY_LIMIT = 1e-3
-PARITY_LATENTS = 16
 OPSET = 17
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -98,15 +84,12 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         raise ExportError(f"model name {name!r} must be letters, digits, '-', '_' or '.' (at most 64)")
     ckpt = ckpt_io.load(run)
     info, config = ckpt.info, ckpt.info.get("config", {})
-    inpaint = config.get("task") == "inpaint"
-    if inpaint:
-        generator = build_inpaint_generator(config, ckpt.module_state("G_ema"))
-        parity_inputs = f"{PARITY_PAIRS} image/mask pairs"
-    else:
-        generator = build_generator(config).eval()  # classic or fastgan, as the run's config says
-        generator.load_state_dict(ckpt.module_state("G_ema"))
-        generator.requires_grad_(False)
-        parity_inputs = f"{PARITY_LATENTS} latents"
+    task = task_of(config)
+    if base_model and not task.default_bases:
+        raise ExportError(f"a {task.model_kind} model cannot be a default base (--base-model); name it with --base "
+                          "to fine-tune from it")
+    exporter = task.exporter()
+    network = exporter.build_network(config, ckpt.module_state("G_ema"))
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -115,20 +98,12 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest))
     try:
         onnx_path = staging / "model.onnx"
-        if inpaint:
-            export_inpaint_onnx(generator, onnx_path, OPSET)
-            diff = inpaint_parity(generator, onnx_path)
-        else:
-            export_onnx(generator, onnx_path)
-            diff = parity(generator, onnx_path, config["latent_size"])
+        exporter.export_onnx(network, onnx_path, OPSET)
+        diff = exporter.parity(network, onnx_path)
         if not diff <= PARITY_LIMIT:
             raise ExportError(f"parity check failed: onnxruntime differs from torch by {diff:.3g} "
                               f"(limit {PARITY_LIMIT:g}); nothing was exported")
-        if inpaint:
-            has_samples = copy_run_samples(Path(run), int(info.get("step", 0)), staging / "samples.png")
-        else:
-            write_grid(staging / "samples.png", onnx_images(onnx_path, seed_latents(GRID_SEEDS, config["latent_size"])))
-            has_samples = True
+        has_samples = exporter.write_samples(Path(run), info, onnx_path, staging / "samples.png")
         # The model folder keeps what fine-tuning needs (EMA generator and
         # discriminator), not the optimiser moments or the RNG states.
         kept = {k: v for k, v in ckpt.tensors.items() if k.startswith(("G_ema.", "D."))}
@@ -139,8 +114,6 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         digest = hashlib.sha256(data).hexdigest()
         manifest = build_manifest(name, version, info, digest, description, licence, attribution)
         if base_model:
-            if inpaint:
-                raise ExportError("--base-model is for generators; an inpainting model is a base when named by --base")
             manifest["base_model"] = True
         if not has_samples:
             del manifest["files"]["samples"]
@@ -154,33 +127,7 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return {"folder": str(final), "sha256": digest, "onnx_bytes": len(data), "parity_max_abs_diff": diff,
-            "parity_inputs": parity_inputs, "manifest": manifest}
-
-
-def export_onnx(generator: torch.nn.Module, path: Path) -> None:
-    """latent float32 [batch,128] -> image float32 [batch,3,R,R], batch dynamic,
-    one self-contained file (weights inside)."""
-    example = torch.zeros(2, generator.latent_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice is not news to users
-        torch.onnx.export(
-            generator, (example,), str(path), dynamo=False, opset_version=OPSET,
-            input_names=["latent"], output_names=["image"],
-            dynamic_axes={"latent": {0: "batch"}, "image": {0: "batch"}},
-            do_constant_folding=True,
-        )
-
-
-def onnx_images(onnx_path: Path, latents: np.ndarray) -> np.ndarray:
-    """Run the exported generator in onnxruntime on the CPU: float32 [N,3,R,R]."""
-    return run_onnx(onnx_path, {"latent": latents}, "image")
-
-
-@torch.no_grad()
-def parity(generator: torch.nn.Module, onnx_path: Path, latent_size: int) -> float:
-    """Max abs difference between torch and onnxruntime on random latents."""
-    z = torch.randn(PARITY_LATENTS, latent_size, generator=torch.Generator().manual_seed(1234))
-    return max_difference(generator(z).numpy(), onnx_images(onnx_path, z.numpy()))
+            "parity_inputs": exporter.PARITY_INPUTS, "manifest": manifest}
 
 
 def build_manifest(name: str, version: str, info: dict, digest: str, description: str | None,
@@ -193,19 +140,8 @@ def build_manifest(name: str, version: str, info: dict, digest: str, description
     if licence is None:
         licence = (f"{dataset['licence']} (weights derived from the training images)"
                    if dataset.get("licence") else "unspecified: check the licence of the training images")
-    if config.get("task") == "inpaint":
-        signature = inpaint_signature(config, data_name)
-    else:
-        r, latent = int(config["resolution"]), int(config["latent_size"])
-        signature = {
-            "kind": "generator",
-            "description": f"{r}x{r} GAN generator trained on {data_name}",
-            "inputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", latent], "range": "normal(0,1)"}],
-            "outputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
-            "latent_size": latent,
-            "resolution": r,
-            "channels": 3,
-        }
+    task = task_of(config)
+    signature = task.exporter().signature(config, data_name)
     return {
         "format": 1,
         "kind": signature.pop("kind"),
@@ -223,27 +159,15 @@ def build_manifest(name: str, version: str, info: dict, digest: str, description
             "recipe": "models/README.md",
             "arch": config.get("arch", "classic"),
             **({"width": config["width"]} if "width" in config else {}),
-            **({"task": "inpaint"} if config.get("task") == "inpaint" else {}),
+            **({"task": task.name} if task.name != DEFAULT_TASK else {}),
             **({"base": config["base"]["name"]} if config.get("base") else {}),
-            **_metrics_facts(info.get("metrics")),
+            **({"metrics": task.metrics_facts(info["metrics"])} if info.get("metrics") else {}),
         },
         "licence": licence,
         "attribution": attribution if attribution is not None else dataset.get("attribution", ""),
         "sha256": digest,
         "files": {"onnx": "model.onnx", "checkpoint": "checkpoint.safetensors", "samples": "samples.png"},
     }
-
-
-def _metrics_facts(metrics: dict | None) -> dict:
-    """The run's last metrics for the manifest (absent for runs without them)."""
-    if not metrics:
-        return {}
-    if "psnr_hole" in metrics:  # an inpainting run's
-        return {"metrics": {k: metrics.get(k) for k in ("step", "psnr_hole", "l1_hole", "psnr_by_kind", "reference",
-                                                        "images")}}
-    return {"metrics": {"step": metrics.get("step"), "swd": metrics.get("swd"), "diversity": metrics.get("diversity"),
-                        "diversity_reference": metrics.get("diversity_reference"),
-                        "reference": metrics.get("reference"), "images": metrics.get("images")}}
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:

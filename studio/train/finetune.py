@@ -18,6 +18,7 @@ import torch
 from safetensors import safe_open
 from torch import nn
 
+from studio.train.base_models import manifest_name
 from studio.train.checkpoint import CHECKPOINT_FILE
 
 
@@ -33,7 +34,7 @@ def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
     discriminator that config describes. If `resolution` is given it must be
     the base's. Raises BaseModelError."""
     folder = Path(entry_folder)
-    name = _model_name(folder)
+    name = manifest_name(folder) or folder.name
     if not folder.is_dir():
         raise BaseModelError(f"base model folder {folder} not found")
     path = folder / _checkpoint_file(folder)
@@ -52,10 +53,8 @@ def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BaseModelError(f"base model {name}: cannot read {path.name}: {reason}") from None
     config = info.get("config") if isinstance(info, dict) else None
-    # An inpainting model has no latent; a generator needs its latent size.
-    needed = ("resolution",) if isinstance(config, dict) and config.get("task") == "inpaint" else (
-        "resolution", "latent_size")
-    if not isinstance(config, dict) or any(key not in config for key in needed):
+    # What else its task needs (a generator: its latent size) plan.py checks.
+    if not isinstance(config, dict) or "resolution" not in config:
         raise BaseModelError(f"base model {name}'s checkpoint has no training config")
     if not g_state or not d_state:
         missing = "generator (G_ema.*)" if not g_state else "discriminator (D.*)"
@@ -65,13 +64,6 @@ def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
         raise BaseModelError(f"base model {name} is {base_res} px; train at --resolution {base_res} "
                              "or choose another base")
     return dict(config), g_state, d_state
-
-
-def _model_name(folder: Path) -> str:
-    try:
-        return str(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["name"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return folder.name
 
 
 def _checkpoint_file(folder: Path) -> str:

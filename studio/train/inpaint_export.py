@@ -24,17 +24,18 @@ from studio.train.onnx_check import max_difference, run_onnx
 from studio.train.prefill import manifest_entry
 
 PARITY_PAIRS = 8
+PARITY_INPUTS = f"{PARITY_PAIRS} image/mask pairs"
 OUTPUT = "inpainted"
 
 
-def build_inpaint_generator(config: dict, state: dict[str, torch.Tensor]) -> InpaintGenerator:
+def build_network(config: dict, state: dict[str, torch.Tensor]) -> InpaintGenerator:
     """The run's generator with `state` (its G_ema) loaded, in eval mode, frozen."""
     generator = build_inpaint_networks(config)[0].eval()
     generator.load_state_dict(state)
     return generator.requires_grad_(False)
 
 
-def export_inpaint_onnx(generator: InpaintGenerator, path: Path, opset: int) -> None:
+def export_onnx(generator: InpaintGenerator, path: Path, opset: int) -> None:
     """(image [batch,3,R,R], mask [batch,1,R,R]) -> inpainted [batch,3,R,R],
     one self-contained file."""
     r = generator.resolution
@@ -50,7 +51,7 @@ def export_inpaint_onnx(generator: InpaintGenerator, path: Path, opset: int) -> 
 
 
 @torch.no_grad()
-def inpaint_parity(generator: InpaintGenerator, onnx_path: Path) -> float:
+def parity(generator: InpaintGenerator, onnx_path: Path) -> float:
     """Max abs difference between torch and onnxruntime on random images
     with fixed masks of every kind."""
     r = generator.resolution
@@ -60,7 +61,7 @@ def inpaint_parity(generator: InpaintGenerator, onnx_path: Path) -> float:
     return max_difference(generator(images, masks).numpy(), actual)
 
 
-def inpaint_signature(config: dict, data_name: str) -> dict:
+def signature(config: dict, data_name: str) -> dict:
     """The manifest's kind-specific part: kind, description, inputs, outputs, resolution, channels."""
     r = int(config["resolution"])
     return {
@@ -77,12 +78,12 @@ def inpaint_signature(config: dict, data_name: str) -> dict:
     }
 
 
-def copy_run_samples(run: Path, step: int, target: Path) -> bool:
-    """Copy the run's sample grid of `step` (masked inputs, fills, originals
-    of fixed reference images, written with that very checkpoint) to
-    `target`; False when the run folder has none."""
+def write_samples(run: Path, info: dict, onnx_path: Path, target: Path) -> bool:
+    """Copy the run's sample grid of the exported step (masked inputs, fills,
+    originals of fixed reference images, written with that very checkpoint)
+    to `target`; False when the run folder has none."""
     folder = run if run.is_dir() else run.parent
-    grid = folder / "samples" / f"step_{step:06d}.png"
+    grid = folder / "samples" / f"step_{int(info.get('step', 0)):06d}.png"
     if not grid.is_file():
         return False
     shutil.copyfile(grid, target)

@@ -135,11 +135,8 @@ class BarReporter(Reporter):
             return f"step {e['step']:,}: samples {e['path']}"
         if kind == CHECKPOINT:
             return f"step {e['step']:,}: checkpoint {e['path']}"
-        if kind == METRICS and "psnr_hole" in e:  # --task inpaint
-            return (f"step {e['step']:,}: PSNR in the holes {_num(e['psnr_hole'])} dB, L1 {_num(e['l1_hole'])} "
-                    f"(curves: {e['plot']})")
-        if kind == METRICS:
-            return f"step {e['step']:,}: SWD {e['swd']:.1f}, diversity {e['diversity']:.3f} (curves: {e['plot']})"
+        if kind == METRICS:  # each task says what it measured in "summary"
+            return f"step {e['step']:,}: {e.get('summary', 'measured')} (curves: {e['plot']})"
         if kind == WARNING:
             return f"warning ({e['kind']}) at step {e['step']:,}: {e['message']}"
         if kind == PAUSED:

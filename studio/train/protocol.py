@@ -1,5 +1,5 @@
-"""The trainer's protocol in code: what the trainer (loop.py, progress.py,
-control.py) and the app (ui/trainer_process.py, the Train panel) say to each
+"""The trainer's protocol in code: what the trainer (cli.py, session.py,
+progress.py, control.py) and the app (ui/trainer_process.py, the Train panel) say to each
 other. studio/train/PROTOCOL.md describes it in words; this module is what
 both sides import, and it imports nothing heavy (no torch), since the GUI
 process reads it.
@@ -17,7 +17,7 @@ START = "start"  # the run's networks, device and size
 PROGRESS = "progress"  # losses, speed and ETA every --log-every steps
 SAMPLES = "samples"  # a sample grid was written
 CHECKPOINT = "checkpoint"  # a checkpoint was written
-METRICS = "metrics"  # quality measured (METRIC_KEYS) at --metrics-every steps
+METRICS = "metrics"  # quality measured (each task's metric key, tasks/) at --metrics-every steps
 WARNING = "warning"  # something the user should know, with a WARNING_KINDS kind
 PAUSED = "paused"
 RESUMED = "resumed"
@@ -34,9 +34,6 @@ WARNING_KINDS = ("skipped-file", "nan", "collapse")
 # (checkpoint first); PAUSE idles it while the file exists.
 STOP_FILE = "STOP"
 PAUSE_FILE = "PAUSE"
-
-# The quality measure in a task's "metrics" events, and which way is better.
-METRIC_KEYS = {"generate": "swd", "inpaint": "psnr_hole"}
 
 
 def event(name: str, **fields) -> dict:

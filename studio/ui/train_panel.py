@@ -6,15 +6,15 @@ Training runs in a child process (`python -m studio.train`, see
 studio/train/PROTOCOL.md), so torch never loads in the GUI and a trainer crash
 never takes the canvas with it. The panel only starts processes, reads their
 JSON lines as they arrive, and drops control files (PAUSE, STOP) in the run
-folder; it never waits on the trainer.
+folder; it never waits on the trainer. What a run's state allows and what its
+events mean is decided in train_run.py (no Qt); this module builds the widgets,
+owns the processes and draws what the run returns.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -43,44 +43,30 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.imageio import IMAGE_SUFFIXES
-from studio.core.paths import user_data_dir
 from studio.engine.registry import ModelEntry
 from studio.train.presets import PRESETS, Preset, generator_defaults, is_default_base
-from studio.train.protocol import (CHECKPOINT, DATASET, DONE, METRIC_KEYS, METRICS, PAUSE_FILE, PAUSED, PROGRESS,
-                                   RESUMED, SAMPLES, SCAN, START, STOP_FILE, TEXT, WARNING)
+from studio.train.protocol import PAUSE_FILE, STOP_FILE
+from studio.train.tasks import DEFAULT_TASK, TASKS
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.curve_plot import CurvePlot
 from studio.ui.messages import show_error
 from studio.ui.qimage import qimage_from_array
 from studio.ui.theme import current
+from studio.ui.train_run import EXPORTING, PAUSED, Progress, TrainRun, ViewUpdate
+from studio.ui.train_setup import (model_name_problem, new_run_folder, preset_hint, suggest_model_name,
+                                   training_arguments)
 from studio.ui.trainer_process import TrainerProcess, error_line
 
-# What the trainer reads (studio/train/data.py); counted here by name only, no decoding.
-# Per task: what the menu offers, the default, the model kind it exports and
-# the quality measure the trainer reports at checkpoints (studio/train/PROTOCOL.md).
-TASKS = {
-    "generate": {"label": "Generator (new images)", "kind": "generator", "resolutions": (64, 128, 256),
-                 "resolution": 64, "metric": METRIC_KEYS["generate"], "plot": "SWD (lower is better)",
-                 "tip": "Image size the generator makes; each doubling costs about 4× the time"},
-    "inpaint": {"label": "Inpainting (fills holes)", "kind": "inpaint", "resolutions": (64, 128, 256, 512),
-                "resolution": 128, "metric": METRIC_KEYS["inpaint"], "plot": "PSNR in the holes, dB (higher is better)",
-                "tip": "Crop size the network fills at; larger holes and finer detail need more, "
-                       "each doubling costs about 4× the time"},
-}
-RESOLUTIONS = TASKS["generate"]["resolutions"]
-DEFAULT_RESOLUTION = TASKS["generate"]["resolution"]
+DEFAULT_RESOLUTION = TASKS[DEFAULT_TASK].panel_resolution
 DEFAULT_PRESET = "quick"
 MAX_MINUTES = 7 * 24 * 60
 SCRATCH = "none (train from scratch)"
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # what `studio.train export --name` accepts
 CRASH_LINES = 20  # stderr lines shown when the trainer dies
 STOP_NOTE_MS = 20_000  # after STOP, say why nothing has happened yet (a long step or the dataset scan)
 SHUTDOWN_STOP_MS = 10_000  # closing the window: time the trainer gets to write its checkpoint
 SHUTDOWN_EXPORT_MS = 5_000
 LOG_LINES = 2000
 PROGRESS_STEPS = 1000  # progress bar resolution
-
-IDLE, RUNNING, STOPPING, EXPORTING = "idle", "running", "stopping", "exporting"
 
 
 def count_image_files(folder: str | os.PathLike, task: BackgroundTask | None = None) -> int:
@@ -94,64 +80,6 @@ def count_image_files(folder: str | os.PathLike, task: BackgroundTask | None = N
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         count += sum(1 for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES)
     return count
-
-
-def new_run_folder(name: str, now: datetime | None = None) -> Path:
-    """user data folder/runs/NAME-YYYYmmdd-HHMMSS (not created); a suffix
-    keeps two runs started in the same second apart."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    runs = user_data_dir() / "runs"
-    folder, n = runs / f"{name}-{stamp}", 2
-    while folder.exists():
-        folder, n = runs / f"{name}-{stamp}-{n}", n + 1
-    return folder
-
-
-def suggest_model_name(folder: str | os.PathLike, taken: set[str]) -> str:
-    """A valid export name from a data folder's name, not one of `taken`."""
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(folder).name).strip("-._")[:56] or "model"
-    if not base[0].isalnum():
-        base = f"m{base}"
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}-{n}", n + 1
-    return name
-
-
-def preset_hint(preset: Preset | None, minutes: int, now: datetime | None = None) -> str:
-    """The line under the preset menu: what to expect and when it is ready."""
-    ready = ((now or datetime.now()) + timedelta(minutes=minutes)).strftime("%H:%M")
-    if preset is None:
-        return f"Ready about {ready}."
-    return f"Expect {preset.expectation}. Ready about {ready}."
-
-
-def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float | None = None,
-                       steps: int | None = None, base: str | None = None, checkpoint_every: int | None = None,
-                       batch: int | None = None, task: str = "generate") -> list[str]:
-    """The trainer's command line after `-m studio.train` (studio/train/PROTOCOL.md).
-    Exactly one of minutes (wall time) and steps (total steps) is used; steps wins."""
-    args = ["--data", str(data), "--out", str(rundir), "--resolution", str(resolution)]
-    if task != "generate":
-        args += ["--task", task]
-    args += ["--steps", str(steps)] if steps is not None else ["--minutes", f"{minutes:g}"]
-    if base:
-        args += ["--base", base]
-    elif task == "generate":  # "none" in the menu means none, even where a base model would fit
-        args += ["--from-scratch"]
-    if checkpoint_every is not None:
-        args += ["--checkpoint-every", str(checkpoint_every)]
-    if batch is not None:
-        args += ["--batch", str(batch)]
-    # Every core, at low priority: the scheduler serves the canvas first, so it
-    # stays responsive, and a 2-core laptop trains on both cores, not one.
-    return args + ["--threads", "0", "--nice", "10", "--progress", "json"]
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(int(seconds), 0)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 class SampleView(QWidget):
@@ -264,23 +192,16 @@ class TrainPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.state = IDLE
+        self.run = TrainRun()
         self.data_folder: Path | None = None
         self.image_files: int | None = None  # image-like files in the folder, by name
-        self.rundir: Path | None = None
-        self.model_name = ""
         self.trainer: TrainerProcess | None = None
         self.exporter: TrainerProcess | None = None
         self.model_names: set[str] = set()  # every model the registry knows: export names must differ
         self._entries: list[ModelEntry] = []  # the registry's models, for the base list of either task
-        self.dataset: dict | None = None  # the trainer's dataset event
-        self.done: dict | None = None  # the trainer's done event
-        self.last_progress: dict | None = None
         self.samples_path: Path | None = None  # the grid on show
         self.samples_shown = 0
-        self.paused = False
-        self._steps_goal: int | None = None
-        self._stop_sent = False
+        self._busy_shown = False  # what busyChanged last said
         self._closing = False
         self._name_edited = False
         self._count_task: BackgroundTask | None = None
@@ -293,7 +214,7 @@ class TrainPanel(QWidget):
 
         self._make_actions()
         self._build()
-        self._update_enabled()
+        self._render_state()
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -349,8 +270,8 @@ class TrainPanel(QWidget):
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(6)
         self.task_combo = QComboBox()
-        for task, spec in TASKS.items():
-            self.task_combo.addItem(spec["label"], task)
+        for task in TASKS.values():
+            self.task_combo.addItem(task.label, task.name)
         self.task_combo.setToolTip("What to train: a generator that makes new images like the folder's, or an "
                                    "inpainting network that fills holes in the folder's style")
         self.task_combo.currentIndexChanged.connect(self._on_task_picked)
@@ -413,10 +334,8 @@ class TrainPanel(QWidget):
         self.stop_button.clicked.connect(self.stop_action.trigger)
         run_layout.addLayout(row)
         self.progress = QProgressBar()
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setValue(0)
-        self.progress.setFormat("Not started")
         self.progress.setTextVisible(True)
+        self._show_progress(self.run.progress)
         run_layout.addWidget(self.progress)
         self.status_label = QLabel("Idle")
         self.status_label.setWordWrap(True)
@@ -444,10 +363,11 @@ class TrainPanel(QWidget):
         self.loss_plot.add_curve("loss_g", "G", "accent")  # theme roles: recoloured when the theme changes
         self.loss_plot.add_curve("loss_d", "D", "warning")
         curves_layout.addWidget(self.loss_plot)
-        self.swd_plot = CurvePlot("SWD (lower is better)")
-        self.swd_plot.add_curve("swd", "SWD", "success")
-        self.swd_plot.placeholder = "Measured at checkpoints"
-        curves_layout.addWidget(self.swd_plot)
+        spec = TASKS[self.task()]
+        self.metric_plot = CurvePlot(spec.metric_label)  # the task's quality measure at checkpoints
+        self.metric_plot.add_curve("metric", spec.metric_name, "success")
+        self.metric_plot.placeholder = "Measured at checkpoints"
+        curves_layout.addWidget(self.metric_plot)
         root.addWidget(curves_box)
 
         # Log
@@ -465,21 +385,23 @@ class TrainPanel(QWidget):
         return str(self.task_combo.currentData())
 
     def set_task(self, task: str) -> None:
-        """"generate" or "inpaint"."""
+        """A name in studio.train.tasks.TASKS."""
         self.task_combo.setCurrentIndex(self.task_combo.findData(task))
 
     def _fill_resolutions(self) -> None:
         spec = TASKS[self.task()]
         self.resolution_combo.clear()
-        for r in spec["resolutions"]:
+        for r in spec.panel_resolutions:
             self.resolution_combo.addItem(f"{r} × {r} px", r)
-        self.resolution_combo.setCurrentIndex(spec["resolutions"].index(spec["resolution"]))
-        self.resolution_combo.setToolTip(spec["tip"])
+        self.resolution_combo.setCurrentIndex(spec.panel_resolutions.index(spec.panel_resolution))
+        self.resolution_combo.setToolTip(spec.tip)
 
     def _on_task_picked(self, _index: int) -> None:
         self._fill_resolutions()
-        self.swd_plot.title = TASKS[self.task()]["plot"]
-        self.swd_plot.update()
+        spec = TASKS[self.task()]
+        self.metric_plot.title = spec.metric_label
+        self.metric_plot.curves["metric"].label = spec.metric_name
+        self.metric_plot.update()
         self.set_models(self._entries)
 
     def set_models(self, entries: list[ModelEntry]) -> None:
@@ -494,7 +416,7 @@ class TrainPanel(QWidget):
         self.base_combo.clear()
         self.base_combo.addItem(SCRATCH, None)
         model = self.base_combo.model()
-        kind = TASKS[self.task()]["kind"]
+        kind = TASKS[self.task()].model_kind
         for entry in (e for e in entries if e.usable and e.kind == kind):
             resolution = entry.manifest.get("resolution", "?")
             self.base_combo.addItem(f"{entry.name} ({resolution} px)", entry)
@@ -517,8 +439,8 @@ class TrainPanel(QWidget):
     def _on_base_picked(self, index: int) -> None:
         entry = self.base_combo.itemData(index) if index >= 0 else None
         if entry is None:
-            self.resolution_combo.setEnabled(self.state == IDLE)
-            self.resolution_combo.setToolTip(TASKS[self.task()]["tip"])
+            self.resolution_combo.setEnabled(not self.run.is_busy())
+            self.resolution_combo.setToolTip(TASKS[self.task()].tip)
             return
         # Fine-tuning keeps the base model's size.
         resolution = int(entry.manifest.get("resolution", DEFAULT_RESOLUTION))
@@ -538,7 +460,7 @@ class TrainPanel(QWidget):
             self.minutes_spin.blockSignals(True)
             self.minutes_spin.setValue(preset.minutes)
             self.minutes_spin.blockSignals(False)
-            if self.task() == "generate":  # an inpainting run keeps its own sizes
+            if TASKS[self.task()].default_bases:  # other tasks keep their own sizes
                 # The base model that fits the preset's size, else from scratch at that size.
                 self.base_combo.setCurrentIndex(self._default_base_index())
                 if self.resolution_combo.isEnabled():
@@ -550,7 +472,7 @@ class TrainPanel(QWidget):
         resolution and the CPU width (what `studio train` would start from),
         else 0, from scratch."""
         preset = self.preset()
-        if self.task() != "generate" or preset is None:
+        if not TASKS[self.task()].default_bases or preset is None:
             return 0
         width = generator_defaults(preset.resolution)["width"]
         for index in range(self.base_combo.count()):
@@ -588,7 +510,7 @@ class TrainPanel(QWidget):
         """Use `folder` as training data and count its image files on a worker thread."""
         self.data_folder = Path(folder)
         self.image_files = None
-        self.dataset = None
+        self.run.forget_dataset()
         self.folder_label.set_path_text(str(self.data_folder))
         self._set_info("Counting image files…", warn=False)
         self._show_skipped([])
@@ -603,11 +525,11 @@ class TrainPanel(QWidget):
         self._count_task = task
         task.finished.connect(lambda: setattr(self, "_count_task", None) if self._count_task is task else None)
         self._start_task(task)
-        self._update_enabled()
+        self._render_state()
         return task
 
     def _counted(self, folder: Path, count: int) -> None:
-        if folder != self.data_folder or self.dataset is not None:
+        if folder != self.data_folder or self.run.dataset is not None:
             return  # another folder was chosen meanwhile, or the trainer has already reported
         self.image_files = count
         if count:
@@ -643,7 +565,7 @@ class TrainPanel(QWidget):
 
     def is_busy(self) -> bool:
         """True while a trainer or an export runs."""
-        return self.state != IDLE
+        return self.run.is_busy()
 
     def start(self, steps: int | None = None, resolution: int | None = None, checkpoint_every: int | None = None,
               batch: int | None = None) -> bool:
@@ -651,18 +573,15 @@ class TrainPanel(QWidget):
         instead of the duration), resolution (8..256, beyond the menu),
         checkpoint_every and batch override them for tests and scripts.
         Returns False, after telling the user why, when it cannot start."""
-        if self.is_busy():
+        if not self.run.can("begin"):
             return False
         if self.data_folder is None:
             show_error(self, "Training", "Choose a folder of training images first")
             return False
         name = self.name_edit.text().strip()
-        if not MODEL_NAME.match(name):
-            show_error(self, "Training", f"model name {name!r} must be 1-64 letters, digits, '-', '_' or '.', "
-                                         "starting with a letter or digit")
-            return False
-        if name in self.model_names:
-            show_error(self, "Training", f"a model named {name!r} is already installed; choose another name")
+        problem = model_name_problem(name, self.model_names)
+        if problem:
+            show_error(self, "Training", problem)
             return False
         rundir = new_run_folder(name)
         try:
@@ -673,28 +592,21 @@ class TrainPanel(QWidget):
         args = training_arguments(self.data_folder, rundir, resolution or self.resolution(),
                                   minutes=self.minutes_spin.value(), steps=steps, base=self.base_model(),
                                   checkpoint_every=checkpoint_every, batch=batch, task=self.task())
-        self.rundir, self.model_name = rundir, name
-        self._steps_goal = steps
-        self._reset_run_view()
+        update = self.run.begin(rundir, name, self.task(), args, steps)
         self.trainer = TrainerProcess(self)
         self.trainer.received.connect(self._on_event)
         self.trainer.stderrLine.connect(lambda line: self._log(f"trainer: {line}"))
         self.trainer.finished.connect(self._trainer_finished)
-        self._set_state(RUNNING)
-        self._status(f"Starting the trainer (run folder {rundir})…")
-        self._log("studio.train " + " ".join(args))
+        self._show(update)
         self.trainer.start(args, rundir)
         return True
 
     def set_paused(self, paused: bool) -> None:
         """Pause (create RUNDIR/PAUSE) or go on (delete it)."""
-        if self.state != RUNNING or self.rundir is None:
-            if paused:
-                self.pause_action.setChecked(False)
+        if not self.run.can("pause" if paused else "resume"):
+            self._render_pause()  # a refused toggle springs back
             return
-        if paused == self.paused:
-            return
-        flag = self.rundir / PAUSE_FILE
+        flag = self.run.rundir / PAUSE_FILE
         try:
             if paused:
                 flag.touch()
@@ -702,152 +614,123 @@ class TrainPanel(QWidget):
                 flag.unlink(missing_ok=True)
         except OSError as exc:
             show_error(self, "Training", f"cannot {'pause' if paused else 'resume'}: {exc.strerror or exc}")
-            self.pause_action.setChecked(self.paused)
+            self._render_pause()
             return
-        self.paused = paused
-        self.pause_action.setText("&Resume Training" if paused else "&Pause Training")
-        self.pause_button.setText("Resume" if paused else "Pause")
-        self._status("Pausing…" if paused else "Resuming…")
-        self._update_enabled()
+        self._show(self.run.set_paused(paused))
 
     def stop(self) -> None:
         """Ask the trainer to stop (RUNDIR/STOP): it writes a checkpoint and
         exits 0, and the model is then exported."""
-        if self.state != RUNNING or self.trainer is None:
+        if not self.run.can("stop") or self.trainer is None:
             return
         self._send_stop()
-        self._set_state(STOPPING)
-        self._status("Stopping: the trainer is writing its checkpoint…")
+        self._show(self.run.stop())
 
     def _send_stop(self) -> None:
-        assert self.rundir is not None
-        if not self._stop_sent:
+        if self.run.note_stop_sent():
             try:
-                (self.rundir / STOP_FILE).touch()
-                (self.rundir / PAUSE_FILE).unlink(missing_ok=True)  # a paused trainer must see STOP too
+                (self.run.rundir / STOP_FILE).touch()
+                (self.run.rundir / PAUSE_FILE).unlink(missing_ok=True)  # a paused trainer must see STOP too
             except OSError as exc:
                 self._log(f"cannot write STOP ({exc}); sending SIGTERM instead")
                 if self.trainer is not None:
                     self.trainer.terminate()
-            self._stop_sent = True
             self._stop_timer.start(STOP_NOTE_MS)
 
     def _stop_slow(self) -> None:
         # No signal here: a trainer still reading its dataset or inside a long
         # step sees STOP at its next check, and a second stop request could
         # land while it writes its checkpoint.
-        if self.state == STOPPING:
-            self._status("Still stopping: the trainer sees STOP after its current step or dataset scan…")
+        self._show(self.run.still_stopping())
 
-    # -- trainer events ------------------------------------------------------------------------
+    # -- drawing what the run says -------------------------------------------------------------
 
     def _on_event(self, item: dict) -> None:
-        handlers = {TEXT: self._on_text, SCAN: self._on_scan, DATASET: self._on_dataset, START: self._on_start,
-                    PROGRESS: self._on_progress, SAMPLES: self._on_samples, CHECKPOINT: self._on_checkpoint,
-                    METRICS: self._on_metrics, WARNING: self._on_warning, PAUSED: self._on_paused,
-                    RESUMED: self._on_resumed, DONE: self._on_done}
-        handler = handlers.get(item.get("event"))
-        if handler is not None:
-            handler(item)
-        else:  # a newer trainer may say more than this panel knows
-            self._log(f"trainer event {item.get('event')}: {item}")
+        self._show(self.run.feed(item))
 
-    def _on_text(self, item: dict) -> None:
-        source = "export" if self.state == EXPORTING else "trainer (not a protocol line)"
-        self._log(f"{source}: {item.get('line', '')}")
-
-    def _on_scan(self, item: dict) -> None:
-        """Dataset reading progress (stage "reading", then "preparing"), before training starts."""
-        done, total = _number(item.get("done")), _number(item.get("total"))
-        if done is None or not total:
+    def _show(self, update: ViewUpdate | None) -> None:
+        if update is None:
             return
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setValue(round(min(done / total, 1.0) * PROGRESS_STEPS))
-        stage = str(item.get("stage", "reading")).capitalize()
-        self.progress.setFormat(f"{stage} images: {int(done):,} of {int(total):,}")
+        if update.state is not None:
+            self._render_state()
+        if update.reset:
+            self._clear_run_view()
+        if update.status is not None:
+            self._status(update.status)
+        for line in update.log:
+            self._log(line)
+        if update.progress is not None:
+            self._show_progress(update.progress)
+        if update.stats is not None:
+            self.stats_label.setText(update.stats)
+            self.stats_label.setVisible(bool(update.stats))
+        for curve, step, value in update.loss_points:
+            self.loss_plot.add_point(curve, step, value)
+        if update.metric_point is not None:
+            self.metric_plot.add_point("metric", *update.metric_point)
+        if update.data_summary is not None:
+            self._set_info(update.data_summary, warn=False)
+            self._show_skipped(update.skipped)
+        if update.samples is not None:
+            self.sample_caption.setText(update.samples_caption)
+            self._load_samples(update.samples)
+        if update.message is not None:
+            self.message.emit(update.message)
 
-    def _on_dataset(self, item: dict) -> None:
-        self.dataset = item
-        skipped = [s for s in item.get("skipped") or [] if isinstance(s, dict)]
-        summary = item.get("summary") or f"{item.get('images', '?')} images"
-        if item.get("cached"):
-            summary += " (from the run's cache)"
-        self._set_info(summary, warn=False)
-        self._show_skipped(skipped)
-        self._log(f"dataset: {summary}")
+    def _clear_run_view(self) -> None:
+        self.samples_path, self.samples_shown = None, 0
+        self._sample_pending = None
+        self.loss_plot.clear()
+        self.metric_plot.clear()
+        self.sample_view.set_image(None)
+        self.sample_caption.setText("")
+        self.stats_label.setText("")
+        self.stats_label.setVisible(False)
 
-    def _on_start(self, item: dict) -> None:
-        parts = [f"on {str(item.get('device', 'cpu')).upper()}"]
-        if item.get("base"):
-            parts.append(f"from {item['base']}")
-        if item.get("resumed"):
-            parts.append(f"resumed at step {item.get('step', 0)}")
-        if item.get("params_G"):
-            parts.append(f"G {item['params_G'] / 1e6:.2f} M parameters")
-        self._status("Training " + ", ".join(parts))
-        self.progress.setValue(0)
-        self.progress.setFormat(f"Step {int(item.get('step') or 0):,}")
-
-    def _on_progress(self, item: dict) -> None:
-        self.last_progress = item
-        step = int(item.get("step") or 0)
-        self.loss_plot.add_point("loss_g", step, _number(item.get("loss_g")))
-        self.loss_plot.add_point("loss_d", step, _number(item.get("loss_d")))
-        elapsed, eta = _number(item.get("elapsed_s")), _number(item.get("eta_s"))
-        if self._steps_goal:
-            fraction = step / self._steps_goal
-        elif eta is not None and elapsed is not None and elapsed + eta > 0:
-            fraction = elapsed / (elapsed + eta)
-        else:
-            fraction = None
-        if fraction is None:
+    def _show_progress(self, progress: Progress) -> None:
+        if progress.fraction is None:
             self.progress.setRange(0, 0)  # busy, no end known
         else:
             self.progress.setRange(0, PROGRESS_STEPS)
-            self.progress.setValue(round(min(max(fraction, 0.0), 1.0) * PROGRESS_STEPS))
-        left = f" · {_clock(eta)} left" if eta is not None else ""
-        self.progress.setFormat(f"Step {step:,}{left}")
-        rate = _number(item.get("images_per_s"))
-        stats = [f"{rate:.1f} img/s" if rate is not None else None,
-                 f"{int(item.get('images_seen') or 0):,} images seen",
-                 f"{_clock(elapsed)} elapsed" if elapsed is not None else None]
-        self.stats_label.setText(" · ".join(s for s in stats if s))
-        self.stats_label.setVisible(True)
+            self.progress.setValue(round(progress.fraction * PROGRESS_STEPS))
+        self.progress.setFormat(progress.text)
 
-    def _on_samples(self, item: dict) -> None:
-        path = Path(str(item.get("path", "")))
-        if self.rundir is not None and not path.is_absolute():
-            path = self.rundir / path
-        self.sample_caption.setText(f"Step {int(item.get('step') or 0):,} · fixed seeds, so steps compare")
-        self._load_samples(path)
+    def _render_state(self) -> None:
+        """Controls that follow the run's state: folder and settings only while
+        idle, pause and stop while a trainer takes requests."""
+        idle = not self.run.is_busy()
+        self.choose_action.setEnabled(idle)
+        self.choose_button.setEnabled(idle)
+        self.settings_box.setEnabled(idle)
+        if idle:
+            self._on_base_picked(self.base_combo.currentIndex())
+        self.start_action.setEnabled(self.run.can("begin") and self.data_folder is not None)
+        self.start_button.setEnabled(self.start_action.isEnabled())
+        pausable = self.run.can("pause") or self.run.can("resume")
+        self.pause_action.setEnabled(pausable)
+        self.pause_button.setEnabled(pausable)
+        self.stop_action.setEnabled(self.run.can("stop"))
+        self.stop_button.setEnabled(self.run.can("stop"))
+        self._render_pause()
+        if self._busy_shown != self.run.is_busy():
+            self._busy_shown = self.run.is_busy()
+            self.busyChanged.emit(self._busy_shown)
 
-    def _on_checkpoint(self, item: dict) -> None:
-        self._log(f"checkpoint at step {item.get('step')}")
+    def _render_pause(self) -> None:
+        paused = self.run.state == PAUSED
+        for control in (self.pause_action, self.pause_button):
+            control.blockSignals(True)  # showing the state is not a request to change it
+            control.setChecked(paused)
+            control.blockSignals(False)
+        self.pause_action.setText("&Resume Training" if paused else "&Pause Training")
+        self.pause_button.setText("Resume" if paused else "Pause")
 
-    def _on_metrics(self, item: dict) -> None:
-        metric = TASKS[self.task()]["metric"]
-        self.swd_plot.add_point("swd", int(item.get("step") or 0), _number(item.get(metric)))
-        detail = {k: v for k, v in item.items() if k not in ("event", "step", "plot")}
-        self._log(f"metrics at step {item.get('step')}: {detail}")
+    def _status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self._log(text)
 
-    def _on_warning(self, item: dict) -> None:
-        text = f"Warning ({item.get('kind', '?')}): {item.get('message', '')}"
-        self._status(text)
-        self.message.emit(text)
-
-    def _on_paused(self, item: dict) -> None:
-        self._status(f"Paused at step {int(item.get('step') or 0):,}; press Resume to go on")
-        self.progress.setFormat(f"Paused at step {int(item.get('step') or 0):,}")
-
-    def _on_resumed(self, item: dict) -> None:
-        self._status(f"Training again from step {int(item.get('step') or 0):,}")
-
-    def _on_done(self, item: dict) -> None:
-        self.done = item
-        reasons = {"steps": "reached its step count", "minutes": "used its time", "stop-file": "was stopped",
-                   "SIGTERM": "was stopped", "SIGINT": "was interrupted"}
-        reason = reasons.get(str(item.get("reason")), f"ended ({item.get('reason')})")
-        self._status(f"The trainer {reason} at step {int(item.get('step') or 0):,}; checkpoint written")
+    def _log(self, text: str) -> None:
+        self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
 
     # -- samples -------------------------------------------------------------------------------
 
@@ -877,6 +760,9 @@ class TrainPanel(QWidget):
             pending, self._sample_pending = self._sample_pending, None
             self._load_samples(pending)
 
+    def _start_task(self, task: BackgroundTask) -> None:
+        self._tasks.start(task)
+
     # -- process ends --------------------------------------------------------------------------
 
     def _trainer_finished(self, code: int, crashed: bool) -> None:
@@ -886,28 +772,20 @@ class TrainPanel(QWidget):
             trainer.deleteLater()
         if self._closing:
             return
-        if code == 0 and not crashed:
-            if self.rundir is not None and (self.rundir / "checkpoint.safetensors").is_file():
-                self._export()
-            else:
-                self._set_state(IDLE)
-                self._status("The trainer ended before its first checkpoint; there is nothing to export")
-            return
-        self._set_state(IDLE)
-        self._status("Training failed" if not self._stop_sent else "The trainer ended while stopping")
-        self._report_failure("Training", "trainer", code, crashed, list(trainer.stderr_tail) if trainer else [])
+        ok = code == 0 and not crashed
+        has_checkpoint = ok and (self.run.rundir / "checkpoint.safetensors").is_file()
+        self._show(self.run.trainer_ended(ok, has_checkpoint))
+        if self.run.state == EXPORTING:
+            self._start_export()
+        elif not ok:
+            self._report_failure("Training", "trainer", code, crashed, list(trainer.stderr_tail) if trainer else [])
 
-    def _export(self) -> None:
-        assert self.rundir is not None
-        self._set_state(EXPORTING)
-        self._status(f"Exporting {self.model_name} (ONNX, checked against torch)…")
-        self.progress.setRange(0, 0)
-        self.progress.setFormat("Exporting…")
+    def _start_export(self) -> None:
         self.exporter = TrainerProcess(self)
         self.exporter.received.connect(self._on_event)
         self.exporter.stderrLine.connect(lambda line: self._log(f"export: {line}"))
         self.exporter.finished.connect(self._export_finished)
-        self.exporter.start(["export", str(self.rundir), "--name", self.model_name], self.rundir)
+        self.exporter.start(["export", str(self.run.rundir), "--name", self.run.model_name], self.run.rundir)
 
     def _export_finished(self, code: int, crashed: bool) -> None:
         exporter, self.exporter = self.exporter, None
@@ -915,21 +793,16 @@ class TrainPanel(QWidget):
             exporter.deleteLater()
         if self._closing:
             return
-        self._set_state(IDLE)
-        self.progress.setRange(0, PROGRESS_STEPS)
-        if code == 0 and not crashed:
-            self.progress.setValue(PROGRESS_STEPS)
-            self.progress.setFormat("Done")
-            self._status(f"Exported {self.model_name}: it is now in the Latent panel's model list")
-            self.message.emit(f"Trained model {self.model_name} is ready")
-            self.model_names.add(self.model_name)
-            if not self._name_edited and self.data_folder is not None:
-                self.name_edit.setText(suggest_model_name(self.data_folder, self.model_names))
-            self.modelExported.emit(self.model_name)
+        ok = code == 0 and not crashed
+        self._show(self.run.export_ended(ok))
+        if not ok:
+            self._report_failure("Export", "export", code, crashed, list(exporter.stderr_tail) if exporter else [])
             return
-        self.progress.setFormat("Export failed")
-        self._status(f"Export failed; the run folder {self.rundir} keeps the checkpoint")
-        self._report_failure("Export", "export", code, crashed, list(exporter.stderr_tail) if exporter else [])
+        name = self.run.model_name
+        self.model_names.add(name)
+        if not self._name_edited and self.data_folder is not None:
+            self.name_edit.setText(suggest_model_name(self.data_folder, self.model_names))
+        self.modelExported.emit(name)
 
     def _report_failure(self, title: str, what: str, code: int, crashed: bool, stderr: list[str]) -> None:
         """Bad input (exit 2, `error: ...`) is one line; anything else shows the
@@ -944,69 +817,9 @@ class TrainPanel(QWidget):
             how = "was killed" if crashed else f"failed (exit code {code})"
         tail = "\n".join(stderr[-CRASH_LINES:]) or "(it printed nothing on stderr)"
         text = f"The {what} {how}. Its last output:\n\n{tail}"
-        if self.rundir is not None:
-            text += f"\n\nRun folder: {self.rundir}"
+        if self.run.rundir is not None:
+            text += f"\n\nRun folder: {self.run.rundir}"
         QMessageBox.warning(self, title, text)
-
-    # -- state ---------------------------------------------------------------------------------
-
-    def _reset_run_view(self) -> None:
-        self.dataset = self.done = self.last_progress = None
-        self.samples_path, self.samples_shown = None, 0
-        self._sample_pending = None
-        self.paused = False
-        self._stop_sent = False
-        self.pause_action.setChecked(False)
-        self.pause_button.setText("Pause")
-        self.pause_action.setText("&Pause Training")
-        self.loss_plot.clear()
-        self.swd_plot.clear()
-        self.sample_view.set_image(None)
-        self.sample_caption.setText("")
-        self.stats_label.setText("")
-        self.stats_label.setVisible(False)
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setValue(0)
-        self.progress.setFormat("Starting…")
-
-    def _set_state(self, state: str) -> None:
-        was_busy = self.is_busy()
-        self.state = state
-        if state != RUNNING and self.paused:
-            self.paused = False
-            self.pause_action.blockSignals(True)
-            self.pause_action.setChecked(False)
-            self.pause_action.blockSignals(False)
-            self.pause_button.setChecked(False)
-            self.pause_button.setText("Pause")
-            self.pause_action.setText("&Pause Training")
-        self._update_enabled()
-        if was_busy != self.is_busy():
-            self.busyChanged.emit(self.is_busy())
-
-    def _update_enabled(self) -> None:
-        idle = self.state == IDLE
-        self.choose_action.setEnabled(idle)
-        self.choose_button.setEnabled(idle)
-        self.settings_box.setEnabled(idle)
-        if idle:
-            self._on_base_picked(self.base_combo.currentIndex())
-        self.start_action.setEnabled(idle and self.data_folder is not None)
-        self.start_button.setEnabled(self.start_action.isEnabled())
-        self.pause_action.setEnabled(self.state == RUNNING)
-        self.pause_button.setEnabled(self.state == RUNNING)
-        self.stop_action.setEnabled(self.state == RUNNING)
-        self.stop_button.setEnabled(self.state == RUNNING)
-
-    def _status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self._log(text)
-
-    def _log(self, text: str) -> None:
-        self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
-
-    def _start_task(self, task: BackgroundTask) -> None:
-        self._tasks.start(task)
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -1015,13 +828,13 @@ class TrainPanel(QWidget):
         go ahead (shutdown will stop the trainer, which writes a checkpoint)."""
         if not self.is_busy():
             return True
-        if self.state == EXPORTING:
-            text = (f"The model {self.model_name} is still being exported. Close anyway? The export is "
-                    f"abandoned; the run folder keeps the checkpoint:\n{self.rundir}")
+        if self.run.state == EXPORTING:
+            text = (f"The model {self.run.model_name} is still being exported. Close anyway? The export is "
+                    f"abandoned; the run folder keeps the checkpoint:\n{self.run.rundir}")
         else:
             text = ("A training run is in progress. Stop it and close?\n\nThe trainer writes a checkpoint "
                     f"first, so nothing learned is lost; export it later with\n"
-                    f"studio export {self.rundir} --name {self.model_name}")
+                    f"studio export {self.run.rundir} --name {self.run.model_name}")
         answer = QMessageBox.question(self, "Training", text, QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
         return answer == QMessageBox.Yes
 
@@ -1046,10 +859,3 @@ class TrainPanel(QWidget):
             exporter.kill()
             exporter.wait(1000)
         self._tasks.finish_all(cancel=False)
-
-
-def _number(value) -> float | None:
-    """A finite-or-not float from a JSON field; None when absent or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)

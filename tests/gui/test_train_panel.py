@@ -20,8 +20,9 @@ from studio.engine.runtime import Runtime
 from studio.ui.main_window import MainWindow
 from model_factory import generator_manifest, tiny_generator_onnx, write_model
 from studio.train.presets import CPU_WIDTH, PRESETS
-from studio.ui.train_panel import (IDLE, count_image_files, new_run_folder, preset_hint, suggest_model_name,
-                                   training_arguments)
+from studio.ui.train_panel import count_image_files
+from studio.ui.train_run import IDLE
+from studio.ui.train_setup import new_run_folder, preset_hint, suggest_model_name, training_arguments
 from studio.ui.trainer_process import MAX_LINE_BYTES, EventLineParser, error_line
 
 RUN_TIMEOUT_MS = 60_000  # torch starting up at nice 10 on a busy 2-core machine is the slow part
@@ -171,31 +172,31 @@ def test_train_pause_stop_export_and_pick(qtbot, train_window, tmp_path, user_di
     assert panel.name_edit.text() == "squares"
     start_tiny_run(qtbot, panel, tmp_path / "squares", "trained16")
     assert panel.image_files == 8 and panel.data_info.text().startswith("8 image files")
-    assert panel.rundir.parent == user_dir / "runs"
+    assert panel.run.rundir.parent == user_dir / "runs"
 
     # Progress lines feed the loss plot; each checkpoint's sample grid is shown.
     qtbot.waitUntil(lambda: panel.loss_plot.point_count() >= 4 and panel.samples_shown >= 1,
                     timeout=RUN_TIMEOUT_MS)
-    assert panel.dataset is not None and panel.dataset["images"] == 8
+    assert panel.run.dataset is not None and panel.run.dataset["images"] == 8
     with Image.open(panel.samples_path) as grid:
         assert (panel.sample_view.pixmap.width(), panel.sample_view.pixmap.height()) == grid.size
     assert panel.progress.text().startswith("Step ")
 
     panel.pause_button.click()
-    assert (panel.rundir / "PAUSE").exists() and panel.pause_button.text() == "Resume"
+    assert (panel.run.rundir / "PAUSE").exists() and panel.pause_button.text() == "Resume"
     qtbot.waitUntil(lambda: panel.status_label.text().startswith("Paused at step"), timeout=RUN_TIMEOUT_MS)
-    paused_at = panel.last_progress["step"]
+    paused_at = panel.run.last_progress["step"]
     qtbot.wait(500)
-    assert panel.last_progress["step"] == paused_at  # a paused trainer prints nothing
+    assert panel.run.last_progress["step"] == paused_at  # a paused trainer prints nothing
     panel.pause_button.click()
-    assert not (panel.rundir / "PAUSE").exists()
-    qtbot.waitUntil(lambda: panel.last_progress["step"] > paused_at, timeout=RUN_TIMEOUT_MS)
+    assert not (panel.run.rundir / "PAUSE").exists()
+    qtbot.waitUntil(lambda: panel.run.last_progress["step"] > paused_at, timeout=RUN_TIMEOUT_MS)
 
     qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
-    assert (panel.rundir / "STOP").exists() and not panel.stop_button.isEnabled()
+    assert (panel.run.rundir / "STOP").exists() and not panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: win.panel.entry is not None and win.panel.entry.name == "trained16",
                     timeout=RUN_TIMEOUT_MS)
-    assert panel.state == IDLE and panel.done["reason"] == "stop-file"
+    assert panel.run.state == IDLE and panel.run.done["reason"] == "stop-file"
     assert (user_dir / "models" / "trained16" / "model.onnx").is_file()
     assert win.panel.entry.manifest["resolution"] == 16
     assert "trained16" in [e.name for e in win.panel.entries]
@@ -224,7 +225,7 @@ def test_empty_folder_shows_the_trainers_error(qtbot, train_window, tmp_path, me
     qtbot.waitUntil(lambda: bool(message_boxes), timeout=RUN_TIMEOUT_MS)
     title, text = message_boxes.pop()
     assert title == "Training" and "\n" not in text and "image" in text.lower(), text
-    assert panel.state == IDLE and panel.start_button.isEnabled()
+    assert panel.run.state == IDLE and panel.start_button.isEnabled()
     # The canvas side is untouched.
     qtbot.mouseClick(train_window.panel.grid.buttons[0], Qt.LeftButton)
     qtbot.waitUntil(lambda: train_window.canvas.image() is not None, timeout=10_000)
@@ -234,12 +235,12 @@ def test_killed_trainer_shows_its_last_lines(qtbot, train_window, tmp_path, mess
     panel = train_window.train_panel
     panel.set_data_folder(make_images(tmp_path / "dots"))
     start_tiny_run(qtbot, panel, tmp_path / "dots", "killed")
-    qtbot.waitUntil(lambda: panel.last_progress is not None, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: panel.run.last_progress is not None, timeout=RUN_TIMEOUT_MS)
     os.kill(panel.trainer.pid(), signal.SIGKILL)
     qtbot.waitUntil(lambda: bool(message_boxes), timeout=10_000)
     title, text = message_boxes.pop()
-    assert title == "Training" and text.startswith("The trainer was killed.") and str(panel.rundir) in text
-    assert panel.state == IDLE and not (user_models_dir() / "killed").exists()
+    assert title == "Training" and text.startswith("The trainer was killed.") and str(panel.run.rundir) in text
+    assert panel.run.state == IDLE and not (user_models_dir() / "killed").exists()
 
 
 def test_closing_while_training_asks_then_stops_with_a_checkpoint(qtbot, train_window, tmp_path, monkeypatch):
@@ -254,14 +255,14 @@ def test_closing_while_training_asks_then_stops_with_a_checkpoint(qtbot, train_w
     monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
     panel.set_data_folder(make_images(tmp_path / "blobs"))
     start_tiny_run(qtbot, panel, tmp_path / "blobs", "closing")
-    qtbot.waitUntil(lambda: panel.last_progress is not None, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: panel.run.last_progress is not None, timeout=RUN_TIMEOUT_MS)
     trainer = panel.trainer
     assert not train_window.close()  # Cancel: the window stays, training goes on
     assert trainer.is_running() and panel.is_busy()
     assert train_window.close()
     assert answers == [("Training", QMessageBox.Yes)] * 2  # Stop is the default answer
     assert not trainer.is_running()
-    assert (panel.rundir / "checkpoint.safetensors").is_file()
+    assert (panel.run.rundir / "checkpoint.safetensors").is_file()
 
 
 def test_an_inpainting_run_trains_exports_and_becomes_a_base(qtbot, train_window, tmp_path, user_dir, message_boxes):
@@ -270,7 +271,7 @@ def test_an_inpainting_run_trains_exports_and_becomes_a_base(qtbot, train_window
     # Inpainting has its own sizes and lists inpaint models as bases (none installed here).
     assert [panel.resolution_combo.itemData(i) for i in range(panel.resolution_combo.count())] == [64, 128, 256, 512]
     assert panel.resolution() == 128 and panel.base_combo.count() == 1
-    assert panel.swd_plot.title.startswith("PSNR")
+    assert panel.metric_plot.title.startswith("PSNR")
     panel.set_data_folder(make_images(tmp_path / "tiles", count=8, size=32))
     start_tiny_run(qtbot, panel, tmp_path / "tiles", "fill32", resolution=32)
     assert "--task inpaint" in panel.log_view.toPlainText()
@@ -278,7 +279,7 @@ def test_an_inpainting_run_trains_exports_and_becomes_a_base(qtbot, train_window
     qtbot.waitUntil(lambda: panel.samples_shown >= 1 and panel.loss_plot.point_count() >= 2, timeout=RUN_TIMEOUT_MS)
     train_window.inpaint_panel.set_method("telea")
     qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.state == IDLE and "fill32" in panel.model_names, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: panel.run.state == IDLE and "fill32" in panel.model_names, timeout=RUN_TIMEOUT_MS)
     manifest = json.loads((user_dir / "models" / "fill32" / "manifest.json").read_text())
     assert manifest["kind"] == "inpaint" and manifest["resolution"] == 32
     # The new network is picked in the Inpaint panel, ready to fill.

@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 
 from dataset_factory import make_images, make_messy_folder
-from studio.train.data import (DataError, ScanInterrupted, cache_root, holdout_count, list_files, load_dataset,
+from studio.train.data import (ScanInterrupted, cache_root, holdout_count, list_files, load_dataset,
                                parse_background, prepare_image)
+from studio.train.errors import DataError
 
 
 def test_every_unusable_file_is_reported_with_its_reason_and_the_rest_is_used(tmp_path):

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from studio.train.architecture import build_discriminator, build_generator
-from studio.train.export import export_onnx
+from studio.train.export import OPSET
+from studio.train.generator_export import export_onnx
 from studio.train.fastgan import (FastDiscriminator, FastGenerator, SkipExcitation, _quarters, channel_plan,
                                   G_CHANNELS)
 from studio.train.losses import (discriminator_loss, discriminator_loss_hinge, generator_loss,
@@ -118,7 +119,7 @@ def test_onnx_export_matches_torch(tmp_path):
     torch.manual_seed(0)
     G = FastGenerator(128, 64, width=0.25).eval().requires_grad_(False)
     path = tmp_path / "g.onnx"
-    export_onnx(G, path)  # export.py's own exporter: dynamo=False, opset 17
+    export_onnx(G, path, OPSET)  # what `studio export` runs: dynamo=False, opset 17
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     z = torch.randn(4, 128, generator=torch.Generator().manual_seed(7))

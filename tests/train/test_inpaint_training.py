@@ -22,7 +22,7 @@ from studio.train import checkpoint as ckpt_io
 from studio.train.augment import random_crops
 from studio.train.export import export_run
 from studio.train.inpaint_nets import InpaintGenerator, PatchDiscriminator
-from studio.train.loop import main as train_main
+from studio.train.cli import main as train_main
 from studio.train.losses import masked_error
 from studio.train.masks import COVERAGE, KINDS, draw_mask, fixed_masks, mask_batch
 from studio.train.prefill import telea_prefill

@@ -38,13 +38,13 @@ def test_losses_prefer_the_right_answers():
 
 
 def test_gradient_clip_is_a_safety_net_that_reports_the_norm():
-    from studio.train.loop import _clip
+    from studio.train.steps import clip_gradients
 
     net = torch.nn.Linear(4, 3)
     for p in net.parameters():
         p.grad = torch.full_like(p, 10.0)  # norm 10 * sqrt(15) ~ 38.7
-    before = _clip(net, 5.0)
+    before = clip_gradients(net, 5.0)
     after = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in net.parameters()]))
     assert before == pytest.approx(10 * 15 ** 0.5, rel=1e-5)
     assert float(after) == pytest.approx(5.0, rel=1e-4)
-    assert _clip(net, 0.0) == pytest.approx(5.0, rel=1e-4)  # 0 = off: reported, not changed
+    assert clip_gradients(net, 0.0) == pytest.approx(5.0, rel=1e-4)  # 0 = off: reported, not changed

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dataset_factory import make_images
-from studio.train.loop import apply_preset, build_parser, plan_run
+from studio.train.cli import apply_preset, build_parser
+from studio.train.plan import plan_run
 from studio.train.presets import (CPU_WIDTH, CUDA_WIDTH, DEFAULT_KEYS, PRESETS, generator_defaults, is_default_base,
                                   r1_gamma)
 

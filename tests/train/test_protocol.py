@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from studio.train import protocol
+from studio.train.tasks import TASKS
 
 PAGE = (Path(__file__).resolve().parents[2] / "studio" / "train" / "PROTOCOL.md").read_text(encoding="utf-8")
 
@@ -26,5 +27,5 @@ def test_the_page_describes_every_event_stop_reason_and_control_file():
     for kind in protocol.WARNING_KINDS:
         assert kind in PAGE, kind
     assert f"Control files in RUNDIR: `{protocol.STOP_FILE}`" in PAGE and f"`{protocol.PAUSE_FILE}` (while" in PAGE
-    for key in protocol.METRIC_KEYS.values():
-        assert f'"{key}"' in PAGE, key
+    for task in TASKS.values():
+        assert f'"{task.metric}"' in PAGE, task.name

@@ -23,7 +23,7 @@ from PIL import Image
 
 from dataset_factory import make_images, make_messy_folder
 from studio.train import checkpoint as ckpt_io
-from studio.train.loop import main as train_main
+from studio.train.cli import main as train_main
 from studio.train.nets import Discriminator, Generator
 
 REPO = Path(__file__).resolve().parents[2]

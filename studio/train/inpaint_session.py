@@ -1,4 +1,4 @@
-"""`studio train --task inpaint`: a conditional GAN that fills holes.
+"""--task inpaint's session (tasks/inpaint.py): a conditional GAN that fills holes.
 
 The generator (inpaint_nets.InpaintGenerator) sees a training image with a
 random mask's pixels prefilled by Telea (prefill.py; with --prefill none,
@@ -23,7 +23,7 @@ a random crop (augment.random_crops), so large photos teach detail and the
 whole picture alike.
 
 Everything else (the loop, checkpoints, STOP/PAUSE/signals, resume, --base,
---precision, the Guard's rollbacks, several processes) is loop.Session's.
+--precision, the Guard's rollbacks, several processes) is session.Session's.
 Samples: a grid of 8 fixed reference images with fixed masks, 2 of each
 kind: the masked input, the fill, the original. Metrics: L1 and PSNR inside
 the holes on up to 64 reference images (held-out when the folder has them)
@@ -32,7 +32,6 @@ with fixed masks of every kind.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -43,12 +42,13 @@ from studio.train import distributed
 from studio.train.augment import random_crops, resize_whole
 from studio.train.finetune import set_trainable
 from studio.train.inpaint_nets import PATCH_FACTOR, build_inpaint_networks
-from studio.train.loop import Session, _clip, _update_ema
 from studio.train.losses import (feature_matching_loss, masked_error, masked_l1, patch_discriminator_loss,
                                  patch_generator_loss, r1_penalty)
 from studio.train.masks import KINDS, fixed_masks, mask_batch
 from studio.train.prefill import telea_prefill
 from studio.train.protocol import METRICS, event
+from studio.train.session import Session
+from studio.train.steps import update_ema
 
 SAMPLE_IMAGES = 8
 METRIC_IMAGES = 64
@@ -75,7 +75,7 @@ def hole_psnr(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
 
 
 class InpaintSession(Session):
-    """loop.Session with the inpainting networks, step, samples and metrics."""
+    """session.Session with the inpainting networks, step, samples and metrics."""
 
     curve_panels = PANELS
 
@@ -83,10 +83,10 @@ class InpaintSession(Session):
     def image_size(cls, config: dict) -> int:
         return source_size(int(config["resolution"]), float(config.get("crop_scale", 1.0)))
 
-    def _build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+    def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         return build_inpaint_networks(self.config)
 
-    def _prepare_task(self) -> None:
+    def prepare(self) -> None:
         r = int(self.config["resolution"])
         self.window = {"l1": 0.0, "fm": 0.0, "n": 0}
         self.fixed_images = self.fixed_masks = None
@@ -97,20 +97,17 @@ class InpaintSession(Session):
             self.fixed_images = images.to(self.device)
             self.fixed_masks = torch.from_numpy(masks).to(self.device)
 
-    def _aug_p(self) -> float:
-        return 0.0  # D sees the images as they are: the mask and the fill are what it must judge
-
     def _real_batch(self, batch: int) -> torch.Tensor:
-        picked = self.data.train[self._pick_indices(batch)]
+        picked = self.data.train[self.pick_indices(batch)]
         return random_crops(picked, int(self.config["resolution"]), self.picker).to(self.device)
 
     def _mask_batch(self, batch: int) -> torch.Tensor:
         seed = (int(self.config["seed"]), self.step, distributed.rank() if self.world > 1 else 0)
         return torch.from_numpy(mask_batch(batch, int(self.config["resolution"]), seed)).to(self.device)
 
-    def _train_step(self) -> tuple[float, float, float | None]:
-        """One D step and one G step; (loss_g, loss_d, r1 or None) averaged
-        over the ranks, as Session._train_step."""
+    def train_step(self) -> tuple[float, float, float | None]:
+        """One D step and one G step: D sees the images as they are (no
+        augmentation: the mask and the fill are what it must judge)."""
         config, G, D, amp = self.config, self.G, self.D, self.precision
         batch = self.local_batch
         real = self._real_batch(batch)
@@ -125,7 +122,7 @@ class InpaintSession(Session):
         set_trainable(D, True)
         do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
         real_in = real.detach().requires_grad_(do_r1)
-        with amp.autocast(enabled=not do_r1):  # R1's double backward in float32 (see Session._train_step)
+        with amp.autocast(enabled=not do_r1):  # R1's double backward in float32 (see GeneratorSession.train_step)
             real_logits, real_features = D(real_in, mask, features=True)
         with amp.autocast():
             loss_d = patch_discriminator_loss(real_logits.float(), D(fake.detach(), mask).float(), hole)
@@ -137,7 +134,7 @@ class InpaintSession(Session):
             r1 = r1_penalty(real_logits, real_in) / patches
             total_d = total_d + r1 * (config["r1_gamma"] / 2 * config["r1_every"])
             r1_value = r1.detach()
-        ld, r1_mean, finite = self._backward_d(total_d, loss_d, r1_value)
+        (ld, r1_mean), finite = self.backward("d", total_d, loss_d.detach(), r1_value)
         if not finite:
             return float("nan"), ld, r1_mean
         amp.step(self.opt_D)
@@ -157,37 +154,21 @@ class InpaintSession(Session):
             hole_loss = config.get("hole_loss", "l1")  # runs from before the choice were L1
             recon = l1 if hole_loss == "l1" else masked_error(fake, real, mask, hole_loss)
             loss_g = patch_generator_loss(fake_logits.float(), hole) + config["l1_weight"] * recon + fm_weight * fm
-        self.opt_G.zero_grad(set_to_none=True)
-        amp.backward(loss_g)
-        distributed.average_gradients(G)
-        amp.unscale(self.opt_G)
-        self._note_norm("g", _clip(G, config["grad_clip"]))
-        lg, l1_mean, fm_mean = self._mean_over_ranks(loss_g.detach(), l1.detach(), fm.detach())
-        if not math.isfinite(lg):
-            amp.skip()
+        (lg, l1_mean, fm_mean), finite = self.backward("g", loss_g, loss_g.detach(), l1.detach(), fm.detach())
+        if not finite:
             return lg, ld, r1_mean
         if amp.step(self.opt_G):
-            _update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
+            update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
         self.window["l1"] += l1_mean
         self.window["fm"] += fm_mean
         self.window["n"] += 1
         return lg, ld, r1_mean
 
-    def _progress_extras(self) -> dict:
+    def progress_extras(self) -> dict:
         n = max(self.window["n"], 1)
         extras = {"loss_l1": round(self.window["l1"] / n, 4), "loss_fm": round(self.window["fm"] / n, 4)}
         self.window = {"l1": 0.0, "fm": 0.0, "n": 0}
         return extras
-
-    def _watch_health(self) -> bool:
-        """Before a checkpoint: NaN weights roll back (nothing is saved from
-        them); otherwise the state is a good snapshot. (No diversity watch:
-        a fill is meant to be the one right answer, not varied.)"""
-        if not self._finite():
-            self._roll_back(f"step {self.step}: non-finite weights")
-            return False
-        self.snapshot.take(self.step, self.modules, self.optimisers)
-        return True
 
     def _prefilled(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """The generator's image input: the holes as the run's prefill leaves them."""
@@ -199,7 +180,7 @@ class InpaintSession(Session):
                  for i in range(0, len(images), batch)]
         return torch.cat(parts)
 
-    def _sample_images(self) -> np.ndarray:
+    def sample_images(self) -> np.ndarray:
         """Three rows of up to 8: the masked input (holes mid grey), the
         EMA generator's fill, the original."""
         if self.fixed_images is None:
@@ -209,7 +190,7 @@ class InpaintSession(Session):
         filled = self._fill(images, masks)
         return torch.cat([images * (1.0 - masks), filled, images]).cpu().numpy()
 
-    def _metrics(self) -> None:
+    def measure(self) -> None:
         if self.fixed_images is None or not self.main:
             return
         t0 = time.monotonic()
@@ -221,7 +202,8 @@ class InpaintSession(Session):
                    for k in KINDS if k in self.fixed_kinds}
         measured = event(METRICS, step=self.step, psnr_hole=round(float(psnr.mean()), 3),
                          l1_hole=round(l1, 5), psnr_by_kind=by_kind,
+                         summary=f"PSNR in the holes {float(psnr.mean()):.3f} dB, L1 {l1:.3f}",
                          reference="held-out" if self.data.held_out.shape[0] >= 2 else "training",
                          images=int(images.shape[0]), seconds=round(time.monotonic() - t0, 2),
                          plot=str(self.out / "curves.png"))
-        self._publish_metrics(measured)
+        self.publish_metrics(measured)

@@ -1,0 +1,78 @@
+"""The generator's side of `studio export` (export.py does the rest:
+staging, checkpoint subset, manifest, moving into place).
+
+model.onnx: input latent float32 [batch,128] (normal(0,1)), output image
+float32 [batch,3,R,R] in [-1,1], batch dynamic, one self-contained file.
+The parity check runs random latents through torch and onnxruntime, and the
+sample grid is rendered by onnxruntime from the exported file, so seed s in
+the app shows exactly tile s.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.train.architecture import build_generator
+from studio.train.onnx_check import max_difference, run_onnx
+from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
+
+PARITY_LATENTS = 16
+PARITY_INPUTS = f"{PARITY_LATENTS} latents"
+
+
+def build_network(config: dict, state: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """The run's generator (classic or fastgan, as its config says) with
+    `state` (its G_ema) loaded, in eval mode, frozen."""
+    generator = build_generator(config).eval()
+    generator.load_state_dict(state)
+    return generator.requires_grad_(False)
+
+
+def export_onnx(generator: torch.nn.Module, path: Path, opset: int) -> None:
+    """latent float32 [batch,128] -> image float32 [batch,3,R,R], batch dynamic,
+    one self-contained file (weights inside)."""
+    example = torch.zeros(2, generator.latent_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice is not news to users
+        torch.onnx.export(
+            generator, (example,), str(path), dynamo=False, opset_version=opset,
+            input_names=["latent"], output_names=["image"],
+            dynamic_axes={"latent": {0: "batch"}, "image": {0: "batch"}},
+            do_constant_folding=True,
+        )
+
+
+def onnx_images(onnx_path: Path, latents: np.ndarray) -> np.ndarray:
+    """Run the exported generator in onnxruntime on the CPU: float32 [N,3,R,R]."""
+    return run_onnx(onnx_path, {"latent": latents}, "image")
+
+
+@torch.no_grad()
+def parity(generator: torch.nn.Module, onnx_path: Path) -> float:
+    """Max abs difference between torch and onnxruntime on random latents."""
+    z = torch.randn(PARITY_LATENTS, generator.latent_size, generator=torch.Generator().manual_seed(1234))
+    return max_difference(generator(z).numpy(), onnx_images(onnx_path, z.numpy()))
+
+
+def write_samples(run: Path, info: dict, onnx_path: Path, target: Path) -> bool:
+    """The model's samples.png: seeds 0..31 rendered by the exported file."""
+    write_grid(target, onnx_images(onnx_path, seed_latents(GRID_SEEDS, int(info["config"]["latent_size"]))))
+    return True
+
+
+def signature(config: dict, data_name: str) -> dict:
+    """The manifest's kind-specific part: kind, description, inputs, outputs, sizes."""
+    r, latent = int(config["resolution"]), int(config["latent_size"])
+    return {
+        "kind": "generator",
+        "description": f"{r}x{r} GAN generator trained on {data_name}",
+        "inputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", latent], "range": "normal(0,1)"}],
+        "outputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
+        "latent_size": latent,
+        "resolution": r,
+        "channels": 3,
+    }

@@ -1,0 +1,127 @@
+"""--task generate (the default): a GAN generator, latent -> image, trained
+on a folder of images (generator_session.py), exported as a "generator"
+model (generator_export.py).
+
+Networks: --arch fastgan2 (FastGAN-style G with skip-layer excitation and
+RGB skips, D with a reconstruction head; the default from 32 px up),
+fastgan (its first form, kept for runs made with it), projected (fastgan2's
+G against a discriminator on frozen pretrained features; opt-in) or classic
+(nets.py, what emoji64 was trained with; the only choice under 32 px, and
+what a config without "arch" means, so old runs resume as they were);
+architecture.py says how they differ. --loss picks the non-saturating
+(default) or hinge loss; lazy R1 applies to both. Defaults that depend on
+the resolution and the device (width, R1 weight) and the --preset table live
+in presets.py.
+
+Augmentation (ADA): each image seen by D is augmented with probability p,
+raised while D is too sure of the real images (mean sign of its real logits
+above --ada-target, default 0.6) and lowered otherwise, at a speed of
+--ada-kimg thousand images for p to go from 0 to 1 (default 20). Progress
+events report p as "aug_p"; it is saved in checkpoints. Runs from before ADA
+keep p = 1 (augment every image).
+
+A new run starts from the installed base model at its resolution and width
+(`studio export --base-model`), unless --base or --from-scratch says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from studio.train.base_models import model_folders, read_manifest
+from studio.train.errors import DataError
+from studio.train.presets import DEFAULT_BATCH, DEFAULT_RESOLUTION, PRESETS, generator_defaults, is_default_base
+from studio.train.tasks.task import Task
+
+LATENT_SIZE = 128
+DEFAULT_ARCH = "fastgan2"  # at 32 px and up (FastGAN has no smaller form)
+FASTGAN_MIN_RESOLUTION = 32
+AUGMENT = {"translate": 0.125, "colour": 1.0}
+
+
+class GenerateTask(Task):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from studio.train.architecture import ARCHITECTURES
+        from studio.train.losses import LOSSES
+
+        group = parser.add_argument_group("--task generate (recipe)")
+        group.add_argument("--arch", choices=ARCHITECTURES,
+                           help="networks: fastgan2 (default from 32 px), fastgan (its first form), projected "
+                                "(fastgan2's G against a discriminator on frozen pretrained features; experimental) "
+                                "or classic (default under 32 px; emoji64's)")
+        group.add_argument("--loss", dest="gan_loss", choices=tuple(LOSSES),
+                           help="GAN loss: nonsaturating (default) or hinge; lazy R1 either way")
+        group.add_argument("--ada-target", type=float,
+                           help="ADA: raise augmentation while D's mean sign on real images is above this (0..1, "
+                                "default 0.6)")
+        group.add_argument("--ada-kimg", type=float,
+                           help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
+                                "(default 20)")
+
+    def check_arguments(self, args: argparse.Namespace) -> None:
+        if args.ada_target is not None and not 0 < args.ada_target < 1:
+            raise DataError(f"--ada-target must be between 0 and 1, got {args.ada_target}")
+        if args.ada_kimg is not None and not args.ada_kimg > 0:
+            raise DataError("--ada-kimg must be positive")
+
+    def default_base(self, explicit: dict, preset: str | None, cuda: bool) -> str | None:
+        """The first installed base model (shipped models, then the user's)
+        at the run's resolution and width (given, or the device's default),
+        as long as a given --arch agrees with it."""
+        resolution = explicit.get("resolution") or (PRESETS[preset].resolution if preset else DEFAULT_RESOLUTION)
+        width = explicit.get("width", generator_defaults(resolution, cuda=cuda)["width"])
+        for folder in model_folders():
+            manifest = read_manifest(folder)
+            arch = manifest.get("training", {}).get("arch") if is_default_base(manifest, resolution, width) else None
+            if arch is not None and explicit.get("arch", arch) == arch:
+                return str(folder)
+        return None
+
+    def inherit(self, base_config: dict) -> dict:
+        return {"arch": base_config.get("arch", "classic"), "latent_size": int(base_config["latent_size"])}
+
+    def new_config(self, settled: dict, preset: str | None, cuda: bool) -> dict:
+        resolution = settled.get("resolution") or (PRESETS[preset].resolution if preset else self.default_resolution)
+        defaults = generator_defaults(resolution, settled.get("batch", DEFAULT_BATCH), cuda)
+        config = {**defaults, "latent_size": LATENT_SIZE, **settled, "task": self.name, "betas": [0.0, 0.99],
+                  "augment": dict(AUGMENT)}
+        if "arch" not in config:
+            config["arch"] = DEFAULT_ARCH if config["resolution"] >= FASTGAN_MIN_RESOLUTION else "classic"
+        if config["arch"] != "classic" and config["resolution"] < FASTGAN_MIN_RESOLUTION:
+            raise DataError(f"--arch {config['arch']} needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use "
+                            f"--arch classic at {config['resolution']} px")
+        config["loss"] = f"{config['gan_loss']} + lazy R1"  # a description; the recipe key is gan_loss
+        return config
+
+    def session_class(self) -> type:
+        from studio.train.generator_session import GeneratorSession
+
+        return GeneratorSession
+
+    def exporter(self):
+        from studio.train import generator_export
+
+        return generator_export
+
+    def metrics_facts(self, metrics: dict) -> dict:
+        return {key: metrics.get(key) for key in ("step", "swd", "diversity", "diversity_reference", "reference",
+                                                  "images")}
+
+
+TASK = GenerateTask(
+    name="generate",
+    help="generate: a GAN generator, latent -> image (default)",
+    label="Generator (new images)",
+    tip="Image size the generator makes; each doubling costs about 4× the time",
+    resolutions=(8, 16, 32, 64, 128, 256),
+    default_resolution=DEFAULT_RESOLUTION,
+    panel_resolutions=(64, 128, 256),
+    panel_resolution=DEFAULT_RESOLUTION,
+    model_kind="generator",
+    metric="swd",
+    metric_name="SWD",
+    metric_label="SWD (lower is better)",
+    own_keys=("arch", "gan_loss", "ada_target", "ada_kimg"),
+    base_needs=("resolution", "latent_size"),
+    default_bases=True,
+)
