@@ -21,7 +21,7 @@ from studio.engine.runtime import inspect_model
 # style-transform are the two halves of arbitrary stylization (style image ->
 # vector, content + vector -> image), listed apart so a style picker shows
 # only what it can run alone.
-KINDS = ("generator", "style", "style-predict", "style-transform", "inpaint")
+KINDS = ("generator", "style", "style-predict", "style-transform", "inpaint", "upscale")
 REQUIRED_KEYS = ("kind", "name", "version", "inputs", "outputs", "sha256", "licence")
 MANIFEST = "manifest.json"
 DEFAULT_ONNX = "model.onnx"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -16,5 +17,18 @@ def main(argv: list[str] | None = None) -> int:
     return train_main(args)
 
 
+def leave(code: int) -> None:
+    """Exit with `code`. A torchrun rank leaves without the interpreter's
+    teardown: gloo's worker threads can abort the process there (SIGABRT,
+    "terminate called without an active exception", pytorch/pytorch#179291)
+    after the run has finished and written everything, and torchrun then
+    reports the whole run as failed."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    leave(main())

@@ -83,6 +83,11 @@ def _cutout(x: torch.Tensor, ratio: float) -> torch.Tensor:
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
+def source_size(resolution: int, crop_scale: float) -> int:
+    """The side (px) training images are kept at for `crop_scale` random crops."""
+    return max(resolution, int(round(resolution * crop_scale)))
+
+
 def random_crops(images: torch.Tensor, size: int, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
     """Random square crops of training images, resized to `size`: each image
     gets a side drawn uniformly from `size` to its own side (so it is seen

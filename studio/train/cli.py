@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -95,6 +96,11 @@ def build_parser() -> Parser:
     recipe.add_argument("--seed", type=int, help="random seed (default 0)")
     for task in TASKS.values():
         task.add_arguments(p)
+    crops = p.add_argument_group("random crops (--task " + "/".join(
+        task.name for task in TASKS.values() if "crop_scale" in task.keys) + ")")
+    crops.add_argument("--crop-scale", type=float,
+                       help="images are kept at this many times --resolution and each step crops a random square of "
+                            "1 to this many times --resolution from them (1 = the whole image; default: the task's)")
     tune = p.add_argument_group("fine-tuning")
     start = tune.add_mutually_exclusive_group()
     start.add_argument("--base", metavar="MODEL",
@@ -192,6 +198,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         sizes = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
         which = f" for --task {args.task}" if args.task else ""
         raise DataError(f"--resolution must be {sizes}{which}, got {args.resolution}")
+    if args.crop_scale is not None and not (math.isfinite(args.crop_scale) and 1 <= args.crop_scale <= 4):
+        raise DataError(f"--crop-scale must be from 1 to 4, got {args.crop_scale}")
     for each in TASKS.values():
         each.check_arguments(args)
     if args.width is not None and not args.width > 0:

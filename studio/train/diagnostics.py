@@ -5,6 +5,7 @@ losses, so a stalled run can be diagnosed from its log.jsonl:
   fakes it calls fake (logit < 0), over the steps since the last event. Both
   near 0.5 for a whole run means D never learned to tell them apart; both
   near 1 means it wins and G's gradients vanish.
+- the means of a task's own loss terms (MeanWindow) over the same steps;
 - per-block gradient norms of the last step: which layers learn at all (a
   block whose norm stays orders of magnitude below its neighbours' is dead
   weight; one far above them dominates the step).
@@ -37,6 +38,28 @@ class DiscriminatorAccuracy:
         out = {"d_real_acc": round(self._real / n, 3) if n else None,
                "d_fake_acc": round(self._fake / n, 3) if n else None}
         self.__init__()
+        return out
+
+
+class MeanWindow:
+    """The mean of each named value over the steps since the last progress event."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+        self._sums = dict.fromkeys(names, 0.0)
+        self._count = 0
+
+    def add(self, *values: float) -> None:
+        """One step's values, in the order of the names."""
+        for name, value in zip(self.names, values):
+            self._sums[name] += value
+        self._count += 1
+
+    def take(self) -> dict:
+        """{name: mean} rounded (0 before any step), and a fresh window."""
+        n = max(self._count, 1)
+        out = {name: round(total / n, 4) for name, total in self._sums.items()}
+        self.__init__(*self.names)
         return out
 
 

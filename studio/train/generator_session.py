@@ -28,7 +28,6 @@ from studio.train.metrics import diversity, swd
 from studio.train.protocol import METRICS, WARNING, event
 from studio.train.samples import render_seeds
 from studio.train.session import Session
-from studio.train.steps import update_ema
 
 ADA_INTERVAL = 4  # D steps between updates of p
 DIVERSITY_LATENTS = 16  # fixed latents whose sample diversity the Guard watches
@@ -111,11 +110,7 @@ class GeneratorSession(Session):
         set_trainable(D, False)
         with amp.autocast():
             loss_g = self.g_loss(D(self._augment(fake.float(), p)))
-        (lg,), finite = self.backward("g", loss_g, loss_g.detach())
-        if not finite:
-            return lg, ld, r1_mean
-        if amp.step(self.opt_G):
-            update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
+        (lg,), _ = self.generator_step(loss_g, loss_g.detach())
         return lg, ld, r1_mean
 
     def _real_batch(self, batch: int) -> torch.Tensor:

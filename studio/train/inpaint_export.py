@@ -12,7 +12,6 @@ torch and onnxruntime.
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from studio.train.inpaint_nets import InpaintGenerator, build_inpaint_networks
 from studio.train.masks import fixed_masks
 from studio.train.onnx_check import max_difference, run_onnx
 from studio.train.prefill import manifest_entry
+from studio.train.samples import copy_run_grid
 
 PARITY_PAIRS = 8
 PARITY_INPUTS = f"{PARITY_PAIRS} image/mask pairs"
@@ -79,12 +79,5 @@ def signature(config: dict, data_name: str) -> dict:
 
 
 def write_samples(run: Path, info: dict, onnx_path: Path, target: Path) -> bool:
-    """Copy the run's sample grid of the exported step (masked inputs, fills,
-    originals of fixed reference images, written with that very checkpoint)
-    to `target`; False when the run folder has none."""
-    folder = run if run.is_dir() else run.parent
-    grid = folder / "samples" / f"step_{int(info.get('step', 0)):06d}.png"
-    if not grid.is_file():
-        return False
-    shutil.copyfile(grid, target)
-    return True
+    """The run's own grid of the exported step: masked inputs, fills, originals."""
+    return copy_run_grid(run, info, target)

@@ -193,6 +193,15 @@ class DownBlock(nn.Module):
         return (y + self.skip(F.avg_pool2d(x, 2))) * SKIP_SCALE
 
 
+def patch_head(channels: int) -> nn.Sequential:
+    """A patch discriminator's last layers: a 3x3 conv, then one logit per position."""
+    conv = EqualConv2d(channels, channels, 3, padding=1)
+    conv.scale *= GAIN
+    logit = EqualConv2d(channels, 1, 1)
+    logit.scale *= GAIN
+    return nn.Sequential(conv, nn.LeakyReLU(0.2), logit)
+
+
 class PatchDiscriminator(nn.Module):
     """(image float32 [N,3,R,R] in [-1,1], mask [N,1,R,R]) -> logits
     [N,1,R/16,R/16], higher = more real. features=True also returns the four
@@ -207,12 +216,7 @@ class PatchDiscriminator(nn.Module):
         self.width = width
         self.from_rgb = nn.Sequential(EqualConv2d(4, plan[resolution], 1), nn.LeakyReLU(0.2))
         self.blocks = nn.ModuleList(DownBlock(plan[r], plan[r // 2]) for r in sorted(plan, reverse=True)[:-1])
-        c = plan[smallest]
-        head_conv = EqualConv2d(c, c, 3, padding=1)
-        head_conv.scale *= GAIN
-        logit = EqualConv2d(c, 1, 1)
-        logit.scale *= GAIN
-        self.head = nn.Sequential(head_conv, nn.LeakyReLU(0.2), logit)
+        self.head = patch_head(plan[smallest])
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, features: bool = False):
         x = self.from_rgb(torch.cat([image, mask], dim=1))

@@ -39,7 +39,8 @@ import torch
 import torch.nn.functional as F
 
 from studio.train import distributed
-from studio.train.augment import random_crops, resize_whole
+from studio.train.augment import random_crops, resize_whole, source_size
+from studio.train.diagnostics import MeanWindow
 from studio.train.finetune import set_trainable
 from studio.train.inpaint_nets import PATCH_FACTOR, build_inpaint_networks
 from studio.train.losses import (feature_matching_loss, masked_error, masked_l1, patch_discriminator_loss,
@@ -48,7 +49,6 @@ from studio.train.masks import KINDS, fixed_masks, mask_batch
 from studio.train.prefill import telea_prefill
 from studio.train.protocol import METRICS, event
 from studio.train.session import Session
-from studio.train.steps import update_ema
 
 SAMPLE_IMAGES = 8
 METRIC_IMAGES = 64
@@ -59,11 +59,6 @@ PANELS = [
     ("L1 inside the holes, training batches", [("loss_l1", "L1")]),
     ("PSNR inside the holes, reference images (dB)", [("psnr_hole", "PSNR")]),
 ]
-
-
-def source_size(resolution: int, crop_scale: float) -> int:
-    """The side (px) training images are kept at for `crop_scale` random crops."""
-    return max(resolution, int(round(resolution * crop_scale)))
 
 
 def hole_psnr(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -88,7 +83,7 @@ class InpaintSession(Session):
 
     def prepare(self) -> None:
         r = int(self.config["resolution"])
-        self.window = {"l1": 0.0, "fm": 0.0, "n": 0}
+        self.window = MeanWindow("loss_l1", "loss_fm")
         self.fixed_images = self.fixed_masks = None
         self.fixed_kinds: list[str] = []
         if self.reference is not None:
@@ -154,21 +149,13 @@ class InpaintSession(Session):
             hole_loss = config.get("hole_loss", "l1")  # runs from before the choice were L1
             recon = l1 if hole_loss == "l1" else masked_error(fake, real, mask, hole_loss)
             loss_g = patch_generator_loss(fake_logits.float(), hole) + config["l1_weight"] * recon + fm_weight * fm
-        (lg, l1_mean, fm_mean), finite = self.backward("g", loss_g, loss_g.detach(), l1.detach(), fm.detach())
-        if not finite:
-            return lg, ld, r1_mean
-        if amp.step(self.opt_G):
-            update_ema(self.G_ema, G, self.images_seen + config["batch"], config["batch"], config["ema_kimg"])
-        self.window["l1"] += l1_mean
-        self.window["fm"] += fm_mean
-        self.window["n"] += 1
+        (lg, l1_mean, fm_mean), finite = self.generator_step(loss_g, loss_g.detach(), l1.detach(), fm.detach())
+        if finite:
+            self.window.add(l1_mean, fm_mean)
         return lg, ld, r1_mean
 
     def progress_extras(self) -> dict:
-        n = max(self.window["n"], 1)
-        extras = {"loss_l1": round(self.window["l1"] / n, 4), "loss_fm": round(self.window["fm"] / n, 4)}
-        self.window = {"l1": 0.0, "fm": 0.0, "n": 0}
-        return extras
+        return self.window.take()
 
     def _prefilled(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """The generator's image input: the holes as the run's prefill leaves them."""

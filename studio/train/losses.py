@@ -1,7 +1,8 @@
 """GAN losses: the non-saturating logistic loss (softplus form) and the hinge
 loss for both players, a selector between them, and the R1 gradient penalty
 on real images; for inpainting, the patch-discriminator form of the
-non-saturating loss, L1 inside the holes and feature matching."""
+non-saturating loss, L1 inside the holes and feature matching; for
+upscaling, the Laplacian-pyramid L1."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from studio.train.metrics import laplacian_pyramid, pyramid_levels
 
 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -102,3 +105,13 @@ def feature_matching_loss(fake_features: list[torch.Tensor], real_features: list
     treated as constants."""
     terms = [F.l1_loss(f, r.detach()) for f, r in zip(fake_features, real_features)]
     return torch.stack(terms).mean()
+
+
+def laplacian_loss(a: torch.Tensor, b: torch.Tensor, levels: int = 4) -> torch.Tensor:
+    """Mean L1 between the Laplacian pyramids of a and b [N,C,H,W] (the
+    metrics' ProGAN pyramid), summed over its bands: the detail of every
+    scale (edges, texture) weighs as much as the smooth colours, which plain
+    L1 lets a network average away. A perceptual term that needs no
+    pretrained network (Bojanowski et al. 2018 train generators with it)."""
+    levels = min(levels, pyramid_levels(min(a.shape[-2:])))
+    return sum((x - y).abs().mean() for x, y in zip(laplacian_pyramid(a, levels), laplacian_pyramid(b, levels)))

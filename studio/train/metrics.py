@@ -6,6 +6,8 @@ weights offline, so no FID):
   Lower is closer. Reported x1000, as ProGAN's tables do.
 - `diversity`: mean pairwise per-pixel L1 distance within one set, in [0, 1];
   0 means every image is the same (mode collapse).
+- `luma_psnr`: PSNR on the luma channel with the borders cropped, as
+  super-resolution papers report it.
 
 Both are deterministic for a given seed, so a run's curve moves only when the
 generator does.
@@ -83,6 +85,20 @@ def diversity(images: torch.Tensor) -> float:
         raise ValueError("diversity needs at least two images")
     dist = torch.cdist(x, x, p=1) / x.shape[1]  # float32: 200 images at 256 px stay at 150 MB
     return float(dist.double().sum() / (n * (n - 1)))
+
+
+def luma_psnr(output: torch.Tensor, target: torch.Tensor, border: int = 0) -> torch.Tensor:
+    """Per-image PSNR (dB) of the luma (BT.601 Y, as in MATLAB's rgb2ycbcr)
+    of float [N,3,H,W] images in [-1,1], `border` pixels cropped from every
+    side: [N], capped at 100 dB."""
+    weights = torch.tensor([65.481, 128.553, 24.966], device=output.device).view(1, 3, 1, 1) / 255.0
+
+    def luma(x: torch.Tensor) -> torch.Tensor:
+        y = ((x.clamp(-1.0, 1.0) + 1.0) / 2.0 * weights).sum(dim=1) + 16.0 / 255.0
+        return y[:, border:y.shape[1] - border, border:y.shape[2] - border] if border else y
+
+    mse = (luma(output) - luma(target)).pow(2).mean(dim=(1, 2))
+    return (10.0 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp(max=100.0)
 
 
 def _pyr_down(x: torch.Tensor) -> torch.Tensor:

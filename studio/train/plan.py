@@ -25,7 +25,7 @@ from studio.train.tasks import DEFAULT_TASK, TASKS, task_of
 
 SHARED_KEYS = ("resolution", "batch", "fit", "background", "width", "lr", "r1_gamma", "r1_every", "grad_clip",
                "ema_kimg", "seed", "freeze_d")
-RECIPE_KEYS = (*SHARED_KEYS, *(key for task in TASKS.values() for key in task.own_keys), "task")
+RECIPE_KEYS = (*SHARED_KEYS, *dict.fromkeys(key for task in TASKS.values() for key in task.keys), "task")
 FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashes
 # What earlier trainers did, for runs whose config predates these keys
 # (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1).
@@ -123,13 +123,12 @@ def flag_of(key: str) -> str:
 
 
 def refuse_other_tasks_flags(task: str, explicit: dict) -> None:
-    """A recipe flag of another task is a mistake, not something to ignore."""
-    for other in TASKS.values():
-        if other.name == task:
-            continue
-        for key in other.own_keys:
-            if key in explicit:
-                raise DataError(f"{flag_of(key)} is for --task {other.name}; a --task {task} run has no use for it")
+    """A recipe flag only other tasks use is a mistake, not something to ignore."""
+    mine = {*SHARED_KEYS, *TASKS[task].keys, "task"}
+    for key in explicit:
+        if key not in mine:
+            users = "/".join(other.name for other in TASKS.values() if key in other.keys)
+            raise DataError(f"{flag_of(key)} is for --task {users}; a --task {task} run has no use for it")
 
 
 def refuse_changes(config: dict, explicit: dict, owner: str, advice: str) -> None:

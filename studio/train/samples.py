@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,3 +46,16 @@ def render_seeds(generator: torch.nn.Module, latent_size: int, seeds=GRID_SEEDS,
     device = next(generator.parameters()).device
     parts = [generator(z[i:i + batch].to(device)).float().cpu() for i in range(0, len(z), batch)]
     return torch.cat(parts).numpy()
+
+
+def copy_run_grid(run: Path, info: dict, target: Path) -> bool:
+    """An exporter's samples.png for a task whose grids are not seeds (inputs,
+    outputs, originals of fixed reference images): the run's grid of the
+    exported step, written with that very checkpoint, copied to `target`.
+    False when the run folder has none."""
+    folder = run if run.is_dir() else run.parent
+    grid = folder / "samples" / f"step_{int(info.get('step', 0)):06d}.png"
+    if not grid.is_file():
+        return False
+    shutil.copyfile(grid, target)
+    return True

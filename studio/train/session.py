@@ -19,7 +19,8 @@ calls them and nothing else of the task:
     curve_panels         what curves.png draws (plots.PANELS layout)
 
 and uses these of the Session's: backward() (one half of a step: backward,
-all-reduce, clip, mean over ranks, skip when not finite), mean_over_ranks(),
+all-reduce, clip, mean over ranks, skip when not finite), generator_step()
+(G's half: that, the optimiser step and the EMA), mean_over_ranks(),
 gather(), pick_indices(), roll_back(), finite(), publish_metrics(), emit(),
 and the shared state set in __init__ (G, D, G_ema, opt_G, opt_D, config,
 data, device, precision, reference, snapshot, step, images_seen, ...).
@@ -68,7 +69,7 @@ from studio.train.progress import BarReporter, Reporter
 from studio.train.protocol import (CHECKPOINT, DONE, PAUSED, PROGRESS, RESUMED, SAMPLES, START, STOP_REASONS, WARNING,
                                    event)
 from studio.train.samples import write_grid
-from studio.train.steps import backward
+from studio.train.steps import backward, update_ema
 
 if TYPE_CHECKING:  # plan.py imports this module; the annotation needs no import at run time
     from studio.train.plan import Plan
@@ -301,7 +302,7 @@ class Session:
         return 0
 
 
-    # -- a half step ------------------------------------------------------------
+    # -- the halves of a step ----------------------------------------------------
     def backward(self, net: str, total: torch.Tensor, *reported: torch.Tensor | None
                  ) -> tuple[list[float | None], bool]:
         """One half of a step for net "g" (G, opt_G) or "d" (D, opt_D):
@@ -318,6 +319,15 @@ class Session:
         finite = all(v is None or math.isfinite(v) for v in means)
         if not finite:
             self.precision.skip()
+        return means, finite
+
+    def generator_step(self, loss: torch.Tensor, *reported: torch.Tensor) -> tuple[list[float | None], bool]:
+        """G's half of a step: backward("g", ...), then, when finite, the
+        optimiser step and the EMA update. Returns as backward() does."""
+        means, finite = self.backward("g", loss, *reported)
+        if finite and self.precision.step(self.opt_G):
+            batch = self.config["batch"]
+            update_ema(self.G_ema, self.G, self.images_seen + batch, batch, self.config["ema_kimg"])
         return means, finite
 
     # -- health -----------------------------------------------------------------

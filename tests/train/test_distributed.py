@@ -73,6 +73,8 @@ SCRIPT = textwrap.dedent('''
     (out / f"rank{me.rank}.done").write_text("")
     distributed.barrier()
     distributed.cleanup()
+    from studio.train.__main__ import leave
+    leave(0)  # as the trainer leaves a torchrun rank
 ''')
 
 

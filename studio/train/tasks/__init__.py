@@ -15,7 +15,8 @@ Facts
     model_kind                 the manifest kind of its models (and bases)
     metric, metric_name, metric_label   the quality key of its "metrics" events, its short name,
                                the panel's plot title
-    own_keys                   recipe keys only it has (another task's run refuses their flags)
+    keys                       recipe keys it uses beyond plan.SHARED_KEYS (another task's run
+                               refuses their flags)
     base_needs                 config keys a base model's checkpoint must hold
     default_bases              new runs start from the installed base model unless told
                                --from-scratch (`studio export --base-model` marks one), and
@@ -41,10 +42,10 @@ Export and manifest (export.py)
 
 from __future__ import annotations
 
-from studio.train.tasks import generate, inpaint
+from studio.train.tasks import generate, inpaint, upscale
 from studio.train.tasks.task import Task
 
-TASKS: dict[str, Task] = {task.name: task for task in (generate.TASK, inpaint.TASK)}
+TASKS: dict[str, Task] = {task.name: task for task in (generate.TASK, inpaint.TASK, upscale.TASK)}
 DEFAULT_TASK = generate.TASK.name
 
 

@@ -121,7 +121,7 @@ TASK = GenerateTask(
     metric="swd",
     metric_name="SWD",
     metric_label="SWD (lower is better)",
-    own_keys=("arch", "gan_loss", "ada_target", "ada_kimg"),
+    keys=("arch", "gan_loss", "ada_target", "ada_kimg"),
     base_needs=("resolution", "latent_size"),
     default_bases=True,
 )

@@ -37,18 +37,12 @@ class InpaintTask(Task):
         group.add_argument("--prefill", choices=PREFILLS,
                            help="what fills the holes before the network corrects them: telea (default; the network "
                                 "starts at OpenCV Telea's fill) or none (it fills from grey)")
-        group.add_argument("--crop-scale", type=float,
-                           help="random crops: images are kept at this many times --resolution and each step crops "
-                                "a random square of 1 to this many times --resolution from them (default 1.5; 1 = "
-                                "the whole image)")
 
     def check_arguments(self, args: argparse.Namespace) -> None:
         for name in ("l1_weight", "fm_weight"):
             value = getattr(args, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise DataError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")
-        if args.crop_scale is not None and not (math.isfinite(args.crop_scale) and 1 <= args.crop_scale <= 4):
-            raise DataError(f"--crop-scale must be from 1 to 4, got {args.crop_scale}")
 
     def inherit(self, base_config: dict) -> dict:
         return {"prefill": base_config.get("prefill", "none")}  # the base network's input is what its prefill made
@@ -93,5 +87,5 @@ TASK = InpaintTask(
     metric="psnr_hole",
     metric_name="PSNR",
     metric_label="PSNR in the holes, dB (higher is better)",
-    own_keys=("l1_weight", "hole_loss", "fm_weight", "crop_scale", "prefill"),
+    keys=("l1_weight", "hole_loss", "fm_weight", "crop_scale", "prefill"),
 )

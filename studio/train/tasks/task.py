@@ -25,14 +25,16 @@ class Task:
     metric: str  # the quality key of its "metrics" events
     metric_name: str  # its short name, for the plot's legend
     metric_label: str  # the panel's plot title for it
-    own_keys: tuple[str, ...] = field(default=())  # recipe keys no other task has
+    # Recipe keys it uses beyond plan.SHARED_KEYS: its own flags, and shared
+    # optional ones (--crop-scale); another task's run refuses them.
+    keys: tuple[str, ...] = field(default=())
     base_needs: tuple[str, ...] = field(default=("resolution",))  # config keys its base's checkpoint must hold
     # New runs start from an installed base model (`studio export --base-model`)
     # unless told --from-scratch, and presets pick their size.
     default_bases: bool = False
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """Register its own flags (own_keys) in the shared parser."""
+        """Register its own flags (those of its keys the shared parser has not) in the shared parser."""
 
     def check_arguments(self, args: argparse.Namespace) -> None:
         """DataError (one line) for a value of its own flags that cannot work."""

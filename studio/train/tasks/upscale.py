@@ -1,0 +1,95 @@
+"""--task upscale: a super-resolution network (x2 or x4) trained on random
+crops of any folder through a realistic degradation pipeline
+(upscale_session.py trains it, upscale_export.py exports it as an "upscale"
+model). --resolution is the side of the sharp training crops (the network's
+input is that divided by --scale); the network itself takes any size.
+
+Defaults: a compact network (width 0.5 = 32 channels, 12 layers: fast
+enough for print sizes on a CPU), L1 + the Laplacian-pyramid L1, the
+adversarial term off (--gan-weight turns it on; it stays off by default
+until it measures better), Adam at 5e-4 with betas (0.9, 0.99) as
+Real-ESRGAN's PSNR-oriented stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from studio.train.errors import DataError
+from studio.train.tasks.task import Task
+
+DEGRADATIONS = ("realistic", "clean")
+DEFAULTS = {"resolution": 128, "batch": 16, "width": 0.5, "lr": 5e-4, "r1_gamma": 1.0, "r1_every": 16,
+            "ema_kimg": 5.0, "seed": 0, "fit": "crop", "background": "#ffffff", "freeze_d": 0, "grad_clip": 10.0,
+            "crop_scale": 2.0, "scale": 4, "layers": 12, "perceptual_weight": 1.0, "gan_weight": 0.0,
+            "degradation": "realistic"}
+
+
+class UpscaleTask(Task):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from studio.train.upscale_nets import SCALES
+
+        group = parser.add_argument_group("--task upscale (recipe)")
+        group.add_argument("--scale", type=int, choices=SCALES, help="enlargement factor (default 4)")
+        group.add_argument("--layers", type=int,
+                           help="3x3 convolutions in the network's body (default 12; the receptive margin is this + "
+                                "2 input pixels)")
+        group.add_argument("--perceptual-weight", type=float,
+                           help="weight of the Laplacian-pyramid L1 (edges and texture at every scale) beside plain "
+                                "L1 (default 1; 0 = off)")
+        group.add_argument("--gan-weight", type=float,
+                           help="weight of the adversarial loss of a patch discriminator (default 0 = off)")
+        group.add_argument("--degradation", choices=DEGRADATIONS,
+                           help="the inputs it learns from: realistic (default: blur, resizing, noise and JPEG in "
+                                "two rounds, and plain downscales) or clean (plain downscales only)")
+
+    def check_arguments(self, args: argparse.Namespace) -> None:
+        for name in ("perceptual_weight", "gan_weight"):
+            value = getattr(args, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise DataError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")
+        if args.layers is not None and not 1 <= args.layers <= 64:
+            raise DataError(f"--layers must be from 1 to 64, got {args.layers}")
+
+    def inherit(self, base_config: dict) -> dict:
+        return {"scale": int(base_config["scale"]), "layers": int(base_config["layers"])}
+
+    def new_config(self, settled: dict, preset: str | None, cuda: bool) -> dict:
+        config = {**DEFAULTS, **settled, "task": self.name, "betas": [0.9, 0.99], "arch": "upscale-compact",
+                  "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None}
+        config["loss"] = ("L1 + Laplacian L1" + (" + nonsaturating patch GAN + lazy R1" if config["gan_weight"] else ""))
+        return config
+
+    def session_class(self) -> type:
+        from studio.train.upscale_session import UpscaleSession
+
+        return UpscaleSession
+
+    def exporter(self):
+        from studio.train import upscale_export
+
+        return upscale_export
+
+    def metrics_facts(self, metrics: dict) -> dict:
+        return {key: metrics.get(key) for key in ("step", "psnr", "psnr_lanczos", "psnr_degraded",
+                                                  "psnr_degraded_lanczos", "reference", "images")}
+
+
+TASK = UpscaleTask(
+    name="upscale",
+    help="upscale: a super-resolution network, x2 or x4 (its defaults: --resolution 128 (the sharp crops) --batch 16 "
+         "--width 0.5 --scale 4)",
+    label="Upscaler (enlarges pictures)",
+    tip="Side of the sharp crops it learns from; the network then enlarges pictures of any size",
+    resolutions=(64, 128, 256),
+    default_resolution=DEFAULTS["resolution"],
+    panel_resolutions=(64, 128, 256),
+    panel_resolution=DEFAULTS["resolution"],
+    model_kind="upscale",
+    metric="psnr",
+    metric_name="PSNR",
+    metric_label="Luma PSNR of enlarged held-out crops, dB (higher is better)",
+    keys=("crop_scale", "scale", "layers", "perceptual_weight", "gan_weight", "degradation"),
+    base_needs=("resolution", "scale", "layers"),
+)

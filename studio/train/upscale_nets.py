@@ -1,0 +1,81 @@
+"""The networks of --task upscale.
+
+UpscaleNet, in the spirit of Real-ESRGAN's SRVGGNetCompact: plain 3x3
+convolutions with PReLU at the input's resolution, one last convolution to
+3 x scale^2 channels and a pixel shuffle, added to the nearest-neighbour
+enlargement of the input (the network learns only what nearest leaves
+out). No normalisation and no global operation, so each output pixel
+depends on a fixed window of the input (RECEPTIVE margin): a picture of any
+size is upscaled in tiles with that margin and equals the whole-image run.
+Its cost is one 3x3 conv per layer at the input's resolution: at width 0.5
+(32 channels) and 12 layers, about 110 GMAC for a 1024 x 1024 input.
+
+UpscaleDiscriminator: a patch discriminator on the large image (logits at
+1/16 of its side), with inpaint_nets' down blocks and the from_rgb / blocks /
+head layout that finetune.discriminator_blocks (FreezeD) expects.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from studio.train.inpaint_nets import D_CHANNELS, PATCH_FACTOR, DownBlock, channel_plan, patch_head
+from studio.train.nets import EqualConv2d
+
+SCALES = (2, 4)
+BASE_CHANNELS = 64  # SRVGGNetCompact's num_feat at width 1
+
+
+def receptive_margin(layers: int) -> int:
+    """Input pixels on each side that one output pixel depends on: one per
+    3x3 conv (the first, the `layers` body convs and the last)."""
+    return layers + 2
+
+
+class UpscaleNet(nn.Module):
+    """image float32 [N,3,h,w] in [-1,1] -> [N,3,h*scale,w*scale] in about [-1,1]."""
+
+    def __init__(self, scale: int = 4, width: float = 0.5, layers: int = 12):
+        super().__init__()
+        if scale not in SCALES:
+            raise ValueError(f"upscale factor must be one of {', '.join(map(str, SCALES))}, got {scale}")
+        channels = max(8, int(round(BASE_CHANNELS * width)))
+        self.scale, self.layers = scale, layers
+        body: list[nn.Module] = [nn.Conv2d(3, channels, 3, padding=1), nn.PReLU(channels)]
+        for _ in range(layers):
+            body += [nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels)]
+        body += [nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)]
+        self.body = nn.Sequential(*body)
+        self.shuffle = nn.PixelShuffle(scale)
+        # Start as nearest-neighbour enlargement: the residual begins at zero.
+        nn.init.zeros_(body[-1].weight)
+        nn.init.zeros_(body[-1].bias)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.body(image)) + F.interpolate(image, scale_factor=self.scale, mode="nearest")
+
+
+class UpscaleDiscriminator(nn.Module):
+    """image float32 [N,3,R,R] in [-1,1] -> logits [N,1,R/16,R/16], higher = more real."""
+
+    def __init__(self, resolution: int = 128, width: float = 0.5):
+        super().__init__()
+        smallest = resolution // PATCH_FACTOR
+        plan = channel_plan(D_CHANNELS, resolution, smallest, width)
+        self.from_rgb = nn.Sequential(EqualConv2d(3, plan[resolution], 1), nn.LeakyReLU(0.2))
+        self.blocks = nn.ModuleList(DownBlock(plan[r], plan[r // 2]) for r in sorted(plan, reverse=True)[:-1])
+        self.head = patch_head(plan[smallest])
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = self.from_rgb(image)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+def build_upscale_networks(config: dict) -> tuple[UpscaleNet, UpscaleDiscriminator]:
+    """(G, D) for an upscaling run's config ("scale", "width", "layers", "resolution")."""
+    return (UpscaleNet(int(config["scale"]), float(config["width"]), int(config["layers"])),
+            UpscaleDiscriminator(int(config["resolution"]), float(config["width"])))
