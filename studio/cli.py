@@ -36,6 +36,7 @@ COMMANDS = {
     "export": "export a training run as an ONNX model the app can use",
     "stylize": "restyle an image or a folder with a built-in style blend or any picture as the style",
     "inpaint": "fill the holes a mask marks in an image or a folder (learned model, OpenCV Telea/NS, or PatchMatch content-aware)",
+    "upscale": "enlarge an image or a folder x2 or x4, to print size (learned upscaler or Lanczos)",
 }
 
 
@@ -135,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     from studio import cli_inpaint
 
     cli_inpaint.add_arguments(command("inpaint"))
+
+    from studio import cli_upscale
+
+    cli_upscale.add_arguments(command("upscale"))
 
     for name in ("train", "export"):
         p = command(name)
@@ -341,6 +346,15 @@ def cmd_inpaint(args) -> int:
     return cli_inpaint.run(args, fail, lambda facts: _report(args, facts))
 
 
+def cmd_upscale(args) -> int:
+    from studio import cli_upscale
+
+    def fail(message: str):
+        raise UserError(message)
+
+    return cli_upscale.run(args, fail, lambda facts: _report(args, facts))
+
+
 HANDLERS = {"doctor": cmd_doctor, "models": cmd_models, "generate": cmd_generate,
             "interpolate": cmd_interpolate, "recipe": cmd_recipe, "datasets": cmd_datasets,
-            "stylize": cmd_stylize, "inpaint": cmd_inpaint}
+            "stylize": cmd_stylize, "inpaint": cmd_inpaint, "upscale": cmd_upscale}
