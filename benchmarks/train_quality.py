@@ -116,7 +116,9 @@ def main() -> int:
                 if not missing(folder, resolution, name, marks):
                     continue
                 rundir = work / f"{tag}-{'base' if start[0] == '--base' else 'scratch'}"
-                shutil.rmtree(rundir, ignore_errors=True)  # a run cut short in an earlier session
+                # A run cut short in an earlier session starts again; its early rows go with it.
+                shutil.rmtree(rundir, ignore_errors=True)
+                rows[:] = [row for row in rows if tuple(row[:3]) != (folder.name, resolution, name)]
                 done = 0.0
                 for mark in marks:
                     try:
