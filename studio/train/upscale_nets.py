@@ -8,7 +8,8 @@ out). No normalisation and no global operation, so each output pixel
 depends on a fixed window of the input (RECEPTIVE margin): a picture of any
 size is upscaled in tiles with that margin and equals the whole-image run.
 Its cost is one 3x3 conv per layer at the input's resolution: at width 0.5
-(32 channels) and 12 layers, about 110 GMAC for a 1024 x 1024 input.
+(32 channels) and 16 layers, about 150 GMAC for a 1024 x 1024 input
+(2.8 s to 4096 x 4096 on 2 CPU threads, onnxruntime).
 
 UpscaleDiscriminator: a patch discriminator on the large image (logits at
 1/16 of its side), with inpaint_nets' down blocks and the from_rgb / blocks /
@@ -37,7 +38,7 @@ def receptive_margin(layers: int) -> int:
 class UpscaleNet(nn.Module):
     """image float32 [N,3,h,w] in [-1,1] -> [N,3,h*scale,w*scale] in about [-1,1]."""
 
-    def __init__(self, scale: int = 4, width: float = 0.5, layers: int = 12):
+    def __init__(self, scale: int = 4, width: float = 0.5, layers: int = 16):
         super().__init__()
         if scale not in SCALES:
             raise ValueError(f"upscale factor must be one of {', '.join(map(str, SCALES))}, got {scale}")

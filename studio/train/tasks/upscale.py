@@ -4,8 +4,8 @@ crops of any folder through a realistic degradation pipeline
 model). --resolution is the side of the sharp training crops (the network's
 input is that divided by --scale); the network itself takes any size.
 
-Defaults: a compact network (width 0.5 = 32 channels, 12 layers: fast
-enough for print sizes on a CPU), L1 + the Laplacian-pyramid L1, the
+Defaults: a compact network (width 0.5 = 32 channels, 16 layers: 1024 x
+1024 -> 4096 x 4096 in 2.8 s on 2 CPU threads; 64 channels took 8.4 s), L1 + the Laplacian-pyramid L1, the
 adversarial term off (--gan-weight turns it on; it stays off by default
 until it measures better), Adam at 5e-4 with betas (0.9, 0.99) as
 Real-ESRGAN's PSNR-oriented stage.
@@ -22,7 +22,7 @@ from studio.train.tasks.task import Task
 DEGRADATIONS = ("realistic", "clean")
 DEFAULTS = {"resolution": 128, "batch": 16, "width": 0.5, "lr": 5e-4, "r1_gamma": 1.0, "r1_every": 16,
             "ema_kimg": 5.0, "seed": 0, "fit": "crop", "background": "#ffffff", "freeze_d": 0, "grad_clip": 10.0,
-            "crop_scale": 2.0, "scale": 4, "layers": 12, "perceptual_weight": 1.0, "gan_weight": 0.0,
+            "crop_scale": 2.0, "scale": 4, "layers": 16, "perceptual_weight": 1.0, "gan_weight": 0.0,
             "degradation": "realistic"}
 
 
@@ -33,7 +33,7 @@ class UpscaleTask(Task):
         group = parser.add_argument_group("--task upscale (recipe)")
         group.add_argument("--scale", type=int, choices=SCALES, help="enlargement factor (default 4)")
         group.add_argument("--layers", type=int,
-                           help="3x3 convolutions in the network's body (default 12; the receptive margin is this + "
+                           help="3x3 convolutions in the network's body (default 16; the receptive margin is this + "
                                 "2 input pixels)")
         group.add_argument("--perceptual-weight", type=float,
                            help="weight of the Laplacian-pyramid L1 (edges and texture at every scale) beside plain "
