@@ -2,9 +2,12 @@
 
     xvfb-run -s "-screen 0 1600x1000x24" python packaging/screenshot.py [--models DIR] [-o PNG]
     ... --image photo.jpg --panel inpaint --mask 300,200,420,330 [--fill]
+    ... --image photo.jpg --dialog upscale      # the Image > Upscale dialog alone
+    ... --image photo.jpg --dialog export       # the File > Export dialog alone
 
 Uses the shipped models (or --models); when none is usable it builds the tiny
-test generator in a temporary folder so there is always something to show.
+test generator in a temporary folder so there is always something to show,
+and for --dialog the test upscaler when no upscale model is installed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,30 @@ def _wait(app, condition, seconds: float = 20.0) -> bool:
     return False
 
 
+def _open_dialog(app, window, which: str):
+    """The Upscale or Export dialog of the open document, shown (not run), with
+    an upscale model to offer: the installed ones, else the test upscaler."""
+    if not window.upscales.models:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from upscale_factory import write_upscale_model
+
+        folder = Path(tempfile.mkdtemp(prefix="studio-shot-")) / "models"
+        write_upscale_model(folder, "test-x4")
+        window.model_folders = [*window.model_folders, folder]
+        window.registry = None
+        window.scan_models()
+        _wait(app, lambda: bool(window.upscales.models), 30)
+    if which == "upscale":
+        dialog = window.upscales.dialog()
+    else:
+        from studio.ui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(window.files.document, "picture", window, window.upscales.models)
+        dialog.upscale_combo.setCurrentIndex(1)
+    dialog.show()
+    return dialog
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, help="models folder (default: shipped models/ + user models)")
@@ -45,6 +72,8 @@ def main() -> int:
     parser.add_argument("--mask", metavar="X0,Y0,X1,Y1", help="mask this rectangle of the document (red film)")
     parser.add_argument("--fill", action="store_true", help="then fill the mask with the Inpaint panel's choices")
     parser.add_argument("--method", help="the Inpaint panel's method first (learned, telea, ns, patchmatch)")
+    parser.add_argument("--dialog", choices=("upscale", "export"),
+                        help="open this dialog over the window and save it alone (needs --image)")
     args = parser.parse_args()
 
     from studio.ui.app import create_application, create_window, display_problem
@@ -109,9 +138,14 @@ def main() -> int:
         if args.fill:
             window.inpaint_panel.fill()
             _wait(app, lambda: not window.inpaint_panel.busy(), 30)
+    shown = window
+    if args.dialog and window.files.document is not None:
+        shown = _open_dialog(app, window, args.dialog)
     _wait(app, lambda: False, 0.5)  # let the last paint land
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(args.output))
+    shown.grab().save(str(args.output))
+    if shown is not window:
+        shown.close()
     print(f"wrote {args.output}")
     if window.files.document is not None:
         window.files.document.mark_saved()  # closing must not stop at "Save the changes?"

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from studio.core.blending import BLEND_MODES
+from studio.core.mask import resize as resize_mask
 from studio.core.document import Document, DocumentError, Layer, alpha_bounds, check_layer, check_size
 from studio.core.history import Command
 from studio.core.rect import EMPTY, Rect, bounds, clip, intersect, offset, size, slices, union
@@ -303,7 +304,7 @@ class _Reshape:
             return _OVERHEAD
         return sum(p.nbytes for _, p in self._old[2]) + self._old[3].nbytes + _OVERHEAD
 
-    def _reshape_layer(self, pixels: np.ndarray) -> np.ndarray:
+    def _reshape_layer(self, layer: Layer) -> np.ndarray:
         raise NotImplementedError
 
     def _reshape_mask(self, mask: np.ndarray) -> np.ndarray:
@@ -311,7 +312,7 @@ class _Reshape:
 
     def _apply(self, doc: Document, width: int, height: int) -> None:
         self._old = (doc.width, doc.height, [(layer, layer.pixels) for layer in doc.layers], doc.mask)
-        new = [self._reshape_layer(layer.pixels) for layer in doc.layers]  # all computed before any is set
+        new = [self._reshape_layer(layer) for layer in doc.layers]  # all computed before any is set
         mask = self._reshape_mask(doc.mask)
         for layer, pixels in zip(doc.layers, new):
             layer.pixels = pixels
@@ -343,8 +344,8 @@ class ResizeCanvas(_Reshape):
         self.anchor_x, self.anchor_y, self.text = float(anchor_x), float(anchor_y), text
         self._dx = self._dy = 0
 
-    def _reshape_layer(self, pixels: np.ndarray) -> np.ndarray:
-        return _shift(pixels, (self.height, self.width, 4), self._dx, self._dy)
+    def _reshape_layer(self, layer: Layer) -> np.ndarray:
+        return _shift(layer.pixels, (self.height, self.width, 4), self._dx, self._dy)
 
     def _reshape_mask(self, mask: np.ndarray) -> np.ndarray:
         return _shift(mask, (self.height, self.width), self._dx, self._dy)
@@ -367,14 +368,51 @@ class ScaleImage(_Reshape):
         self.width, self.height = check_size(width, height)
         self.text = text
 
-    def _reshape_layer(self, pixels: np.ndarray) -> np.ndarray:
-        image = Image.fromarray(pixels)  # mode RGBA from the HxWx4 uint8 shape
+    def _reshape_layer(self, layer: Layer) -> np.ndarray:
+        image = Image.fromarray(layer.pixels)  # mode RGBA from the HxWx4 uint8 shape
         return np.array(image.resize((self.width, self.height), Image.Resampling.LANCZOS))
 
     def _reshape_mask(self, mask: np.ndarray) -> np.ndarray:
-        return np.array(Image.fromarray(mask).resize((self.width, self.height), Image.Resampling.LANCZOS))
+        return resize_mask(mask, self.width, self.height)
 
     def do(self, doc: Document) -> Rect | None:
+        self._apply(doc, self.width, self.height)
+        return None
+
+
+class ReplaceCanvas(_Reshape):
+    """Give the canvas a new size, with every layer's pixels and the mask
+    computed beforehand (an upscale run on a worker): `layers` maps each
+    layer id of the document to its uint8 height x width x 4 pixels, `mask`
+    is uint8 height x width. The document must hold exactly those layers."""
+
+    def __init__(self, width: int, height: int, layers: dict[int, np.ndarray], mask: np.ndarray,
+                 text: str = "Replace Canvas") -> None:
+        super().__init__()
+        self.width, self.height = check_size(width, height)
+        for layer_id, pixels in layers.items():
+            if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.shape != (height, width, 4):
+                got = f"{pixels.dtype} {pixels.shape}" if isinstance(pixels, np.ndarray) else type(pixels).__name__
+                raise DocumentError(f"{text}: layer {layer_id} must be uint8 {height}x{width}x4, got {got}")
+        if not isinstance(mask, np.ndarray) or mask.dtype != np.uint8 or mask.shape != (height, width):
+            raise DocumentError(f"{text}: the mask must be uint8 {height}x{width}")
+        self.layers, self.mask, self.text = layers, mask, text
+
+    @property
+    def nbytes(self) -> int:
+        if self._old is not None:  # done: the document holds the new arrays, we the old ones
+            return super().nbytes
+        return sum(p.nbytes for p in self.layers.values()) + self.mask.nbytes + _OVERHEAD
+
+    def _reshape_layer(self, layer: Layer) -> np.ndarray:
+        return self.layers[layer.id]
+
+    def _reshape_mask(self, mask: np.ndarray) -> np.ndarray:
+        return self.mask
+
+    def do(self, doc: Document) -> Rect | None:
+        if sorted(layer.id for layer in doc.layers) != sorted(self.layers):
+            raise DocumentError(f"{self.text}: the layers of the document are not the ones given")
         self._apply(doc, self.width, self.height)
         return None
 

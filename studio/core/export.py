@@ -9,7 +9,12 @@ The embedded recipe of a document export is
     {"format": recipe.FORMAT, "kind": "document",
      "size": [width, height],                 # the exported file, px
      "source": {"size": [w, h], "region": [x0, y0, x1, y1], "scale": s},
-     "layers": [{"layer": NAME, <that layer's recipe without "format">}, ...]}
+     "layers": [{"layer": NAME, <that layer's recipe without "format">}, ...],
+     "upscale": {<the upscaler's recipe without "format">}}   # only when enlarged
+
+With an Enlargement (a learned upscaler the app hands in: core runs no
+networks) the region is enlarged by its factor first and `scale` applies to
+the enlarged picture, so 100 % is exactly the upscaler's own output.
 
 One entry per visible layer that carries a recipe (AI results), bottom to
 top. The layer's own keys stay at the entry's top level (model, seeds, ...),
@@ -24,8 +29,9 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 from PIL import Image
@@ -47,8 +53,21 @@ class ExportError(ImageError):
     write); str() is one readable line."""
 
 
+@dataclass(frozen=True)
+class Enlargement:
+    """An enlargement run before the export's scale. factor: whole number
+    >= 2; run(image uint8 hxwx4) -> uint8 (h*factor)x(w*factor)x4, on the
+    export's thread (it may raise to cancel); recipe: the upscaler's recipe,
+    kept under "upscale" in the file's."""
+
+    factor: int
+    run: Callable[[np.ndarray], np.ndarray]
+    recipe: dict[str, Any]
+
+
 def export_document(doc: Document, path: str | os.PathLike, *, scale: float = 1.0, keep_alpha: bool = True,
-                    embed_recipe: bool = True, region: Region = "image", quality: int = 92) -> Path:
+                    embed_recipe: bool = True, region: Region = "image", quality: int = 92,
+                    enlarge: Enlargement | None = None) -> Path:
     """Write the visible image of `doc` to `path` and return the path.
 
     Format from the suffix: .png, .jpg/.jpeg, .webp, .tif/.tiff.
@@ -57,7 +76,8 @@ def export_document(doc: Document, path: str | os.PathLike, *, scale: float = 1.
     always for JPEG) flattens onto white. region: "image" = the whole canvas,
     "mask" = the selection's bounding box with unselected pixels transparent
     (partly selected ones partly so). quality: 1..100 for JPEG/WebP (WebP 100 =
-    lossless). Raises ExportError with a one-line message.
+    lossless). enlarge: a learned enlargement before `scale` (module
+    docstring). Raises ExportError with a one-line message.
     """
     p = Path(path)
     fmt = SAVE_FORMATS.get(p.suffix.lower())
@@ -71,8 +91,9 @@ def export_document(doc: Document, path: str | os.PathLike, *, scale: float = 1.
     if region not in REGIONS:
         raise ExportError(f"unknown export region {region!r} (choose image or mask)")
 
+    factor = enlarge.factor if enlarge is not None else 1
     rect = export_rect(doc, region)
-    size = scaled_size(rect, scale)
+    size = scaled_size(rect, scale * factor)
     if size[0] * size[1] > DEFAULT_MAX_PIXELS:
         raise ExportError(f"an export of {size[0]} x {size[1]} px is too big "
                           f"(at most {DEFAULT_MAX_PIXELS // 1_000_000} million pixels); lower the scale")
@@ -83,12 +104,15 @@ def export_document(doc: Document, path: str | os.PathLike, *, scale: float = 1.
         # copy-paste of the selection would in Krita or Photoshop.
         covered = doc.mask[slices(rect)].astype(np.uint16)
         image[..., 3] = (image[..., 3] * covered + 127) // 255
+    if enlarge is not None:
+        image = enlarge.run(image)
     if size != (image.shape[1], image.shape[0]):
         image = resample(image, size)
     if fmt == "JPEG" or not keep_alpha:
         image = flatten(image, BACKGROUND)
 
-    recipe = document_recipe(doc, rect, scale, size) if embed_recipe else None
+    upscaler = enlarge.recipe if enlarge is not None else None
+    recipe = document_recipe(doc, rect, scale, size, upscaler) if embed_recipe else None
     try:
         save_image(p, image, recipe, quality=int(quality))
     except ImageError as exc:
@@ -146,14 +170,19 @@ def flatten(image: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
     return np.rint(mixed).astype(np.uint8)
 
 
-def document_recipe(doc: Document, rect: Rect, scale: float, size: tuple[int, int]) -> dict[str, Any]:
-    """The recipe of an export of `rect` of `doc` at `scale` giving `size` px
-    (shape in the module docstring)."""
+def document_recipe(doc: Document, rect: Rect, scale: float, size: tuple[int, int],
+                    upscaler: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The recipe of an export of `rect` of `doc` at `scale` giving `size` px,
+    enlarged first by the upscaler of recipe `upscaler` when given (shape in
+    the module docstring)."""
     layers = []
     for layer in doc.layers:
         if layer.visible and layer.recipe:
             body = {k: v for k, v in layer.recipe.items() if k not in ("format", "layer")}
             layers.append({"layer": layer.name, **body})
-    return {"format": recipes.FORMAT, "kind": "document", "size": list(size),
-            "source": {"size": [doc.width, doc.height], "region": list(rect), "scale": float(scale)},
-            "layers": layers}
+    recipe = {"format": recipes.FORMAT, "kind": "document", "size": list(size),
+              "source": {"size": [doc.width, doc.height], "region": list(rect), "scale": float(scale)},
+              "layers": layers}
+    if upscaler is not None:
+        recipe["upscale"] = {k: v for k, v in upscaler.items() if k != "format"}
+    return recipe

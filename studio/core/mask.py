@@ -194,6 +194,13 @@ def _blur(mask: np.ndarray, radius: float) -> np.ndarray:
     return np.asarray(image).copy()
 
 
+def resize(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The mask resampled to width x height px with Lanczos (uint8 HxW), as
+    the layers are when the whole image is scaled or upscaled."""
+    _check_mask(mask)
+    return np.array(Image.fromarray(mask, "L").resize((width, height), Image.Resampling.LANCZOS))
+
+
 def invert(mask: np.ndarray) -> np.ndarray:
     """255 - mask: selected becomes unselected and back (uint8 HxW)."""
     _check_mask(mask)

@@ -206,9 +206,16 @@ class CanvasActions(QObject):
             self.message.emit("Nothing generated yet: pick a sample in the Latent panel")
             return
         image, recipe = frame
+        self.place(image, recipe, f"Generated ({recipe['model']['name']})", "Place Generated")
+
+    def place(self, image: np.ndarray, recipe: dict, name: str, text: str) -> None:
+        """Put `image` (uint8 HxWx3 or HxWx4) on the canvas as a new layer
+        `name` carrying `recipe`, where a generated frame lands (module
+        docstring), as the undo step `text`; with no document open it
+        becomes the document."""
         doc = self._document()
         if doc is None:  # an empty workspace: the frame becomes the document
-            self.window.files.adopt(Document.from_image(image, "Generated"), None, "Untitled")
+            self.window.files.adopt(Document.from_image(image, name), None, "Untitled")
             doc = self._document()
             doc.layers[0].recipe = recipe
             self.placed.emit(doc.layers[0].id)
@@ -216,8 +223,8 @@ class CanvasActions(QObject):
         pixels = cover_rect(image, doc.width, doc.height, self.target_rect(doc))
         if doc.mask.any():  # the selection is the new layer's alpha: it lands only inside
             pixels[..., 3] = (pixels[..., 3].astype(np.uint16) * doc.mask // 255).astype(np.uint8)
-        layer = doc.new_layer(f"Generated ({recipe['model']['name']})", pixels, recipe=recipe)
-        if self._apply(AddLayer(layer, text="Place Generated"), "Place Generated"):
+        layer = doc.new_layer(name, pixels, recipe=recipe)
+        if self._apply(AddLayer(layer, text=text), text):
             self.placed.emit(layer.id)
 
     def replace_in_selection(self) -> None:

@@ -1,17 +1,24 @@
-"""The Export Image dialog: file, format, region, scale, quality, alpha, recipe.
+"""The Export Image dialog: file, format, region, upscaler, scale, quality,
+alpha, recipe.
 
 It only gathers choices; the caller runs
 `export_document(doc, o.path, **o.keywords())` on a worker thread with the
-ExportOptions from `options()`. The last choices (and folder) are remembered
-in QSettings under export/.
+ExportOptions from `options()` (studio.ui.document_export), enlarged first by
+`o.upscaler` when one is chosen. The last choices (and folder) are
+remembered in QSettings under export/.
+
+The upscaler row shows only when an upscale model is installed. A model
+enlarges by its own factor and the Scale applies to what it made, so 100 %
+is the model's own output and 50 % of a ×4 model is a ×2 image drawn by the
+model, sharper than Lanczos at 200 %.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from PySide6.QtCore import QSignalBlocker, QStandardPaths, Qt
 from PySide6.QtWidgets import (
@@ -36,8 +43,10 @@ from studio.core.document import Document
 from studio.core.export import scaled_size
 from studio.core.imageio import DEFAULT_MAX_PIXELS, SAVE_FORMATS
 from studio.core.rect import Rect, bounds
+from studio.engine.registry import ModelEntry
 from studio.ui.preferences import settings
 from studio.ui.theme import current
+from studio.ui.upscale_target import factor_of
 
 # (label, suffix written, Pillow format name) in menu order.
 FORMATS = (("PNG", ".png", "PNG"), ("JPEG", ".jpg", "JPEG"), ("WebP", ".webp", "WEBP"), ("TIFF", ".tif", "TIFF"))
@@ -75,7 +84,8 @@ QRadioButton:disabled {{ color: {t.disabled_text.name()}; }}
 class ExportOptions:
     """What the dialog asks export_document for. path: the file (suffix
     matches the format); scale: 0.01..10; region: "image" | "mask";
-    quality: 1..100 (JPEG/WebP)."""
+    quality: 1..100 (JPEG/WebP); upscaler: the upscale model that enlarges
+    the region by its factor before `scale`, or None."""
 
     path: Path
     scale: float = 1.0
@@ -83,12 +93,12 @@ class ExportOptions:
     embed_recipe: bool = True
     region: str = "image"
     quality: int = DEFAULT_QUALITY
+    upscaler: ModelEntry | None = None
 
     def keywords(self) -> dict[str, Any]:
-        """The keyword arguments of export_document (everything but path)."""
-        values = asdict(self)
-        del values["path"]
-        return values
+        """The keyword arguments of export_document (everything but path and
+        the upscaler, which the caller turns into an Enlargement)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("path", "upscaler")}
 
 
 def _bool(value: Any, default: bool) -> bool:
@@ -107,13 +117,15 @@ def _int(value: Any, default: int, low: int, high: int) -> int:
 
 
 class ExportDialog(QDialog):
-    """ExportDialog(doc, name, parent): `name` is the suggested file stem.
+    """ExportDialog(doc, name, parent, upscalers): `name` is the suggested
+    file stem; `upscalers` the installed upscale models.
 
     The document is read once, here (size and selection bounds); exec() it
     and, when accepted, take options().
     """
 
-    def __init__(self, doc: Document, name: str = "untitled", parent: QWidget | None = None):
+    def __init__(self, doc: Document, name: str = "untitled", parent: QWidget | None = None,
+                 upscalers: Sequence[ModelEntry] = ()):
         super().__init__(parent)
         self.setWindowTitle("Export Image")
         self.setStyleSheet(radio_style())  # built per dialog: follows the theme in use
@@ -148,6 +160,13 @@ class ExportDialog(QDialog):
         region_row.addWidget(self.image_radio)
         region_row.addWidget(self.mask_radio)
         region_row.addStretch(1)
+
+        self.upscale_combo = QComboBox()
+        self.upscale_combo.addItem("None", None)
+        for entry in upscalers:
+            self.upscale_combo.addItem(f"×{factor_of(entry)} with {entry.name}", entry)
+        self.upscale_combo.setToolTip("Enlarge with a learned upscale model first (it draws fine detail); "
+                                      "the scale then applies to its result")
 
         self.scale_spin = QSpinBox()
         self.scale_spin.setRange(*SCALE_RANGE)
@@ -186,6 +205,8 @@ class ExportDialog(QDialog):
         form.addRow("File:", file_row)
         form.addRow("Format:", self.format_combo)
         form.addRow("Region:", region_row)
+        form.addRow("Upscale:", self.upscale_combo)
+        form.setRowVisible(self.upscale_combo, bool(upscalers))
         form.addRow("Scale:", scale_row)
         form.addRow("Quality:", quality_row)
         form.addRow("", self.alpha_check)
@@ -210,6 +231,9 @@ class ExportDialog(QDialog):
         self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(fmt)))
         region = str(stored.value(KEY + "region", "image"))
         (self.mask_radio if region == "mask" and self.mask_rect else self.image_radio).setChecked(True)
+        upscaler_names = [entry.name for entry in upscalers]
+        wanted = str(stored.value(KEY + "upscaler", "") or "")
+        self.upscale_combo.setCurrentIndex(upscaler_names.index(wanted) + 1 if wanted in upscaler_names else 0)
         self.scale_spin.setValue(_int(stored.value(KEY + "scale_percent"), 100, *SCALE_RANGE))
         self.quality_spin.setValue(_int(stored.value(KEY + "quality"), DEFAULT_QUALITY, 1, 100))
         self.wanted_alpha = _bool(stored.value(KEY + "keep_alpha"), True)
@@ -222,6 +246,7 @@ class ExportDialog(QDialog):
         self.format_combo.currentIndexChanged.connect(self._format_changed)
         self.region_group.buttonToggled.connect(lambda *_: self._update())
         self.scale_spin.valueChanged.connect(lambda _: self._update())
+        self.upscale_combo.currentIndexChanged.connect(lambda _: self._update())
         self.path_edit.textChanged.connect(lambda _: self._update())
         self.path_edit.editingFinished.connect(self._format_from_path)
         self._update()
@@ -253,10 +278,15 @@ class ExportDialog(QDialog):
             p = p.with_suffix("")
         return p.with_name(p.name + self.suffix())
 
+    def upscaler(self) -> ModelEntry | None:
+        """The upscale model chosen to enlarge first, or None."""
+        return self.upscale_combo.currentData()
+
     def output_size(self) -> tuple[int, int]:
         """(width, height) px the file will have."""
         rect = self.mask_rect if self.region() == "mask" and self.mask_rect else self.image_rect
-        return scaled_size(rect, self.scale_spin.value() / 100)
+        upscaler = self.upscaler()
+        return scaled_size(rect, self.scale_spin.value() / 100 * (factor_of(upscaler) if upscaler else 1))
 
     def options(self) -> ExportOptions:
         """The choices as export_document arguments (path may not be None: Export
@@ -268,7 +298,7 @@ class ExportDialog(QDialog):
         return ExportOptions(path=path, scale=self.scale_spin.value() / 100,
                              keep_alpha=fmt in ALPHA_FORMATS and self.wanted_alpha,
                              embed_recipe=self.recipe_check.isChecked(), region=self.region(),
-                             quality=self.quality_spin.value())
+                             quality=self.quality_spin.value(), upscaler=self.upscaler())
 
     # --- reacting -----------------------------------------------------------------
 
@@ -308,7 +338,9 @@ class ExportDialog(QDialog):
         self.quality_hint.setText({"WEBP": "100 = lossless", "JPEG": "higher = larger file, fewer artefacts"}
                                   .get(fmt, "lossless format"))
         width, height = self.output_size()
-        self.size_label.setText(f"{width} × {height} px")
+        upscaler = self.upscaler()
+        how = f" ({upscaler.name} ×{factor_of(upscaler)}, then {self.scale_spin.value()} %)" if upscaler else ""
+        self.size_label.setText(f"{width} × {height} px{how}")
         too_big = width * height > DEFAULT_MAX_PIXELS
         self.notice.setText(f"{width} × {height} px is over the limit of "
                             f"{DEFAULT_MAX_PIXELS // 1_000_000} million pixels; lower the scale." if too_big else "")
@@ -335,6 +367,7 @@ class ExportDialog(QDialog):
         stored.setValue(KEY + "quality", o.quality)
         stored.setValue(KEY + "keep_alpha", self.wanted_alpha)  # the user's choice, not JPEG's forced off
         stored.setValue(KEY + "embed_recipe", o.embed_recipe)
+        stored.setValue(KEY + "upscaler", o.upscaler.name if o.upscaler else "")
         stored.setValue(KEY + "folder", str(o.path.parent))
 
     @staticmethod

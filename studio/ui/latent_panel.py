@@ -219,14 +219,23 @@ class LatentPanel(QWidget):
             row.addWidget(button, 1)
         self.export_layout.addLayout(row)
 
-    def add_place_action(self, place: QAction) -> None:
-        """A button for putting the frame on the canvas as a layer (Ctrl+Enter)."""
+    def add_place_actions(self, place: QAction, place_enlarged: QAction) -> None:
+        """One row of buttons for putting the frame on the canvas as a layer:
+        [Place on Canvas] (Ctrl+Enter) [Place at ×4] (enlarged first)."""
+        row = QHBoxLayout()
+        row.setSpacing(6)
         button = QPushButton("Place on Canvas")
         button.setObjectName("primary")
         button.setToolTip("Put this frame on the canvas as a new layer, over the selection if there is one "
                           "(Ctrl+Enter)")
         button.clicked.connect(place.trigger)
-        self.export_layout.insertWidget(0, button)
+        row.addWidget(button, 1)
+        self.place_enlarged_button = QPushButton(place_enlarged.text())
+        self.place_enlarged_button.setToolTip(place_enlarged.toolTip())
+        place_enlarged.changed.connect(lambda: self.place_enlarged_button.setToolTip(place_enlarged.toolTip()))
+        self.place_enlarged_button.clicked.connect(place_enlarged.trigger)
+        row.addWidget(self.place_enlarged_button)
+        self.export_layout.insertLayout(0, row)
 
     # -- models ------------------------------------------------------------------------------
 

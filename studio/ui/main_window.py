@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 
 from studio import __version__
 from studio.core.paths import shipped_models_dir, user_models_dir
-from studio.core.export import export_document
 from studio.core.project import SUFFIX as PROJECT_SUFFIX
 from studio.core.recipe import encode_latent
 from studio.engine.generator import model_recipe
@@ -23,6 +22,7 @@ from studio.engine.style import Stylizer
 from studio.ui.background_task import BackgroundTask, TaskSet
 from studio.ui.canvas_actions import CanvasActions, SizeDialog
 from studio.ui.canvas_view import CanvasView
+from studio.ui.document_export import TITLE as EXPORT_TITLE, export_task
 from studio.ui.document_files import DocumentFiles, image_filter
 from studio.ui.export_actions import ExportActions
 from studio.ui.export_dialog import ExportDialog
@@ -39,6 +39,7 @@ from studio.ui.theme import apply_theme
 from studio.ui.style_panel import StylePanel
 from studio.ui.tool_box import ToolBox
 from studio.ui.train_panel import TrainPanel
+from studio.ui.upscale_actions import UpscaleActions
 
 REPEAT_ERROR_S = 3.0  # the same render error within this time is not shown twice
 
@@ -91,6 +92,8 @@ class MainWindow(QMainWindow):
         for action in self.tools.shortcut_actions():
             self.addAction(action)
         self.actions_ = CanvasActions(self, lambda: self.files.document, self._current_frame)
+        self.upscales = UpscaleActions(self, lambda: self.files.document, lambda: self.runtime, self.actions_,
+                                       self._current_frame)
 
         self.panel = LatentPanel(self.worker)
         self.dock = self._panel_dock("Latent", "latent_dock", self.panel)
@@ -150,7 +153,8 @@ class MainWindow(QMainWindow):
         self.actions_.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.actions_.placed.connect(self._placed)
         self.canvas.compareHeld.connect(self._compare)
-        self.panel.add_place_action(self.actions_.place_action)
+        self.panel.add_place_actions(self.actions_.place_action, self.upscales.place_action)
+        self.upscales.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._model_name = ""
         self._document_changed(None)
         self._select_after_scan: str | None = None  # a model just trained, to pick once the scan has it
@@ -213,6 +217,8 @@ class MainWindow(QMainWindow):
         menus = {name: menu.addMenu(title) for name, title in
                  (("edit", "&Edit"), ("select", "&Select"), ("image", "&Image"), ("layer", "&Layer"))}
         self.actions_.add_to(menus)
+        menus["image"].addSeparator()
+        menus["image"].addAction(self.upscales.upscale_action)
         menus["layer"].insertAction(menus["layer"].actions()[0] if menus["layer"].actions() else None,
                                     self._action("&New Layer", "Ctrl+Shift+N", self.layers_panel.add_layer))
         menus["layer"].insertSeparator(self.actions_.place_action)
@@ -342,6 +348,7 @@ class MainWindow(QMainWindow):
         self.panel.set_models(entries)
         self.train_panel.set_models(entries)
         self.inpaint_panel.set_models(entries)
+        self.upscales.set_models(entries)
         names = [e.name for e in self.panel.entries]
         if self._select_after_scan in names:
             self.panel.model_combo.setCurrentIndex(names.index(self._select_after_scan))
@@ -384,6 +391,7 @@ class MainWindow(QMainWindow):
             title = self._model_name
         self.setWindowTitle(f"{title} — Latent Studio" if title else "Latent Studio")
         self.actions_.update_labels()
+        self.upscales.upscale_action.setEnabled(doc is not None)
 
     # -- canvas ------------------------------------------------------------------------------
 
@@ -599,6 +607,7 @@ class MainWindow(QMainWindow):
         self.autosaver.close()  # a clean exit leaves nothing to recover
         self.train_panel.shutdown()
         self.exports.stop_all()
+        self.upscales.shutdown()
         self.style_panel.shutdown()
         self.inpaint_panel.shutdown()
         self.tasks.finish_all(cancel=False)
@@ -637,13 +646,14 @@ class MainWindow(QMainWindow):
         if doc is None:
             self.statusBar().showMessage("Nothing to export yet: open an image or place a generated one", 6000)
             return
-        dialog = ExportDialog(doc, Path(self.files.source_name).stem or "untitled", self)
+        dialog = ExportDialog(doc, Path(self.files.source_name).stem or "untitled", self, self.upscales.models)
         if not dialog.exec():
             return
-        options, copy = dialog.options(), doc.detached_copy()
-        task = BackgroundTask(lambda _task: export_document(copy, options.path, **options.keywords()))
+        options = dialog.options()
+        task = export_task(self, doc, options, self.runtime)
         task.succeeded.connect(lambda path: self.statusBar().showMessage(f"Exported {Path(path).name}", 6000))
-        task.failed.connect(lambda msg: show_error(self, "Export", msg))
+        task.failed.connect(lambda msg: show_error(self, EXPORT_TITLE, msg))
+        task.cancelled_done.connect(lambda: self.statusBar().showMessage("Export cancelled; nothing was written", 6000))
         self.statusBar().showMessage(f"Exporting {options.path.name}…")
         self._start(task)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from document_factory import noise, three_layer_doc
 
-from studio.core.commands import (AddLayer, MoveLayerIndex, OffsetLayer, PixelEdit, RemoveLayer, ResizeCanvas,
-                                  ScaleImage, SetLayerProps, SetMask)
+from studio.core.commands import (AddLayer, MoveLayerIndex, OffsetLayer, PixelEdit, RemoveLayer, ReplaceCanvas,
+                                  ResizeCanvas, ScaleImage, SetLayerProps, SetMask)
 from studio.core.document import Document, DocumentError, Layer
 
 
@@ -109,6 +109,34 @@ def test_scale_image_is_premultiplied():
     visible = out[..., 3] > 16
     assert visible.any() and out[visible][:, 1].max() <= 2  # no green anywhere it shows
     assert doc.mask[12, 20] == 255 and doc.mask[0, 0] == 0
+
+
+def test_replace_canvas_takes_the_given_arrays_and_undo_gives_the_old_ones_back():
+    doc = three_layer_doc()
+    old = [layer.pixels for layer in doc.layers], doc.mask
+    new = {layer.id: noise(400, 600, layer.id) for layer in doc.layers}
+    mask = np.zeros((400, 600), np.uint8)
+    command = ReplaceCanvas(600, 400, new, mask, "Upscale")
+    before = command.nbytes
+    doc.apply(command)
+    assert (doc.width, doc.height) == (600, 400) and doc.mask is mask
+    assert all(layer.pixels is new[layer.id] for layer in doc.layers)
+    assert doc.undo()
+    assert (doc.width, doc.height) == (300, 200) and doc.mask is old[1]
+    assert all(layer.pixels is pixels for layer, pixels in zip(doc.layers, old[0]))
+    assert command.nbytes == before  # undone, it holds the new arrays for redo again
+    assert doc.redo() and doc.layers[0].pixels is new[1]
+
+
+def test_replace_canvas_refuses_other_layers_or_sizes():
+    doc = three_layer_doc()
+    mask = np.zeros((40, 60), np.uint8)
+    with pytest.raises(DocumentError) as err:
+        ReplaceCanvas(60, 40, {1: noise(40, 61, 1)}, mask)
+    one_line(err)
+    with pytest.raises(DocumentError) as err:
+        doc.apply(ReplaceCanvas(60, 40, {1: noise(40, 60, 1)}, mask))  # layers 2 and 3 are missing
+    assert "not the ones given" in one_line(err) and (doc.width, doc.height) == (300, 200)
 
 
 def test_set_mask_reports_what_changed_and_wants_a_new_array():

@@ -7,7 +7,7 @@ import pytest
 
 from studio.cli import main as cli_main
 from studio.core.document import Document, Layer
-from studio.core.export import ExportError, export_document, flatten, resample
+from studio.core.export import Enlargement, ExportError, export_document, flatten, resample
 from studio.core.imageio import load_image
 from studio.core.latent import latent_from_seed
 from studio.core.recipe import FORMAT, encode_latent, format_recipe, read_recipe
@@ -153,6 +153,23 @@ def test_upscaling_gives_the_asked_size(tmp_path):
     assert image.shape == (75, 100, 4)
     assert tuple(image[40, 5]) == (40, 60, 200, 255)  # flat areas stay exact
     assert read_recipe(out)["size"] == [100, 75]
+
+
+def test_an_enlargement_runs_before_the_scale_and_is_named_in_the_recipe(tmp_path):
+    doc = _document()
+    seen = []
+
+    def nearest(image: np.ndarray) -> np.ndarray:  # a stand-in upscaler: core runs whatever it is handed
+        seen.append(image.shape)
+        return image.repeat(3, axis=0).repeat(3, axis=1)
+
+    upscaler = {"format": FORMAT, "action": "upscale", "method": "model", "scale": 3, "model": {"name": "x3"}}
+    out = export_document(doc, tmp_path / "big.png", scale=0.5, enlarge=Enlargement(3, nearest, upscaler))
+    assert seen == [(H, W, 4)]
+    assert load_image(out).shape == (45, 60, 4)  # x3, then 50 %
+    recipe = read_recipe(out)
+    assert recipe["size"] == [60, 45] and recipe["source"]["scale"] == 0.5
+    assert recipe["upscale"] == {"action": "upscale", "method": "model", "scale": 3, "model": {"name": "x3"}}
 
 
 def test_a_failed_write_keeps_the_old_file(tmp_path):
