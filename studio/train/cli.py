@@ -266,7 +266,7 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         data = load_dataset(plan.data, session_class.image_size(config), config["fit"], background,
                             threads=args.threads, progress=scan_progress,
                             should_stop=lambda: control.stop_reason() is not None,
-                            train_resolution=config["resolution"])
+                            shortest=session_class.shortest_side(config))
     except ScanInterrupted:
         reason = control.stop_reason()
         if reason == "stop-file":

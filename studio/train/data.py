@@ -238,16 +238,16 @@ def list_files(folder: str | os.PathLike) -> tuple[list[Path], list[Skipped]]:
 def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
                  background: tuple[int, int, int] = (255, 255, 255), threads: int = 0,
                  progress: Callable[[str, int, int], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None, train_resolution: int | None = None) -> Dataset:
+                 should_stop: Callable[[], bool] | None = None, shortest: int | None = None) -> Dataset:
     """Read `folder` into a Dataset (see Dataset). Never stops on a bad file:
     each is listed in .skipped with its reason. threads: decoding workers (0 =
     one per CPU). progress(stage, done, total) is called from this thread after
     each file, stage "reading" (hashing, headers) then "preparing" (decoding,
     resizing); should_stop() returning True raises ScanInterrupted. Raises DataError
     when the folder is missing or holds no usable image.
-    train_resolution: the side the network trains at when the images are kept
-    larger than that (`resolution`) to take random crops from; the "too
-    small" rule is about it (default: `resolution`)."""
+    shortest: the least short side (px) an image must have, else it is
+    skipped as "too small" (default: min_side(resolution), at most a 2x
+    enlargement)."""
     t0 = time.perf_counter()
     if fit not in FITS:
         raise DataError(f"--fit must be {', '.join(FITS)}, got {fit!r}")
@@ -283,11 +283,10 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
             elif f.sha256 in by_hash:
                 skipped.append(Skipped(str(f.path), f"exact duplicate of {by_hash[f.sha256]}",
                                        f"same bytes as {by_hash[f.sha256]}"))
-            elif min(f.width, f.height) < min_side(train_resolution or resolution):
-                trained = train_resolution or resolution
+            elif min(f.width, f.height) < (shortest or min_side(resolution)):
                 skipped.append(Skipped(str(f.path), "too small",
-                                       f"{f.width}x{f.height} px; --resolution {trained} needs at least "
-                                       f"{min_side(trained)} px on the short side"))
+                                       f"{f.width}x{f.height} px; this run needs at least "
+                                       f"{shortest or min_side(resolution)} px on the short side"))
             else:
                 by_hash[f.sha256] = str(f.path)
                 candidates.append(f)
@@ -313,6 +312,8 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
     if not usable:
         counts = _reason_counts(skipped)
         why = ", ".join(f"{n} {r}" for r, n in counts.items()) or "no files"
+        if "too small" in counts:
+            why += f"; this run's sizes need a short side of at least {shortest or min_side(resolution)} px"
         raise DataError(f"no usable images in {root} ({len(files)} files: {why})")
     # Held-out images: the first by content hash, so the split does not depend
     # on file names or order and stays put when images are added.

@@ -6,6 +6,7 @@ Each task's Session subclass (tasks/) fills in the hooks below; the loop
 calls them and nothing else of the task:
 
     image_size(config)   classmethod: the side (px) its training images are prepared at
+    shortest_side(config) classmethod: the least short side (px) an image needs to be used
     build_networks()     (G, D), freshly initialised, as the config describes them
     prepare()            its own state, made last in __init__ (the shared state is ready)
     restore_extras(info) its own state back from a resumed checkpoint's info
@@ -57,7 +58,7 @@ from studio.core.atomic import atomic_write_text
 from studio.train import checkpoint as ckpt_io
 from studio.train import distributed
 from studio.train.control import Control
-from studio.train.data import Dataset
+from studio.train.data import Dataset, min_side
 from studio.train.diagnostics import block_gradient_norms
 from studio.train.errors import DataError
 from studio.train.finetune import freeze_d_layers
@@ -168,6 +169,12 @@ class Session:
     @classmethod
     def image_size(cls, config: dict) -> int:
         return int(config["resolution"])
+
+    @classmethod
+    def shortest_side(cls, config: dict) -> int:
+        """By default half the training resolution: an image is enlarged at
+        most 2x, more would teach blur."""
+        return min_side(int(config["resolution"]))
 
     def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         raise NotImplementedError

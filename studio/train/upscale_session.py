@@ -70,6 +70,13 @@ class UpscaleSession(Session):
     def image_size(cls, config: dict) -> int:
         return source_size(int(config["resolution"]), float(config["crop_scale"]))
 
+    @classmethod
+    def shortest_side(cls, config: dict) -> int:
+        """The whole kept size: the targets must be sharp, so no picture is
+        enlarged to it (a smaller folder trains with a lower --crop-scale or
+        --resolution)."""
+        return cls.image_size(config)
+
     def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         return build_upscale_networks(self.config)
 

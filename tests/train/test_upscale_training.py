@@ -96,7 +96,7 @@ def test_a_fresh_network_is_nearest_neighbour_and_the_losses_see_detail():
 
 def test_a_tiny_run_survives_kill_9_resumes_exports_with_parity_and_fine_tunes(tmp_path, monkeypatch, capsys):
     cache, run = tmp_path / "cache", tmp_path / "run"
-    data = make_images(tmp_path / "data", count=8, size=(90, 100))
+    data = make_images(tmp_path / "data", count=8, size=(130, 140))  # kept at 128 px: none enlarged
     proc = subprocess.Popen([sys.executable, "-m", "studio.train", *TINY, "--data", str(data), "--out", str(run),
                              "--steps", "1000", "--checkpoint-every", "2", "--log-every", "1"],
                             cwd=REPO, env=_env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -157,3 +157,13 @@ def test_bad_upscale_flags_are_refused_in_one_line(tmp_path, capsys, argv, messa
     assert train_main(["--data", str(data), "--out", str(tmp_path / "run"), *argv]) == 2
     assert message in capsys.readouterr().err.strip().splitlines()[-1]
     assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
+
+
+def test_pictures_smaller_than_the_kept_size_are_never_enlarged_into_targets(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    data = make_images(tmp_path / "data", count=4, size=(90, 100))  # under 64 px x crop scale 2
+    args = ["--task", "upscale", "--data", str(data), "--resolution", "64", "--batch", "2", "--width", "0.25",
+            "--layers", "2", "--steps", "1", "--threads", "1", "--metrics-every", "0"]
+    assert train_main([*args, "--out", str(tmp_path / "run")]) == 2
+    assert "4 too small; this run's sizes need a short side of at least 128 px" in capsys.readouterr().err
+    assert train_main([*args, "--out", str(tmp_path / "run1"), "--crop-scale", "1"]) == 0  # kept at 64 px: fine

@@ -3,6 +3,9 @@ crops of any folder through a realistic degradation pipeline
 (upscale_session.py trains it, upscale_export.py exports it as an "upscale"
 model). --resolution is the side of the sharp training crops (the network's
 input is that divided by --scale); the network itself takes any size.
+Pictures are kept at --crop-scale x --resolution px and never enlarged to
+it (a blurred target would teach blur): smaller ones are skipped, so a
+folder of small pictures trains with --crop-scale 1 or a lower --resolution.
 
 Defaults: a compact network (width 0.5 = 32 channels, 16 layers: 1024 x
 1024 -> 4096 x 4096 in 2.8 s on 2 CPU threads; 64 channels took 8.4 s), L1 + the Laplacian-pyramid L1, the
