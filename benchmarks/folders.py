@@ -3,8 +3,9 @@ from allowed data only: Noto Color Emoji (fonts-noto-color-emoji) and
 openclipart-png (`apt-get install fonts-noto-color-emoji openclipart-png
 gnome-backgrounds`).
 
-    python benchmarks/folders.py eval DEST   # DEST/{emoji-persons, clipart-people, clipart-animals}
-    python benchmarks/folders.py base DEST   # DEST/{emoji, clipart, gnome-backgrounds}
+    python benchmarks/folders.py eval DEST     # DEST/{emoji-persons, clipart-people, clipart-animals}
+    python benchmarks/folders.py base DEST     # DEST/{emoji, clipart, gnome-backgrounds}
+    python benchmarks/folders.py upscale DEST  # DEST/{emoji, clipart, background-patches}
 
 Evaluation folders (150-400 varied images each; the trainer holds 5 % out):
 - emoji-persons: the 72 person emoji of the font's character map plus 228 of
@@ -13,6 +14,12 @@ Evaluation folders (150-400 varied images each; the trainer holds 5 % out):
 - clipart-people: openclipart's people category (400 files, nested folders):
   figures in every drawing style.
 - clipart-animals: openclipart's animals category (316 files).
+
+Upscale folder (--task upscale's base models): the base folder's emoji and
+clip art, and instead of the backgrounds (4096 px renders a generator run
+sees whole) 128 px patches cut from them at half and a quarter of their size,
+PATCHES_PER_SCALE a picture at random: an upscaler learns texture at about
+its own scale, and its training pictures must not be enlarged.
 
 Base folder: everything else that is allowed, so that fine-tuning a base on an
 evaluation folder is measured on a folder the base never saw: the emoji minus
@@ -37,6 +44,9 @@ CLIPART = Path("/usr/share/openclipart/png")
 BACKGROUNDS = Path("/usr/share/backgrounds/gnome")
 EVAL_CLIPART = ("people", "animals")
 PERSON_SAMPLE = 228  # ligatures added to the 72 base person emoji
+PATCH = 128
+PATCH_SCALES = (0.5, 0.25)
+PATCHES_PER_SCALE = 64
 # Person emoji code points: people, gestures, roles and activities of a person.
 PERSON_RANGES = ((0x1F466, 0x1F478), (0x1F481, 0x1F487), (0x1F645, 0x1F64F), (0x1F9D1, 0x1F9DD),
                  (0x1F934, 0x1F939), (0x1F9CD, 0x1F9CF))
@@ -99,6 +109,31 @@ def build_base(dest: Path) -> None:
     _link(BACKGROUNDS, dest / "gnome-backgrounds")
 
 
+def build_upscale(dest: Path) -> None:
+    import cv2
+
+    from studio.core.imageio import ImageError, load_image, save_image
+
+    build_base(dest)
+    (dest / "gnome-backgrounds").unlink()
+    patches = dest / "background-patches"
+    patches.mkdir(exist_ok=True)
+    rng = random.Random(0)
+    for picture in sorted(BACKGROUNDS.iterdir()):
+        try:
+            image = load_image(picture)
+        except ImageError:
+            continue  # the SVGs: nothing to cut
+        for scale in PATCH_SCALES:
+            h, w = (round(side * scale) for side in image.shape[:2])
+            if min(h, w) < PATCH:
+                continue
+            small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+            cells = [(y, x) for y in range(0, h - PATCH + 1, PATCH) for x in range(0, w - PATCH + 1, PATCH)]
+            for y, x in rng.sample(cells, min(PATCHES_PER_SCALE, len(cells))):
+                save_image(patches / f"{picture.stem}-{scale:g}-{y}-{x}.png", small[y:y + PATCH, x:x + PATCH])
+
+
 def _link(source: Path, link: Path) -> None:
     if not source.is_dir():
         sys.exit(f"error: {source} not found (apt-get install openclipart-png gnome-backgrounds)")
@@ -108,10 +143,10 @@ def _link(source: Path, link: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=("eval", "base"))
+    parser.add_argument("which", choices=("eval", "base", "upscale"))
     parser.add_argument("dest", type=Path)
     args = parser.parse_args()
-    (build_eval if args.which == "eval" else build_base)(args.dest)
+    {"eval": build_eval, "base": build_base, "upscale": build_upscale}[args.which](args.dest)
 
 
 if __name__ == "__main__":
