@@ -4,7 +4,7 @@ and hands them to the task's session (session.py, tasks/). What the app and
 the trainer say to each other is studio/train/PROTOCOL.md (protocol.py in
 code); what each task trains is its module in tasks/.
 
-    python -m studio.train --data FOLDER --out RUNDIR [--task generate|inpaint] [--preset quick|evening|overnight]
+    python -m studio.train --data FOLDER --out RUNDIR [--task generate|inpaint|upscale] [--preset quick|evening|overnight]
         [--resolution R] [--steps N | --minutes M] [--base MODEL | --from-scratch] [--resume [RUNDIR]] ...
 
 RUNDIR receives: config.json, dataset_report.json, checkpoint.safetensors
