@@ -13,7 +13,8 @@ Here the folder's prepared images are split at random into halves A and B
 (at most 150 each): the floor is SWD(A, B), a model's score is SWD(its n
 samples, B), both averaged over 3 splits, and the table gives each model's
 ratio to the floor (1.0 = as close to the folder as the folder is to
-itself). B holds training images, as FID against the training set does;
+itself), overall and at each pyramid level (the finest is detail, the
+coarsest, 16 px, layout: an overall ratio near 1 can hide missing detail). B holds training images, as FID against the training set does;
 with ~300 images and minutes of training, memorising them is not what a
 ratio near 1 means here, and the sample grids saved beside the table show it.
 
@@ -56,18 +57,24 @@ HALF_MAX = 150
 GRID = 32  # samples in each saved grid
 
 
-def score(images: torch.Tensor, samples: torch.Tensor) -> float:
+def score(images: torch.Tensor, samples: torch.Tensor) -> tuple[float, dict[str, float]]:
     """Mean over SPLITS random splits of `images` (uint8 [N,3,R,R]) into A
-    and B (n each) of SWD(samples, B), over the mean of SWD(A, B). samples:
-    uint8 [n * SPLITS, 3, R, R], a fresh n for each split."""
+    and B (n each) of SWD(samples, B), over the mean of SWD(A, B); and the
+    same ratio at each pyramid level (its side in px: the finest is detail,
+    the coarsest layout). samples: uint8 [n * SPLITS, 3, R, R], a fresh n
+    for each split."""
     n = min(images.shape[0] // 2, HALF_MAX)
     floors, models = [], []
     for split in range(SPLITS):
         order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(split))
         a, b = images[order[:n]], images[order[n:2 * n]]
-        floors.append(swd(a, b, seed=split)["swd"])
-        models.append(swd(samples[split * n:(split + 1) * n], b, seed=split)["swd"])
-    return float(np.mean(models) / np.mean(floors))
+        floors.append(swd(a, b, seed=split))
+        models.append(swd(samples[split * n:(split + 1) * n], b, seed=split))
+    ratio = float(np.mean([m["swd"] for m in models]) / np.mean([f["swd"] for f in floors]))
+    levels = {str(level): round(float(np.mean([m["levels"][level] for m in models])
+                                      / np.mean([f["levels"][level] for f in floors])), 2)
+              for level in floors[0]["levels"]}
+    return ratio, levels
 
 
 def main() -> int:
@@ -125,12 +132,12 @@ def main() -> int:
                         run = run_ours(folder, rundir, resolution, args.batch, args.threads, 0, 0, env,
                                        minutes=mark - done, start=start if done == 0 else ("--resume",))
                     except RuntimeError as exc:
-                        add((folder.name, resolution, name, mark, None, None, str(exc)))
+                        add((folder.name, resolution, name, mark, None, None, {}, str(exc)))
                         break
                     done = mark
                     samples = ours_images(rundir, n * SPLITS)
                     write_grid(work / f"{rundir.name}-{mark:g}min.png", _as_float(samples[:GRID]))
-                    add((folder.name, resolution, name, mark, run["done"]["images_seen"], score(images, samples), ""))
+                    add((folder.name, resolution, name, mark, run["done"]["images_seen"], *score(images, samples), ""))
             peer_name = f"lightweight-gan fmap_max {args.peer_fmap_max}"
             if why_no_peer is None and missing(folder, resolution, peer_name, marks[-1:]):
                 peer_data = work / f"{tag}-peer-data"
@@ -150,20 +157,23 @@ def main() -> int:
                     samples = folder_images(work / f"{tag}-peer-images")
                     write_grid(work / f"{tag}-peer-{marks[-1]:g}min.png", _as_float(samples[:GRID]))
                     add((folder.name, resolution, peer_name, marks[-1], peer["done"]["step"] * args.batch,
-                         score(images, samples), ""))
+                         *score(images, samples), ""))
                 except Exception as exc:  # the peer's failures are its own; the table says which
-                    add((folder.name, resolution, peer_name, marks[-1], None, None, str(exc).splitlines()[0]))
+                    add((folder.name, resolution, peer_name, marks[-1], None, None, {}, str(exc).splitlines()[0]))
 
     print(f"batch {args.batch}, {args.threads} threads, torch {torch.__version__}; SWD ratio to the folder's "
           "own split floor (lower is better, 1.0 = floor)")
     if why_no_peer:
         print(f"peer rows missing: {why_no_peer}")
     print()
-    print("| folder | px | trainer | minutes | images seen | SWD / floor | note |")
-    print("|---|---:|---|---:|---:|---:|---|")
-    for folder, resolution, name, minutes, seen, ratio, note in rows:
+    print("| folder | px | trainer | minutes | images seen | SWD / floor | by level (px: ratio) | note |")
+    print("|---|---:|---|---:|---:|---:|---|---|")
+    for row in rows:
+        folder, resolution, name, minutes, seen, ratio = row[:6]
+        levels, note = (row[6], row[7]) if len(row) == 8 else ({}, row[6])  # rows from before the levels
+        by_level = ", ".join(f"{level}: {value:.2f}" for level, value in (levels or {}).items())
         print(f"| {folder} | {resolution} | {name} | {minutes:g} | {seen if seen is not None else '-'} | "
-              f"{'-' if ratio is None else f'{ratio:.2f}'} | {note} |")
+              f"{'-' if ratio is None else f'{ratio:.2f}'} | {by_level} | {note} |")
     return 0
 
 
