@@ -23,7 +23,7 @@ from studio.train.augment import augment
 from studio.train.diagnostics import DiscriminatorAccuracy
 from studio.train.finetune import set_trainable
 from studio.train.health import ROLLBACK, sample_diversity
-from studio.train.losses import get_losses, r1_penalty
+from studio.train.losses import get_losses
 from studio.train.metrics import diversity, swd
 from studio.train.protocol import METRICS, WARNING, event
 from studio.train.samples import render_seeds
@@ -81,7 +81,7 @@ class GeneratorSession(Session):
         with amp.autocast():
             fake = G(torch.randn(batch, config["latent_size"], device=device))
         set_trainable(D, True)  # not requires_grad_: FreezeD's frozen blocks stay frozen
-        do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
+        do_r1 = self.r1_due()
         real_in = self._augment(real, p).detach().requires_grad_(do_r1)
         # R1's double backward runs in float32: through half-precision
         # activations the scaled input gradient overflows (StyleGAN2-ADA keeps
@@ -96,15 +96,10 @@ class GeneratorSession(Session):
             loss_d = self.d_loss(real_logits.float(), fake_logits.float())
             total_d = loss_d if recon is None else loss_d + recon
         self.d_accuracy.observe(real_logits.detach(), fake_logits.detach())
-        r1_value = None
-        if do_r1:
-            r1 = r1_penalty(real_logits, real_in)
-            total_d = total_d + r1 * (config["r1_gamma"] / 2 * config["r1_every"])
-            r1_value = r1.detach()
-        (ld, r1_mean), finite = self.backward("d", total_d, loss_d.detach(), r1_value)
-        if not finite:
+        ld, r1_mean, stepped = self.discriminator_step(loss_d, total_d, real_logits, real_in)
+        if stepped is None:
             return float("nan"), ld, r1_mean
-        if amp.step(self.opt_D) and self.ada is not None:
+        if stepped and self.ada is not None:
             self.ada.observe(self.gather(real_logits.detach().float()))
 
         set_trainable(D, False)

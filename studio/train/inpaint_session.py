@@ -44,7 +44,7 @@ from studio.train.diagnostics import MeanWindow
 from studio.train.finetune import set_trainable
 from studio.train.inpaint_nets import PATCH_FACTOR, build_inpaint_networks
 from studio.train.losses import (feature_matching_loss, masked_error, masked_l1, patch_discriminator_loss,
-                                 patch_generator_loss, r1_penalty)
+                                 patch_generator_loss)
 from studio.train.masks import KINDS, fixed_masks, mask_batch
 from studio.train.prefill import telea_prefill
 from studio.train.protocol import METRICS, event
@@ -108,31 +108,21 @@ class InpaintSession(Session):
         real = self._real_batch(batch)
         mask = self._mask_batch(batch)
         hole = F.avg_pool2d(mask, PATCH_FACTOR)  # each logit's share of hole
-        patches = hole.shape[-1] * hole.shape[-2]
         # One G forward serves both steps (pix2pix's order): D learns from it
         # detached, then G's step backpropagates through it.
         with amp.autocast():
             fake = G(self._prefilled(real, mask), mask).float()
 
         set_trainable(D, True)
-        do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
+        do_r1 = self.r1_due()
         real_in = real.detach().requires_grad_(do_r1)
         with amp.autocast(enabled=not do_r1):  # R1's double backward in float32 (see GeneratorSession.train_step)
             real_logits, real_features = D(real_in, mask, features=True)
         with amp.autocast():
             loss_d = patch_discriminator_loss(real_logits.float(), D(fake.detach(), mask).float(), hole)
-        total_d = loss_d
-        r1_value = None
-        if do_r1:
-            # Per patch, as a one-logit D's R1 is per image: the adversarial
-            # loss is a mean over patches, so the penalty is too.
-            r1 = r1_penalty(real_logits, real_in) / patches
-            total_d = total_d + r1 * (config["r1_gamma"] / 2 * config["r1_every"])
-            r1_value = r1.detach()
-        (ld, r1_mean), finite = self.backward("d", total_d, loss_d.detach(), r1_value)
-        if not finite:
+        ld, r1_mean, stepped = self.discriminator_step(loss_d, loss_d, real_logits, real_in)
+        if stepped is None:
             return float("nan"), ld, r1_mean
-        amp.step(self.opt_D)
 
         set_trainable(D, False)
         fm_weight = float(config["fm_weight"])

@@ -20,8 +20,9 @@ calls them and nothing else of the task:
     curve_panels         what curves.png draws (plots.PANELS layout)
 
 and uses these of the Session's: backward() (one half of a step: backward,
-all-reduce, clip, mean over ranks, skip when not finite), generator_step()
-(G's half: that, the optimiser step and the EMA), mean_over_ranks(),
+all-reduce, clip, mean over ranks, skip when not finite), r1_due() and
+discriminator_step() (D's half: lazy R1, that and the optimiser step),
+generator_step() (G's half: that, the optimiser step and the EMA), mean_over_ranks(),
 gather(), pick_indices(), roll_back(), finite(), publish_metrics(), emit(),
 and the shared state set in __init__ (G, D, G_ema, opt_G, opt_D, config,
 data, device, precision, reference, snapshot, step, images_seen, ...).
@@ -63,6 +64,7 @@ from studio.train.diagnostics import block_gradient_norms
 from studio.train.errors import DataError
 from studio.train.finetune import freeze_d_layers
 from studio.train.health import ROLLBACK, Guard, Snapshot, lower_learning_rate
+from studio.train.losses import r1_penalty
 from studio.train.nets import parameter_count
 from studio.train.plots import PANELS, draw_curves
 from studio.train.precision import Precision
@@ -327,6 +329,27 @@ class Session:
         if not finite:
             self.precision.skip()
         return means, finite
+
+    def r1_due(self) -> bool:
+        """Whether this step is one of lazy R1's (every r1_every steps)."""
+        return self.config["r1_gamma"] > 0 and self.step % self.config["r1_every"] == 0
+
+    def discriminator_step(self, loss: torch.Tensor, total: torch.Tensor, real_logits: torch.Tensor,
+                           real_in: torch.Tensor) -> tuple[float, float | None, bool | None]:
+        """D's half of a step once its passes are done: on an r1_due() step the
+        R1 penalty of real_logits at real_in (which then requires grad) joins
+        `total`, then backward("d", ...) and, when finite, the optimiser step.
+        R1 is taken per logit: a patch discriminator's loss is a mean over its
+        logits, so its penalty is too (a one-logit D's is per image).
+        Returns (loss over the ranks, R1 or None, whether D stepped: None when
+        the losses were not finite and nothing stepped)."""
+        r1_value = None
+        if real_in.requires_grad:
+            r1 = r1_penalty(real_logits, real_in) / real_logits[0].numel()
+            total = total + r1 * (self.config["r1_gamma"] / 2 * self.config["r1_every"])
+            r1_value = r1.detach()
+        (loss_mean, r1_mean), finite = self.backward("d", total, loss.detach(), r1_value)
+        return loss_mean, r1_mean, (self.precision.step(self.opt_D) if finite else None)
 
     def generator_step(self, loss: torch.Tensor, *reported: torch.Tensor) -> tuple[list[float | None], bool]:
         """G's half of a step: backward("g", ...), then, when finite, the

@@ -37,7 +37,7 @@ from studio.train.augment import random_crops, source_size
 from studio.train.degrade import CLEAN_SHARE, clean_downscale, degrade_batch
 from studio.train.diagnostics import MeanWindow
 from studio.train.finetune import set_trainable
-from studio.train.losses import discriminator_loss, generator_loss, laplacian_loss, r1_penalty
+from studio.train.losses import discriminator_loss, generator_loss, laplacian_loss
 from studio.train.metrics import luma_psnr
 from studio.train.protocol import METRICS, event
 from studio.train.session import Session
@@ -115,22 +115,15 @@ class UpscaleSession(Session):
         ld, r1_mean = 0.0, None
         if gan_weight > 0:
             set_trainable(D, True)
-            do_r1 = config["r1_gamma"] > 0 and self.step % config["r1_every"] == 0
+            do_r1 = self.r1_due()
             real_in = hr.detach().requires_grad_(do_r1)
             with amp.autocast(enabled=not do_r1):  # R1's double backward in float32 (see GeneratorSession)
                 real_logits = D(real_in)
             with amp.autocast():
                 loss_d = discriminator_loss(real_logits.float(), D(sr.detach()).float())
-            total_d, r1_value = loss_d, None
-            if do_r1:
-                patches = real_logits.shape[-1] * real_logits.shape[-2]
-                r1 = r1_penalty(real_logits, real_in) / patches  # per patch, as the loss is a mean over patches
-                total_d = total_d + r1 * (config["r1_gamma"] / 2 * config["r1_every"])
-                r1_value = r1.detach()
-            (ld, r1_mean), finite = self.backward("d", total_d, loss_d.detach(), r1_value)
-            if not finite:
+            ld, r1_mean, stepped = self.discriminator_step(loss_d, loss_d, real_logits, real_in)
+            if stepped is None:
                 return float("nan"), ld, r1_mean
-            amp.step(self.opt_D)
             set_trainable(D, False)
 
         with amp.autocast():
