@@ -6,6 +6,7 @@ gnome-backgrounds`).
     python benchmarks/folders.py eval DEST     # DEST/{emoji-persons, clipart-people, clipart-animals}
     python benchmarks/folders.py base DEST     # DEST/{emoji, clipart, gnome-backgrounds}
     python benchmarks/folders.py upscale DEST  # DEST/{emoji, clipart, background-patches}
+    python benchmarks/folders.py split DEST    # DEST/clipart-{people, animals}/{train, held-out}
 
 Evaluation folders (150-400 varied images each; the trainer holds 5 % out):
 - emoji-persons: the 72 person emoji of the font's character map plus 228 of
@@ -20,6 +21,10 @@ clip art, and instead of the backgrounds (4096 px renders a generator run
 sees whole) 128 px patches cut from them at half and a quarter of their size,
 PATCHES_PER_SCALE a picture at random: an upscaler learns texture at about
 its own scale, and its training pictures must not be enlarged.
+
+Split folders (an upscaler's folder fine-tune, measured on pictures it never
+saw): each clip-art evaluation category's files, shuffled with a fixed seed,
+HELD_OUT_SHARE of them linked into held-out/ and the rest into train/.
 
 Base folder: everything else that is allowed, so that fine-tuning a base on an
 evaluation folder is measured on a folder the base never saw: the emoji minus
@@ -43,6 +48,7 @@ from studio.core.datasets import NOTO_EMOJI_PATH, extract_emoji
 CLIPART = Path("/usr/share/openclipart/png")
 BACKGROUNDS = Path("/usr/share/backgrounds/gnome")
 EVAL_CLIPART = ("people", "animals")
+HELD_OUT_SHARE = 0.25
 PERSON_SAMPLE = 228  # ligatures added to the 72 base person emoji
 PATCH = 128
 PATCH_SCALES = (0.5, 0.25)
@@ -134,6 +140,24 @@ def build_upscale(dest: Path) -> None:
                 save_image(patches / f"{picture.stem}-{scale:g}-{y}-{x}.png", small[y:y + PATCH, x:x + PATCH])
 
 
+def build_split(dest: Path) -> None:
+    from studio.core.imageio import IMAGE_SUFFIXES
+
+    for category in EVAL_CLIPART:
+        if not (CLIPART / category).is_dir():
+            sys.exit(f"error: {CLIPART / category} not found (apt-get install openclipart-png)")
+        files = sorted(p for p in (CLIPART / category).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        random.Random(0).shuffle(files)
+        cut = round(len(files) * HELD_OUT_SHARE)
+        for part, chosen in (("held-out", files[:cut]), ("train", files[cut:])):
+            folder = dest / f"clipart-{category}" / part
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in chosen:  # flattened: the same file name can sit in two subfolders
+                link = folder / "-".join(path.relative_to(CLIPART / category).parts)
+                if not link.exists():
+                    link.symlink_to(path)
+
+
 def _link(source: Path, link: Path) -> None:
     if not source.is_dir():
         sys.exit(f"error: {source} not found (apt-get install openclipart-png gnome-backgrounds)")
@@ -143,10 +167,11 @@ def _link(source: Path, link: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=("eval", "base", "upscale"))
+    builders = {"eval": build_eval, "base": build_base, "upscale": build_upscale, "split": build_split}
+    parser.add_argument("which", choices=builders)
     parser.add_argument("dest", type=Path)
     args = parser.parse_args()
-    {"eval": build_eval, "base": build_base, "upscale": build_upscale}[args.which](args.dest)
+    builders[args.which](args.dest)
 
 
 if __name__ == "__main__":
