@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if "parity" in str(exc) else 2
     print(f"parity: max abs diff {result['parity_max_abs_diff']:.3g} over {result['parity_inputs']} "
           f"(limit {PARITY_LIMIT:g}), onnxruntime CPU vs torch")
+    if "encoder" in result["manifest"]:
+        print(f"encoder parity: max abs diff {result['manifest']['encoder']['parity_max_abs_diff']:.3g} "
+              f"(limit {PARITY_LIMIT:g})")
     print(f"exported {args.name} to {result['folder']} (model.onnx {result['onnx_bytes'] / 1e6:.2f} MB, "
           f"sha256 {result['sha256'][:16]}...)")
     return 0
@@ -103,16 +106,21 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         if not diff <= PARITY_LIMIT:
             raise ExportError(f"parity check failed: onnxruntime differs from torch by {diff:.3g} "
                               f"(limit {PARITY_LIMIT:g}); nothing was exported")
+        try:
+            companions = (exporter.export_companions(config, ckpt.tensors, staging, OPSET, PARITY_LIMIT)
+                          if hasattr(exporter, "export_companions") else {})
+        except ValueError as exc:
+            raise ExportError(f"{exc}; nothing was exported") from None
         has_samples = exporter.write_samples(Path(run), info, onnx_path, staging / "samples.png")
-        # The model folder keeps what fine-tuning needs (EMA generator and
-        # discriminator), not the optimiser moments or the RNG states.
-        kept = {k: v for k, v in ckpt.tensors.items() if k.startswith(("G_ema.", "D."))}
+        # The model folder keeps what fine-tuning needs (the EMA networks and
+        # the discriminator), not the optimiser moments or the RNG states.
+        kept = {k: v for k, v in ckpt.tensors.items() if k.startswith(("G_ema.", "D.", "E_ema."))}
         kept_info = {k: v for k, v in info.items() if k not in ("optimisers", "rng", "tensor_count")}
         save_file(kept, str(staging / "checkpoint.safetensors"),
                   metadata={"info": json.dumps({**kept_info, "tensor_count": len(kept)})})
         data = onnx_path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        manifest = build_manifest(name, version, info, digest, description, licence, attribution)
+        manifest = {**build_manifest(name, version, info, digest, description, licence, attribution), **companions}
         if base_model:
             manifest["base_model"] = True
         if not has_samples:

@@ -26,13 +26,19 @@ class BaseModelError(Exception):
     """The base model cannot be fine-tuned from; str() is one readable line."""
 
 
+# The networks a fine-tune starts from, by the checkpoint prefix they are read
+# from: the EMA copies, as they are what the model draws with.
+BASE_NETWORKS = {"G": "G_ema.", "D": "D.", "E": "E_ema."}
+
+
 def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
-              ) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """(config, G_state, D_state) from a model folder's checkpoint.
-    config is the base run's training config (task, latent_size for a
-    generator, resolution, width, ...); the states are plain state dicts for the generator and the
-    discriminator that config describes. If `resolution` is given it must be
-    the base's. Raises BaseModelError."""
+              ) -> tuple[dict, dict[str, dict[str, torch.Tensor]]]:
+    """(config, states) from a model folder's checkpoint. config is the base
+    run's training config (task, latent_size for a generator, resolution,
+    width, ...); states holds plain state dicts for the networks that config
+    describes: "G" (from its G_ema), "D", and "E" (from its E_ema) when it
+    trained an encoder. If `resolution` is given it must be the base's.
+    Raises BaseModelError."""
     folder = Path(entry_folder)
     name = manifest_name(folder) or folder.name
     if not folder.is_dir():
@@ -47,8 +53,8 @@ def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
     try:
         with safe_open(str(path), "pt") as fh:
             info = json.loads((fh.metadata() or {}).get("info", "{}"))
-            g_state = {k[len("G_ema."):]: fh.get_tensor(k) for k in fh.keys() if k.startswith("G_ema.")}
-            d_state = {k[len("D."):]: fh.get_tensor(k) for k in fh.keys() if k.startswith("D.")}
+            states = {name: {k[len(prefix):]: fh.get_tensor(k) for k in fh.keys() if k.startswith(prefix)}
+                      for name, prefix in BASE_NETWORKS.items()}
     except Exception as exc:  # safetensors raises its own types for a damaged file
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BaseModelError(f"base model {name}: cannot read {path.name}: {reason}") from None
@@ -56,14 +62,14 @@ def load_base(entry_folder: str | os.PathLike, resolution: int | None = None
     # What else its task needs (a generator: its latent size) plan.py checks.
     if not isinstance(config, dict) or "resolution" not in config:
         raise BaseModelError(f"base model {name}'s checkpoint has no training config")
-    if not g_state or not d_state:
-        missing = "generator (G_ema.*)" if not g_state else "discriminator (D.*)"
+    if not states["G"] or not states["D"]:
+        missing = "generator (G_ema.*)" if not states["G"] else "discriminator (D.*)"
         raise BaseModelError(f"base model {name}'s checkpoint lacks the {missing}")
     base_res = int(config["resolution"])
     if resolution is not None and int(resolution) != base_res:
         raise BaseModelError(f"base model {name} is {base_res} px; train at --resolution {base_res} "
                              "or choose another base")
-    return dict(config), g_state, d_state
+    return dict(config), {name: state for name, state in states.items() if state}
 
 
 def _checkpoint_file(folder: Path) -> str:

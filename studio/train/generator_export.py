@@ -6,6 +6,11 @@ float32 [batch,3,R,R] in [-1,1], batch dynamic, one self-contained file.
 The parity check runs random latents through torch and onnxruntime, and the
 sample grid is rendered by onnxruntime from the exported file, so seed s in
 the app shows exactly tile s.
+
+encoder.onnx (runs trained with --encoder): input image float32
+[batch,3,R,R] in [-1,1], output latent float32 [batch,latent] (E_ema's
+mean), with its own parity check on random images; the manifest's
+"encoder" entry describes it.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import hashlib
+
 from studio.train.architecture import build_generator
+from studio.train.encoder import EncoderMean, build_encoder
 from studio.train.onnx_check import max_difference, run_onnx
 from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
 
 PARITY_LATENTS = 16
 PARITY_INPUTS = f"{PARITY_LATENTS} latents"
+ENCODER_FILE = "encoder.onnx"
 
 
 def build_network(config: dict, state: dict[str, torch.Tensor]) -> torch.nn.Module:
@@ -76,3 +85,33 @@ def signature(config: dict, data_name: str) -> dict:
         "resolution": r,
         "channels": 3,
     }
+
+
+def export_companions(config: dict, tensors: dict[str, torch.Tensor], staging: Path, opset: int,
+                      limit: float) -> dict:
+    """encoder.onnx beside model.onnx when the run trained an encoder: the
+    manifest's entries for it ({} without one). ValueError when onnxruntime
+    differs from torch by more than `limit`."""
+    if not config.get("encoder"):
+        return {}
+    encoder = build_encoder(config).eval()
+    encoder.load_state_dict({k[len("E_ema."):]: v for k, v in tensors.items() if k.startswith("E_ema.")})
+    network = EncoderMean(encoder.requires_grad_(False))
+    path, r = staging / ENCODER_FILE, int(config["resolution"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as in export_onnx
+        torch.onnx.export(network, (torch.zeros(2, 3, r, r),), str(path), dynamo=False, opset_version=opset,
+                          input_names=["image"], output_names=["latent"],
+                          dynamic_axes={"image": {0: "batch"}, "latent": {0: "batch"}}, do_constant_folding=True)
+    images = torch.rand(PARITY_LATENTS, 3, r, r, generator=torch.Generator().manual_seed(1234)) * 2.0 - 1.0
+    with torch.no_grad():
+        diff = max_difference(network(images).numpy(), run_onnx(path, {"image": images.numpy()}, "latent"))
+    if not diff <= limit:
+        raise ValueError(f"encoder parity check failed: onnxruntime differs from torch by {diff:.3g} (limit {limit:g})")
+    return {"encoder": {
+        "file": ENCODER_FILE,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "inputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
+        "outputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", int(config["latent_size"])]}],
+        "parity_max_abs_diff": diff,
+    }}

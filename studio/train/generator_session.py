@@ -12,6 +12,7 @@ latents against the held-out images; a fall in diversity warns of collapse.
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -20,13 +21,14 @@ import torch
 from studio.train.ada import AdaptiveAugment
 from studio.train.architecture import FASTGAN_ARCHITECTURES, build_discriminator, build_generator
 from studio.train.augment import augment
-from studio.train.diagnostics import DiscriminatorAccuracy
+from studio.train.diagnostics import DiscriminatorAccuracy, MeanWindow
+from studio.train.encoder import BETAS, build_encoder, encoder_losses, rebuild, weighted_sum
 from studio.train.finetune import set_trainable
 from studio.train.health import ROLLBACK, sample_diversity
 from studio.train.losses import get_losses
-from studio.train.metrics import diversity, swd
+from studio.train.metrics import diversity, luma_psnr, swd
 from studio.train.protocol import METRICS, WARNING, event
-from studio.train.samples import render_seeds
+from studio.train.samples import GRID_COLUMNS, render_seeds
 from studio.train.session import Session
 
 ADA_INTERVAL = 4  # D steps between updates of p
@@ -52,6 +54,17 @@ class GeneratorSession(Session):
                                              generator=torch.Generator().manual_seed(METRIC_SEED_BASE)).to(self.device)
         self.reference_diversity = diversity(self.reference) if self.reference is not None else None
         self.best_diversity = 0.0
+        self.E = self.E_ema = None
+        self.freeze_g = bool(config.get("freeze_g"))
+        if config.get("encoder"):
+            self.E = build_encoder(config).to(self.device)
+            self.E_ema = copy.deepcopy(self.E).eval().requires_grad_(False)
+            self.add_network("E", self.E, torch.optim.Adam(self.E.parameters(), lr=config["lr"], betas=BETAS),
+                             self.E_ema)
+            self.encoder_window = MeanWindow(*(f"loss_{name}" for name in config["encoder_weights"]))
+        if self.freeze_g:  # only E learns; G and D are the base's (D as E's feature network)
+            set_trainable(self.G, False)
+            set_trainable(self.D, False)
 
     def restore_extras(self, info: dict) -> None:
         if self.ada is not None and info.get("ada"):
@@ -67,9 +80,14 @@ class GeneratorSession(Session):
         return 1.0 if (aug.get("translate") or aug.get("colour")) else 0.0
 
     def progress_extras(self) -> dict:
-        return self.d_accuracy.take()
+        extras = {} if self.freeze_g else self.d_accuracy.take()
+        if self.E is not None:
+            extras.update(self.encoder_window.take(), grad_norm_e=round(self.grad_norms.get("e", 0.0), 3))
+        return extras
 
     def train_step(self) -> tuple[float, float, float | None]:
+        if self.freeze_g:
+            return self._encoder_step()
         config, G, D, device, batch = self.config, self.G, self.D, self.device, self.local_batch
         amp = self.precision
         p = self.aug_p()
@@ -78,8 +96,9 @@ class GeneratorSession(Session):
         # learns from it detached, then G learns through the updated D. A
         # second pass for G's half cost about a fifth of the step at 128 px
         # (a 0.59 s forward of a 3 s step, fastgan2 at width 0.5, 2 threads).
+        latents = torch.randn(batch, config["latent_size"], device=device)
         with amp.autocast():
-            fake = G(torch.randn(batch, config["latent_size"], device=device))
+            fake = G(latents)
         set_trainable(D, True)  # not requires_grad_: FreezeD's frozen blocks stay frozen
         do_r1 = self.r1_due()
         real_in = self._augment(real, p).detach().requires_grad_(do_r1)
@@ -105,11 +124,35 @@ class GeneratorSession(Session):
         set_trainable(D, False)
         with amp.autocast():
             loss_g = self.g_loss(D(self._augment(fake.float(), p)))
-        (lg,), _ = self.generator_step(loss_g, loss_g.detach())
+        if self.E is None:
+            (lg,), _ = self.generator_step(loss_g, loss_g.detach())
+            return lg, ld, r1_mean
+        with amp.autocast():
+            terms = encoder_losses(self.E, G, D, real, fake.float(), latents)
+        total = loss_g + weighted_sum(terms, config["encoder_weights"])
+        (lg, *means), finite = self.generator_step(total, loss_g.detach(), *(t.detach() for t in terms.values()),
+                                                   nets=("g", "e"))
+        if finite:
+            self.encoder_window.add(*means)
         return lg, ld, r1_mean
 
+    def _encoder_step(self) -> tuple[float, float, None]:
+        """--freeze-g: E's terms alone against the fixed G and D; the loss
+        reported as G's is E's weighted total (D's is 0)."""
+        latents = torch.randn(self.local_batch, self.config["latent_size"], device=self.device)
+        with torch.no_grad(), self.precision.autocast():
+            fake = self.G(latents).float()
+        with self.precision.autocast():
+            terms = encoder_losses(self.E, self.G, self.D, self._real_batch(self.local_batch), fake, latents)
+        total = weighted_sum(terms, self.config["encoder_weights"])
+        (le, *means), finite = self.generator_step(total, total.detach(), *(t.detach() for t in terms.values()),
+                                                   nets=("e",))
+        if finite:
+            self.encoder_window.add(*means)
+        return le, 0.0, None
+
     def _real_batch(self, batch: int) -> torch.Tensor:
-        x = self.data.train[self.pick_indices(batch)].to(device=self.device, dtype=torch.float32) / 127.5 - 1.0
+        x = self._float_images(self.data.train[self.pick_indices(batch)])
         flip = (torch.rand(batch, generator=self.picker) < 0.5).to(self.device)
         x[flip] = x[flip].flip(3)  # mirror images are as plausible as the originals
         return x
@@ -133,7 +176,16 @@ class GeneratorSession(Session):
         return True
 
     def sample_images(self) -> np.ndarray:
-        return render_seeds(self.G_ema, self.config["latent_size"])
+        """The seeds' grid; with an encoder two more rows: reference images
+        and what G_ema draws from E_ema's latents for them."""
+        seeds = render_seeds(self.G_ema, self.config["latent_size"])
+        if self.E is None or self.reference is None:
+            return seeds
+        reals = self._float_images(self.reference[:GRID_COLUMNS])
+        return np.concatenate([seeds, reals.cpu().numpy(), rebuild(self.E_ema, self.G_ema, reals).cpu().numpy()])
+
+    def _float_images(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(device=self.device, dtype=torch.float32) / 127.5 - 1.0
 
     def measure(self) -> None:
         if self.reference is None or not self.main:
@@ -144,10 +196,16 @@ class GeneratorSession(Session):
         fakes = torch.from_numpy(render_seeds(self.G_ema, self.config["latent_size"], seeds))
         result = swd(fakes, self.reference, seed=0)
         div = diversity(fakes)
-        measured = event(METRICS, step=self.step, swd=round(result["swd"], 3),
+        rebuilt = {}
+        if self.E is not None:
+            reals = self._float_images(self.reference)
+            psnr = float(luma_psnr(rebuild(self.E_ema, self.G_ema, reals), reals).mean())
+            rebuilt = {"rebuild_psnr": round(psnr, 3)}
+        measured = event(METRICS, step=self.step, swd=round(result["swd"], 3), **rebuilt,
                          swd_levels={str(k): round(v, 3) for k, v in result["levels"].items()},
                          diversity=round(div, 4), diversity_reference=round(self.reference_diversity, 4),
-                         summary=f"SWD {result['swd']:.1f}, diversity {div:.3f}",
+                         summary=f"SWD {result['swd']:.1f}, diversity {div:.3f}"
+                                 + (f", pictures rebuilt at {rebuilt['rebuild_psnr']:.1f} dB" if rebuilt else ""),
                          reference="held-out" if self.data.held_out.shape[0] else "training", images=n,
                          seconds=round(time.monotonic() - t0, 2), plot=str(self.out / "curves.png"))
         self.publish_metrics(measured)

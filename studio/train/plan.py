@@ -28,9 +28,11 @@ SHARED_KEYS = ("resolution", "batch", "fit", "background", "width", "lr", "r1_ga
 RECIPE_KEYS = (*SHARED_KEYS, *dict.fromkeys(key for task in TASKS.values() for key in task.keys), "task")
 FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashes
 # What earlier trainers did, for runs whose config predates these keys
-# (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1).
+# (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1;
+# every run before issue 15: no encoder).
 LEGACY_CONFIG = {"task": DEFAULT_TASK, "fit": "pad", "background": "#ffffff", "arch": "classic",
-                 "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None, "freeze_d": 0, "grad_clip": 0.0}
+                 "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None, "freeze_d": 0, "grad_clip": 0.0,
+                 "encoder": False, "freeze_g": False}
 
 
 @dataclass
@@ -42,7 +44,7 @@ class Plan:
     config: dict
     resume: ckpt_io.Checkpoint | None
     resume_dir: Path | None
-    base: tuple[dict, dict] | None = None  # (G state, D state) of --base, for a new run
+    base: dict[str, dict] | None = None  # network -> state dict of --base, for a new run (finetune.load_base)
 
 
 def settle_intervals(args: argparse.Namespace, resume: ckpt_io.Checkpoint | None) -> None:
@@ -96,7 +98,7 @@ def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
         if base:
             folder, name = find_base(base)
             try:
-                base_config, g_state, d_state = load_base(folder, explicit.get("resolution"))
+                base_config, base_states = load_base(folder, explicit.get("resolution"))
             except BaseModelError as exc:
                 raise DataError(str(exc)) from None
             base_task = task_of(base_config)
@@ -109,7 +111,7 @@ def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
                          "base": {"name": name, "folder": str(folder)}, **task.inherit(base_config)}
             from_base = task.defaults_from_base(base_config)
             refuse_changes(inherited, explicit, f"base model {name} has", "leave the flag out")
-            base_weights = (g_state, d_state)
+            base_weights = base_states
         config = task.new_config({**from_base, **inherited, **explicit}, args.preset, cuda)
     data = args.data or config.get("data")
     if not data:

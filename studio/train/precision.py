@@ -57,15 +57,17 @@ class Precision:
         """Bring the gradients back to their true size (before clipping them)."""
         self.scaler.unscale_(optimiser)
 
-    def step(self, optimiser: torch.optim.Optimizer) -> bool:
-        """Step unless float16 overflowed this step's gradients (the scaler then
-        skips it and lowers the scale: routine, not a divergence). Returns
-        whether the weights changed."""
+    def step(self, *optimisers: torch.optim.Optimizer) -> bool:
+        """Step the optimisers of one backward pass unless float16 overflowed
+        its gradients (the scaler then skips them and lowers the scale:
+        routine, not a divergence). Returns whether the weights changed."""
         if not self.scaler.is_enabled():
-            optimiser.step()
+            for optimiser in optimisers:
+                optimiser.step()
             return True
         before = self.scaler.get_scale()
-        self.scaler.step(optimiser)
+        for optimiser in optimisers:
+            self.scaler.step(optimiser)
         self.scaler.update()
         return self.scaler.get_scale() >= before
 

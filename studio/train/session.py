@@ -22,7 +22,8 @@ calls them and nothing else of the task:
 and uses these of the Session's: backward() (one half of a step: backward,
 all-reduce, clip, mean over ranks, skip when not finite), r1_due() and
 discriminator_step() (D's half: lazy R1, that and the optimiser step),
-generator_step() (G's half: that, the optimiser step and the EMA), mean_over_ranks(),
+generator_step() (G's half: that, the optimiser steps and the EMAs),
+add_network() (a network beyond G and D, such as an encoder), mean_over_ranks(),
 gather(), pick_indices(), roll_back(), finite(), publish_metrics(), emit(),
 and the shared state set in __init__ (G, D, G_ema, opt_G, opt_D, config,
 data, device, precision, reference, snapshot, step, images_seen, ...).
@@ -112,8 +113,8 @@ class Session:
             torch.manual_seed(config["seed"] + int(resume.info["step"]))  # replaced below when the run saved its RNG
         self.G, self.D = (net.to(device) for net in self.build_networks())
         if plan.base is not None:  # fine-tuning: G (and so G_ema) and D start from the base model
-            self.G.load_state_dict(plan.base[0])
-            self.D.load_state_dict(plan.base[1])
+            self.G.load_state_dict(plan.base["G"])
+            self.D.load_state_dict(plan.base["D"])
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         try:
             freeze_d_layers(self.D, config.get("freeze_d", 0))
@@ -154,6 +155,8 @@ class Session:
                 self.picker.manual_seed(rank_seed)
         self.modules = {"G": self.G, "G_ema": self.G_ema, "D": self.D}
         self.optimisers = {"opt_G": self.opt_G, "opt_D": self.opt_D}
+        self.trainees = {"g": (self.G, self.opt_G), "d": (self.D, self.opt_D)}
+        self.averages = {"g": self.G_ema}  # net -> its EMA copy
         self.snapshot = Snapshot()
         self.snapshot.take(self.step, self.modules, self.optimisers)  # the start (or the resumed checkpoint) is good
         self.rollbacks_in_row = 0
@@ -312,18 +315,20 @@ class Session:
 
 
     # -- the halves of a step ----------------------------------------------------
-    def backward(self, net: str, total: torch.Tensor, *reported: torch.Tensor | None
+    def backward(self, nets: str | tuple[str, ...], total: torch.Tensor, *reported: torch.Tensor | None
                  ) -> tuple[list[float | None], bool]:
-        """One half of a step for net "g" (G, opt_G) or "d" (D, opt_D):
-        gradients of `total`, averaged over the ranks and clipped (steps.backward),
-        the norm kept for progress events. Returns the `reported` values (the
-        first must be a tensor) averaged over the ranks, and whether they are
-        all finite; if not, the scaler's iteration is closed and the caller
-        skips the optimiser step (the Guard rolls back)."""
-        module, optimiser = (self.G, self.opt_G) if net == "g" else (self.D, self.opt_D)
-        norm = backward(total, module, optimiser, self.precision, self.config["grad_clip"])
-        if math.isfinite(norm):  # a float16 overflow step has an infinite one, which JSON cannot carry
-            self.grad_norms[net] = norm
+        """One half of a step for the networks `nets` ("g": G and opt_G, "d":
+        D and opt_D, or a key given to add_network; a tuple for several that
+        one loss trains): gradients of `total`, averaged over the ranks and
+        clipped (steps.backward), the norms kept for progress events. Returns
+        the `reported` values (the first must be a tensor) averaged over the
+        ranks, and whether they are all finite; if not, the scaler's iteration
+        is closed and the caller skips the optimiser steps (the Guard rolls back)."""
+        nets = (nets,) if isinstance(nets, str) else nets
+        norms = backward(total, [self.trainees[net] for net in nets], self.precision, self.config["grad_clip"])
+        for net, norm in zip(nets, norms):
+            if math.isfinite(norm):  # a float16 overflow step has an infinite one, which JSON cannot carry
+                self.grad_norms[net] = norm
         means = self.mean_over_ranks(*reported)
         finite = all(v is None or math.isfinite(v) for v in means)
         if not finite:
@@ -351,14 +356,43 @@ class Session:
         (loss_mean, r1_mean), finite = self.backward("d", total, loss.detach(), r1_value)
         return loss_mean, r1_mean, (self.precision.step(self.opt_D) if finite else None)
 
-    def generator_step(self, loss: torch.Tensor, *reported: torch.Tensor) -> tuple[list[float | None], bool]:
-        """G's half of a step: backward("g", ...), then, when finite, the
-        optimiser step and the EMA update. Returns as backward() does."""
-        means, finite = self.backward("g", loss, *reported)
-        if finite and self.precision.step(self.opt_G):
+    def generator_step(self, loss: torch.Tensor, *reported: torch.Tensor, nets: tuple[str, ...] = ("g",)
+                       ) -> tuple[list[float | None], bool]:
+        """G's half of a step (with any network added to it, such as an
+        encoder): backward(nets, ...), then, when finite, the optimiser steps
+        and their EMA updates. Returns as backward() does."""
+        means, finite = self.backward(nets, loss, *reported)
+        if finite and self.precision.step(*(self.trainees[net][1] for net in nets)):
             batch = self.config["batch"]
-            update_ema(self.G_ema, self.G, self.images_seen + batch, batch, self.config["ema_kimg"])
+            for net in nets:
+                if net in self.averages:
+                    update_ema(self.averages[net], self.trainees[net][0], self.images_seen + batch, batch,
+                               self.config["ema_kimg"])
         return means, finite
+
+    def add_network(self, name: str, module: torch.nn.Module, optimiser: torch.optim.Optimizer,
+                    average: torch.nn.Module | None = None) -> None:
+        """A task's network beyond G and D (for prepare()): trained through
+        backward(name.lower(), ...) and generator_step(nets=...), checkpointed
+        as NAME, opt_NAME and NAME_ema (its EMA copy, when given), restored on
+        resume, started from a base model's own (finetune.load_base), kept
+        equal over the ranks, rolled back with the rest."""
+        names = {name: module, **({f"{name}_ema": average} if average is not None else {})}
+        if self.plan.resume is not None:
+            for key, net in names.items():
+                net.load_state_dict(self.plan.resume.module_state(key))
+            optimiser.load_state_dict(self.plan.resume.optimiser_state(f"opt_{name}"))
+        elif self.plan.base is not None and name in self.plan.base:  # a fine-tune: from the base's own
+            for net in names.values():
+                net.load_state_dict(self.plan.base[name])
+        if self.world > 1:
+            distributed.broadcast_parameters(*names.values())
+        self.modules.update(names)
+        self.optimisers[f"opt_{name}"] = optimiser
+        self.trainees[name.lower()] = (module, optimiser)
+        if average is not None:
+            self.averages[name.lower()] = average
+        self.snapshot.take(self.step, self.modules, self.optimisers)
 
     # -- health -----------------------------------------------------------------
     def roll_back(self, why: str) -> None:

@@ -4,24 +4,31 @@ generator's exponential moving average."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from studio.train import distributed
 from studio.train.precision import Precision
 
 
-def backward(loss: torch.Tensor, module: torch.nn.Module, optimiser: torch.optim.Optimizer, precision: Precision,
-             max_norm: float) -> float:
-    """Gradients of `loss` for `module`, ready for `optimiser`: zeroed,
-    backpropagated (scaled in float16), averaged over the ranks, unscaled
-    and clipped. Returns the gradient norm before clipping."""
-    optimiser.zero_grad(set_to_none=True)
+def backward(loss: torch.Tensor, trainees: Sequence[tuple[torch.nn.Module, torch.optim.Optimizer]],
+             precision: Precision, max_norm: float) -> list[float]:
+    """Gradients of `loss` for each (module, optimiser) of `trainees`, ready
+    for its optimiser: zeroed, backpropagated once (scaled in float16),
+    averaged over the ranks, unscaled and clipped module by module. Returns
+    each module's gradient norm before clipping."""
+    for _, optimiser in trainees:
+        optimiser.zero_grad(set_to_none=True)
     precision.backward(loss)
-    # Averaged while still scaled: every rank then sees the same overflow
-    # and keeps the same loss scale.
-    distributed.average_gradients(module)
-    precision.unscale(optimiser)
-    return clip_gradients(module, max_norm)
+    norms = []
+    for module, optimiser in trainees:
+        # Averaged while still scaled: every rank then sees the same overflow
+        # and keeps the same loss scale.
+        distributed.average_gradients(module)
+        precision.unscale(optimiser)
+        norms.append(clip_gradients(module, max_norm))
+    return norms
 
 
 def clip_gradients(module: torch.nn.Module, max_norm: float) -> float:

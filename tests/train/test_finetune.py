@@ -21,7 +21,8 @@ EMOJI64 = REPO / "models" / "emoji64"
 
 
 def test_shipped_emoji64_loads_strictly_into_the_networks_its_config_names():
-    config, g_state, d_state = load_base(EMOJI64, resolution=64)
+    config, states = load_base(EMOJI64, resolution=64)
+    g_state, d_state = states["G"], states["D"]
     assert (config["resolution"], config["latent_size"], config["width"]) == (64, 128, 0.5)
     G = Generator(config["latent_size"], config["resolution"], config["width"])
     D = Discriminator(config["resolution"], config["width"])
@@ -68,7 +69,8 @@ def test_a_tiny_model_exported_by_export_py_round_trips(tmp_path):
                                    {"step": 7, "images_seen": 56, "config": config}))
     folder = Path(export_run(run, "tiny", tmp_path / "models")["folder"])
 
-    loaded_config, g_state, d_state = load_base(folder, resolution=16)
+    loaded_config, states = load_base(folder, resolution=16)
+    g_state, d_state = states["G"], states["D"]
     assert loaded_config["width"] == 0.25 and loaded_config["resolution"] == 16
     G2, D2 = Generator(128, 16, 0.25), Discriminator(16, 0.25)
     G2.load_state_dict(g_state, strict=True)

@@ -68,7 +68,8 @@ def test_fine_tune_from_emoji64_with_freeze_d(tmp_path):
     ckpt = ckpt_io.load(tmp_path / "run")
     config = ckpt.info["config"]
     assert config["base"]["name"] == "emoji64" and config["freeze_d"] == 2 and config["width"] == 0.5
-    _, g_base, d_base = load_base(EMOJI64)
+    _, states = load_base(EMOJI64)
+    g_base, d_base = states["G"], states["D"]
     D = build_discriminator(config)
     D.load_state_dict(ckpt.module_state("D"))
     frozen = {id(p) for block in discriminator_blocks(D)[:2] for p in block.parameters()}

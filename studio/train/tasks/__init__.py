@@ -36,7 +36,10 @@ Export and manifest (export.py)
                                export_onnx(network, path, opset), parity(network, onnx_path) -> max
                                abs difference, PARITY_INPUTS (what parity ran, in words),
                                write_samples(run, info, onnx_path, target) -> bool,
-                               signature(config, data_name) (the manifest's kind-specific part)
+                               signature(config, data_name) (the manifest's kind-specific part),
+                               and optionally export_companions(config, tensors, staging, opset,
+                               limit) -> manifest entries of networks exported beside model.onnx
+                               (ValueError when their parity fails)
     metrics_facts(metrics)     the manifest's record of the run's last metrics
 """
 

@@ -20,6 +20,11 @@ above --ada-target, default 0.6) and lowered otherwise, at a speed of
 events report p as "aug_p"; it is saved in checkpoints. Runs from before ADA
 keep p = 1 (augment every image).
 
+--encoder (encoder.py) trains an encoder, image -> latent, with the
+generator (VAE-GAN); with --base MODEL --freeze-g it trains one for an
+existing generator, whose G and D then stay fixed. The export puts it
+beside the generator (encoder.onnx).
+
 A new run starts from the installed base model at its resolution and width
 (`studio export --base-model`), unless --base or --from-scratch says otherwise.
 """
@@ -37,6 +42,11 @@ LATENT_SIZE = 128
 DEFAULT_ARCH = "fastgan2"  # at 32 px and up (FastGAN has no smaller form)
 FASTGAN_MIN_RESOLUTION = 32
 AUGMENT = {"translate": 0.125, "colour": 1.0}
+ENCODER_MIN_RESOLUTION = 32  # encoder.py's trunk is fastgan2's, which starts there
+# How much each encoder term counts in G's half of the step beside the
+# adversarial loss (about 1): rebuilding in pixels and in D's features as
+# much as the GAN itself, KL light enough that E still tells pictures apart.
+ENCODER_WEIGHTS = {"pixel": 1.0, "features": 1.0, "kl": 0.01, "cycle": 1.0}
 
 
 class GenerateTask(Task):
@@ -57,6 +67,12 @@ class GenerateTask(Task):
         group.add_argument("--ada-kimg", type=float,
                            help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
                                 "(default 20)")
+        group.add_argument("--encoder", action="store_true", default=None,
+                           help="also train an encoder (image -> latent) so pictures can be put into the latent "
+                                "space; exported beside the generator")
+        group.add_argument("--freeze-g", action="store_true", default=None,
+                           help="with --encoder and --base MODEL: train only the encoder, for MODEL's generator "
+                                "as it is")
 
     def check_arguments(self, args: argparse.Namespace) -> None:
         if args.ada_target is not None and not 0 < args.ada_target < 1:
@@ -91,6 +107,17 @@ class GenerateTask(Task):
             raise DataError(f"--arch {config['arch']} needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use "
                             f"--arch classic at {config['resolution']} px")
         config["loss"] = f"{config['gan_loss']} + lazy R1"  # a description; the recipe key is gan_loss
+        config["encoder"], config["freeze_g"] = bool(config.get("encoder")), bool(config.get("freeze_g"))
+        if config["freeze_g"] and not (config["encoder"] and config.get("base")):
+            raise DataError("--freeze-g trains an encoder for an existing generator: give it with --encoder and "
+                            "--base MODEL")
+        if config["encoder"]:
+            if config["arch"] == "projected":
+                raise DataError("--encoder needs a discriminator of its own for its perceptual loss; --arch "
+                                "projected has none (use fastgan2)")
+            if config["resolution"] < ENCODER_MIN_RESOLUTION:
+                raise DataError(f"--encoder needs --resolution {ENCODER_MIN_RESOLUTION} or more")
+            config["encoder_weights"] = dict(ENCODER_WEIGHTS)
         return config
 
     def session_class(self) -> type:
@@ -121,7 +148,7 @@ TASK = GenerateTask(
     metric="swd",
     metric_name="SWD",
     metric_label="SWD (lower is better)",
-    keys=("arch", "gan_loss", "ada_target", "ada_kimg"),
+    keys=("arch", "gan_loss", "ada_target", "ada_kimg", "encoder", "freeze_g"),
     base_needs=("resolution", "latent_size"),
     default_bases=True,
 )
