@@ -30,6 +30,7 @@ COMMANDS = {
     "models": "list models with their status",
     "generate": "render one image, or a grid of seeds, from a generator",
     "interpolate": "render an animation through seeds (GIF, MP4, WebP or PNG frames)",
+    "project": "put a picture into a generator's latent space (its encoder) and draw it back",
     "recipe": "print the recipe embedded in an exported file",
     "datasets": "extract installable training data (emoji)",
     "train": "train a generator on a folder of images (runs PyTorch)",
@@ -119,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=24.0)
     p.add_argument("-o", "--output", required=True, help="out.gif, out.mp4, out.webp, or a folder DIR/ for PNG frames")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    device_flag(p)
+
+    p = command("project")
+    p.add_argument("image", help="the picture (PNG, JPEG, WebP, TIFF, ...)")
+    p.add_argument("--model", required=True, help="a generator trained with an encoder (see: studio models)")
+    p.add_argument("-o", "--output", required=True,
+                   help="the reconstruction, with the latent in its recipe (PNG, JPEG, WebP or TIFF)")
+    p.add_argument("--json", action="store_true", help="print what was written, the error and the latent as JSON")
     device_flag(p)
 
     p = command("recipe")
@@ -294,6 +303,29 @@ def cmd_interpolate(args) -> int:
     return 0
 
 
+def cmd_project(args) -> int:
+    from studio.core.imageio import load_image, save_image
+    from studio.core.recipe import encode_latent
+    from studio.engine.projection import Projector
+
+    if not Path(args.image).is_file():
+        raise UserError(f"no such file: {args.image}")
+    try:
+        gen = _generator(args)
+        result = Projector(gen).project(load_image(args.image))
+        recipe = gen.recipe(action="project", latent=encode_latent(result.latent), source=Path(args.image).name,
+                            psnr=round(result.psnr, 2))
+        save_image(args.output, result.rebuilt, recipe)
+    except _engine_errors() as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"output": str(args.output), "psnr": round(result.psnr, 3),
+                          "latent": [round(float(v), 6) for v in result.latent]}))
+    else:
+        print(f"wrote {args.output} (the picture rebuilt at {result.psnr:.1f} dB PSNR)")
+    return 0
+
+
 def cmd_recipe(args) -> int:
     from studio.core.imageio import ImageError
     from studio.core.recipe import format_recipe, read_recipe
@@ -356,5 +388,5 @@ def cmd_upscale(args) -> int:
 
 
 HANDLERS = {"doctor": cmd_doctor, "models": cmd_models, "generate": cmd_generate,
-            "interpolate": cmd_interpolate, "recipe": cmd_recipe, "datasets": cmd_datasets,
+            "interpolate": cmd_interpolate, "project": cmd_project, "recipe": cmd_recipe, "datasets": cmd_datasets,
             "stylize": cmd_stylize, "inpaint": cmd_inpaint, "upscale": cmd_upscale}

@@ -1,7 +1,8 @@
 """The one door every model file goes through.
 
 A model is a folder NAME/ holding model.onnx and manifest.json (plus optional
-checkpoint.safetensors and samples.png). Shipped models live in models/ at the
+checkpoint.safetensors and samples.png, and companion networks the manifest
+describes in an entry of their own, such as a generator's "encoder"). Shipped models live in models/ at the
 top of the tree, the user's own in the user data folder. Every model is checked
 (manifest, sha256, ONNX signature) before anything may run it; a bad one is
 listed with one reason and skipped, never raised into the app.
@@ -25,6 +26,10 @@ KINDS = ("generator", "style", "style-predict", "style-transform", "inpaint", "u
 REQUIRED_KEYS = ("kind", "name", "version", "inputs", "outputs", "sha256", "licence")
 MANIFEST = "manifest.json"
 DEFAULT_ONNX = "model.onnx"
+# Networks that can travel beside a model's own, each a manifest entry with
+# file, sha256, inputs and outputs, checked like model.onnx. A bad one leaves
+# the model usable without it (ModelEntry.companion says why).
+COMPANIONS = ("encoder",)
 
 
 class ModelError(Exception):
@@ -40,6 +45,7 @@ class ModelEntry:
     reason: str = ""  # why skipped; "" when ok
     manifest: dict = field(default_factory=dict)
     sha256: str = ""
+    companions: dict[str, Path | str] = field(default_factory=dict)  # role -> checked file, or why it is unusable
 
     @property
     def usable(self) -> bool:
@@ -54,6 +60,13 @@ class ModelEntry:
         name = self.manifest.get("files", {}).get(role)
         path = self.folder / name if name else None
         return path if path is not None and path.is_file() else None
+
+    def companion(self, role: str) -> Path:
+        """The checked file of companion `role` ("encoder"); ModelError says why there is none."""
+        found = self.companions.get(role)
+        if isinstance(found, Path):
+            return found
+        raise ModelError(f"model '{self.name}' has no usable {role}: {found or 'none was trained with it'}")
 
     def summary(self) -> dict:
         return {"name": self.name, "kind": self.kind, "status": self.status, "reason": self.reason,
@@ -117,7 +130,19 @@ class Registry:
             entry.reason = str(exc)
             return entry
         entry.status = "ok"
+        entry.companions = {role: self._companion(folder, entry.manifest[role])
+                            for role in COMPANIONS if role in entry.manifest}
         return entry
+
+    def _companion(self, folder: Path, spec) -> Path | str:
+        """A companion's checked file, or why it cannot be used."""
+        if not isinstance(spec, dict) or not all(key in spec for key in ("file", "sha256", "inputs", "outputs")):
+            return f"its {MANIFEST} entry lacks file, sha256, inputs or outputs"
+        path = folder / str(spec["file"])
+        if not path.is_file():
+            return f"{path.name} is missing"
+        problem = self._verify(path, spec)[1]
+        return problem or path
 
     def _verify(self, onnx_path: Path, manifest: dict) -> tuple[str, str]:
         """(sha256, problem or "") for a model file against its manifest."""

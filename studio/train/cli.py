@@ -49,10 +49,11 @@ import torch
 
 from studio.core.arguments import ArgumentError, Parser
 from studio.core.atomic import atomic_write_text
+from studio.core.framing import FITS
 from studio.train import checkpoint as ckpt_io
 from studio.train import distributed
 from studio.train.control import Control
-from studio.train.data import FITS, ScanInterrupted, load_dataset, parse_background, read_dataset_info
+from studio.train.data import ScanInterrupted, load_dataset, parse_background, read_dataset_info
 from studio.train.errors import DataError
 from studio.train.plan import plan_run, settle_intervals
 from studio.train.precision import PRECISIONS

@@ -113,5 +113,8 @@ def export_companions(config: dict, tensors: dict[str, torch.Tensor], staging: P
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "inputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
         "outputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", int(config["latent_size"])]}],
+        # How a picture is made square before encoding: as the training images were.
+        "fit": config.get("fit", "auto"),
+        "background": config.get("background", "#ffffff"),
         "parity_max_abs_diff": diff,
     }}
