@@ -60,6 +60,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, help="models folder (default: shipped models/ + user models)")
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "screenshots" / "latent-studio.png")
+    parser.add_argument("--pictures", help="image files to add as keyframes first (Add Picture; the model needs "
+                                           "an encoder), comma-separated")
     parser.add_argument("--keys", default="0,3,6", help="grid cells to add as keyframes")
     parser.add_argument("--position", type=float, default=0.3)
     parser.add_argument("--size", default="1440x900")
@@ -108,6 +110,9 @@ def main() -> int:
         from studio.core.imageio import load_image
 
         window.files.adopt(Document.from_image(load_image(args.image), args.image.stem), None, args.image.name)
+    if args.pictures:
+        window.pictures.add_files(args.pictures.split(","))
+        _wait(app, lambda: not window.pictures.busy(), 30)
     cells = [int(c) for c in args.keys.split(",") if c.strip()]
     for cell in cells:
         window.panel.grid.buttons[cell].click()

@@ -20,7 +20,7 @@ from studio.engine.generator import Generator
 from studio.ui.animation_export import ANIMATION_FILTERS, animation_progress, with_suffix
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.latent_panel import FPS, LatentPanel
-from studio.ui.latent_walk import LatentWalk
+from studio.ui.latent_walk import LatentWalk, keyframe_label
 from studio.ui.messages import show_error
 from studio.ui.render_worker import GeneratorCache
 
@@ -113,7 +113,7 @@ class ExportActions(QObject):
             show_error(self.window, "Export Frame", "Add a keyframe first: click a sample in the Latent panel.")
             return None
         if path is None:
-            seeds = "-".join(str(s) for s in walk.keyframes[:4])
+            seeds = "-".join(keyframe_label(key) for key in walk.keyframes[:4])
             chosen, selected = QFileDialog.getSaveFileName(
                 self.window, "Export Frame", str(self.folder / f"{entry.name}_{seeds}_{walk.position:.3f}.png"),
                 ";;".join(FRAME_FILTERS))

@@ -1,4 +1,5 @@
-"""The Latent panel: pick a generator, browse seeds, walk between keyframes.
+"""The Latent panel: pick a generator, browse seeds, bring in pictures (for a
+model with an encoder), walk between keyframes.
 
 Everything here asks the render worker and returns at once; results come back
 as signals, and a result that is no longer the newest request is dropped.
@@ -8,16 +9,17 @@ from __future__ import annotations
 
 import copy
 import random
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QStandardItemModel
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMenu,
+                               QPushButton, QSizePolicy, QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from studio.engine.registry import ModelEntry
 from studio.ui.keyframe_strip import KeyframeStrip
-from studio.ui.latent_walk import MODES, LatentWalk, seed_latents
+from studio.ui.latent_walk import MODES, Keyframe, LatentWalk, PictureKey, keyframe_latents
 from studio.ui.render_worker import RenderResult, RenderWorker
 from studio.ui.thumbnail_grid import ThumbnailGrid
 
@@ -28,6 +30,9 @@ MAX_SEED = 2**31 - 1  # QSpinBox holds a C int
 REROLL_RANGE = 1_000_000  # rerolled seeds stay short enough to read and type
 FRAME = "frame"
 THUMBNAILS = "thumbnails"
+# Where "Add picture" takes a picture from (the window supplies the pixels).
+PICTURE_SOURCES = {"file": "From File…", "layer": "From Active Layer", "selection": "From Selection",
+                   "clipboard": "From Clipboard"}
 
 
 class LatentPanel(QWidget):
@@ -35,6 +40,8 @@ class LatentPanel(QWidget):
     renderFailed = Signal(str)  # one line
     rescanRequested = Signal()
     modelChanged = Signal(object)  # ModelEntry or None
+    pictureRequested = Signal(str)  # a PICTURE_SOURCES key: the window encodes that picture
+    picturesDropped = Signal(list)  # image file paths dropped on the keyframes
 
     def __init__(self, worker: RenderWorker, parent=None):
         super().__init__(parent)
@@ -43,7 +50,7 @@ class LatentPanel(QWidget):
         self.entry: ModelEntry | None = None
         self.entries: list[ModelEntry] = []
         self.base_seed = 0
-        self._images: dict[int, np.ndarray] = {}  # seed -> thumbnail of the current model
+        self._images: dict[Keyframe, np.ndarray] = {}  # seed or picture -> thumbnail of the current model
         self._images_truncation = self.walk.truncation  # the truncation those images were made at
         self._play_direction = 1.0
         self._play_position = 0.0
@@ -76,6 +83,12 @@ class LatentPanel(QWidget):
         self.clear_keys_action = QAction("Clear", self)
         self.clear_keys_action.setToolTip("Remove every keyframe")
         self.clear_keys_action.triggered.connect(self.clear_keyframes)
+        self.picture_menu = QMenu(self)
+        self.picture_actions = {}
+        for source, label in PICTURE_SOURCES.items():
+            action = self.picture_menu.addAction(label)
+            action.triggered.connect(lambda _=False, source=source: self.pictureRequested.emit(source))
+            self.picture_actions[source] = action
 
     def _build(self) -> None:
         root = QVBoxLayout(self)
@@ -131,11 +144,19 @@ class LatentPanel(QWidget):
         self.strip = KeyframeStrip()
         self.strip.jumpRequested.connect(self.jump_to_keyframe)
         self.strip.removeRequested.connect(self.remove_keyframe)
+        self.strip.filesDropped.connect(self._on_files_dropped)
         keys_layout.addWidget(self.strip)
-        row = QHBoxLayout()
         self.keys_hint = QLabel()
         self.keys_hint.setObjectName("hint")
-        row.addWidget(self.keys_hint, 1)
+        self.keys_hint.setWordWrap(True)
+        keys_layout.addWidget(self.keys_hint)
+        row = QHBoxLayout()
+        self.picture_button = QToolButton()
+        self.picture_button.setText("Add Picture")
+        self.picture_button.setMenu(self.picture_menu)
+        self.picture_button.setPopupMode(QToolButton.InstantPopup)
+        row.addWidget(self.picture_button)
+        row.addStretch(1)
         clear = QToolButton()
         clear.setDefaultAction(self.clear_keys_action)
         row.addWidget(clear)
@@ -282,6 +303,7 @@ class LatentPanel(QWidget):
         self._images = {}
         self.worker.cancel(THUMBNAILS)
         self.worker.cancel(FRAME)
+        self._drop_foreign_pictures()
         if entry is not None:
             m = entry.manifest
             self.model_info.setText(f"{m.get('resolution', '?')} px · latent {m.get('latent_size', '?')} · "
@@ -318,6 +340,35 @@ class LatentPanel(QWidget):
         self._keyframes_changed()
         self.jump_to_keyframe(len(self.walk.keyframes) - 1)
 
+    @property
+    def can_encode(self) -> bool:
+        """Whether the current model has an encoder to bring pictures in with."""
+        return self.entry is not None and isinstance(self.entry.companions.get("encoder"), Path)
+
+    def add_picture_keyframe(self, key: PictureKey) -> None:
+        """Append a picture the current model's encoder found a latent for, and move to it."""
+        if self.entry is None or key.model != self.entry.name:
+            return  # encoded for a model the artist has since left
+        self.walk.keyframes.append(key)
+        self._keyframes_changed()
+        self.request_thumbnails()
+        self.jump_to_keyframe(len(self.walk.keyframes) - 1)
+
+    def _drop_foreign_pictures(self) -> None:
+        """Pictures are points in one model's space: another model's keyframes go."""
+        name = self.entry.name if self.entry is not None else None
+        kept = [k for k in self.walk.keyframes if not isinstance(k, PictureKey) or k.model == name]
+        dropped = len(self.walk.keyframes) - len(kept)
+        if dropped:
+            self.walk.keyframes = kept
+            self._keyframes_changed()
+            self.keys_hint.setText(f"{dropped} picture keyframe{'s' * (dropped > 1)} removed: pictures belong to "
+                                   "the model that encoded them")
+
+    def _on_files_dropped(self, paths: list) -> None:
+        if self.can_encode:
+            self.picturesDropped.emit(paths)
+
     def remove_keyframe(self, index: int) -> None:
         if 0 <= index < len(self.walk.keyframes):
             del self.walk.keyframes[index]
@@ -336,7 +387,8 @@ class LatentPanel(QWidget):
     def _keyframes_changed(self) -> None:
         self.strip.set_keyframes(self.walk.keyframes, self._images)
         n = len(self.walk.keyframes)
-        self.keys_hint.setText("Click a sample to add a keyframe" if n == 0 else
+        self.keys_hint.setText(("Click a sample or add a picture" if self.can_encode else
+                                "Click a sample to add a keyframe") if n == 0 else
                                "Add another sample to walk between them" if n == 1 else
                                f"{n} keyframes · right-click one to remove it")
         if n < 2:
@@ -350,6 +402,13 @@ class LatentPanel(QWidget):
         self.position_slider.setEnabled(n >= 2)
         self.clear_keys_action.setEnabled(n > 0)
         self.reroll_action.setEnabled(has_model)
+        self.picture_button.setEnabled(self.can_encode)
+        self.strip.setAcceptDrops(self.can_encode)
+        self.picture_button.setToolTip(
+            "Bring in one of your pictures as a keyframe: the model's encoder finds the latent that draws it "
+            "(or drop image files on the keyframes)" if self.can_encode else
+            "This model has no encoder to bring pictures in with; train one with `studio train --encoder`, or "
+            "for this model as it is: `--base MODEL --encoder --freeze-g`")
 
     # -- walk controls -----------------------------------------------------------------------
 
@@ -415,14 +474,14 @@ class LatentPanel(QWidget):
         the current truncation (all of them after the truncation changed)."""
         if self.entry is None:
             return
-        seeds = list(dict.fromkeys(self.grid_seeds + self.walk.keyframes))
+        keys = list(dict.fromkeys(self.grid_seeds + self.walk.keyframes))
         fresh = self._images_truncation == self.walk.truncation
-        missing = [s for s in seeds if not fresh or s not in self._images]
+        missing = [k for k in keys if not fresh or k not in self._images]
         if not missing:
             self._show_cells()
             return
         truncation = self.walk.truncation
-        self.worker.submit(THUMBNAILS, self.entry, lambda size: seed_latents(missing, size, truncation),
+        self.worker.submit(THUMBNAILS, self.entry, lambda size: keyframe_latents(missing, size, truncation),
                            tag=(self.entry.name, truncation, missing))
 
     def request_frame(self) -> None:
@@ -481,7 +540,9 @@ class LatentPanel(QWidget):
         self.mode_combo.setCurrentText(walk.mode)
         self.loop_check.setChecked(walk.loop)
         self.truncation_slider.setValue(round(walk.truncation * 100))
-        self.jump_to_seed(walk.keyframes[0])
+        seeds = [key for key in walk.keyframes if not isinstance(key, PictureKey)]
+        if seeds:
+            self.jump_to_seed(seeds[0])
         self._keyframes_changed()
         self.request_thumbnails()
         self.set_position(walk.position)

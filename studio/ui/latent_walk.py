@@ -1,24 +1,80 @@
-"""The state of a walk through latent space: keyframe seeds and where we are.
+"""The state of a walk through latent space: keyframes and where we are.
 
-Plain Python (no Qt): the Latent panel edits it, render requests and exports
-read it, and a recipe written from it makes the same picture again through
-`studio generate` / `studio interpolate`.
+A keyframe is a seed (an int) or a picture the artist brought in
+(PictureKey: the latent the model's encoder found for it). Plain Python
+(no Qt): the Latent panel edits it, render requests and exports read it,
+and a recipe written from it makes the same picture again through
+`studio generate` / `studio interpolate` (seeds) or the app (pictures, whose
+latents the recipe stores exactly).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Union
 
 import numpy as np
 
 from studio.core.latent import INTERPOLATORS, latent_from_seed, path_frames, path_point, truncate
+from studio.core.recipe import decode_latent, encode_latent
 
 MODES = tuple(INTERPOLATORS)  # ("slerp", "lerp")
 
 
+@dataclass(eq=False)  # compared and hashed by identity: two imports of one file are two keyframes
+class PictureKey:
+    """A keyframe from a picture: the latent the model's encoder found for it."""
+
+    latent: np.ndarray  # float32 [latent_size]
+    name: str  # where it came from, for people ("me.png", "layer Sky", "clipboard")
+    model: str  # the generator whose encoder found it: in another model's space it is another picture
+    psnr: float | None = None  # how close the model's drawing of the latent is to the picture, dB
+    original: np.ndarray | None = None  # uint8 RxRx3, the picture as encoded (not kept in recipes)
+
+    def recipe(self) -> dict:
+        return {"latent": encode_latent(self.latent), "name": self.name,
+                **({"psnr": round(self.psnr, 2)} if self.psnr is not None else {})}
+
+    @classmethod
+    def from_projection(cls, result, name: str, model: str) -> PictureKey:
+        """From an engine.projection.Projection of the picture called `name`."""
+        return cls(result.latent, name, model, float(result.psnr), result.target)
+
+    @classmethod
+    def from_recipe(cls, item: dict, model: str) -> PictureKey:
+        """ValueError when `item` holds no latent."""
+        psnr = item.get("psnr")
+        return cls(decode_latent(str(item.get("latent", ""))), str(item.get("name", "picture")), model,
+                   float(psnr) if isinstance(psnr, (int, float)) else None)
+
+
+Keyframe = Union[int, PictureKey]
+
+
+def keyframe_label(key: Keyframe, width: int = 12) -> str:
+    """A short name fit for a caption or a file name: the seed, or the
+    picture's name without its suffix (letters, digits, - and _), cut to `width`."""
+    if not isinstance(key, PictureKey):
+        return str(key)
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "", key.name.rsplit(".", 1)[0]) or "picture"
+    return stem[:width]
+
+
+def keyframe_latent(key: Keyframe, latent_size: int, truncation: float) -> np.ndarray:
+    """float32 [latent_size]. Truncation pulls seeds toward the typical; a
+    picture's latent stays as found, so the picture stays itself."""
+    if isinstance(key, PictureKey):
+        if key.latent.shape != (latent_size,):
+            raise ValueError(f"the picture '{key.name}' was encoded for another model (latent size "
+                             f"{key.latent.shape[0]}, this one takes {latent_size})")
+        return key.latent.astype(np.float32)
+    return truncate(latent_from_seed(key, latent_size), truncation)
+
+
 @dataclass
 class LatentWalk:
-    keyframes: list[int] = field(default_factory=list)  # seeds, in path order
+    keyframes: list[Keyframe] = field(default_factory=list)  # in path order
     position: float = 0.0  # 0..1 along the whole path
     mode: str = "slerp"
     truncation: float = 1.0  # 0..2, 1 = the prior unchanged
@@ -35,7 +91,18 @@ class LatentWalk:
         return index / self.segments if self.segments else 0.0
 
     def keys(self, latent_size: int) -> list[np.ndarray]:
-        return [truncate(latent_from_seed(seed, latent_size), self.truncation) for seed in self.keyframes]
+        return [keyframe_latent(key, latent_size, self.truncation) for key in self.keyframes]
+
+    @property
+    def has_pictures(self) -> bool:
+        return any(isinstance(key, PictureKey) for key in self.keyframes)
+
+    def _keyframes_recipe(self) -> dict:
+        """Seeds alone as "seeds" (what `studio generate/interpolate` take);
+        with pictures, "keyframes": seeds and {latent, name} in path order."""
+        if not self.has_pictures:
+            return {"seeds": list(self.keyframes)}
+        return {"keyframes": [key.recipe() if isinstance(key, PictureKey) else key for key in self.keyframes]}
 
     def latent(self, latent_size: int) -> np.ndarray:
         """The latent at `position`: float32 [1, latent_size]."""
@@ -51,27 +118,49 @@ class LatentWalk:
 
     def frame_recipe(self) -> dict:
         """Recipe parameters of the frame at `position`."""
-        return {"action": "walk", "seeds": list(self.keyframes), "position": round(self.position, 6),
+        return {"action": "walk", **self._keyframes_recipe(), "position": round(self.position, 6),
                 "mode": self.mode, "loop": self.loop, "truncation": round(self.truncation, 4)}
 
     @classmethod
     def from_recipe(cls, recipe: dict) -> LatentWalk:
-        """The walk a recipe describes (a frame, an animation, or `studio generate`
-        output, whose seeds become the keyframes). ValueError when it has none."""
-        seeds = recipe.get("seeds")
-        if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
-            raise ValueError("the recipe names no seeds")
+        """The walk a recipe describes (a frame, an animation, `studio
+        generate` output, whose seeds become the keyframes, or `studio
+        project` output, whose latent becomes one). ValueError when it has none."""
+        keyframes = _recipe_keyframes(recipe)
         mode = recipe.get("mode", "slerp")
-        return cls(keyframes=list(seeds), position=min(max(float(recipe.get("position", 0.0)), 0.0), 1.0),
+        return cls(keyframes=keyframes, position=min(max(float(recipe.get("position", 0.0)), 0.0), 1.0),
                    mode=mode if mode in MODES else "slerp", truncation=float(recipe.get("truncation", 1.0)),
                    loop=bool(recipe.get("loop", False)))
 
     def animation_recipe(self, frames: int, fps: float) -> dict:
         """Recipe parameters of an animation: the same keys `studio interpolate` takes."""
-        return {"action": "interpolate", "seeds": list(self.keyframes), "frames": frames, "mode": self.mode,
+        return {"action": "interpolate", **self._keyframes_recipe(), "frames": frames, "mode": self.mode,
                 "loop": self.loop, "truncation": round(self.truncation, 4), "fps": fps}
 
 
-def seed_latents(seeds: list[int], latent_size: int, truncation: float) -> np.ndarray:
-    """Latents of `seeds` for thumbnails: float32 [len(seeds), latent_size]."""
-    return np.stack([truncate(latent_from_seed(s, latent_size), truncation) for s in seeds])
+def keyframe_latents(keys: list[Keyframe], latent_size: int, truncation: float) -> np.ndarray:
+    """Latents of seeds and pictures for thumbnails: float32 [len(keys), latent_size]."""
+    return np.stack([keyframe_latent(key, latent_size, truncation) for key in keys])
+
+
+def _recipe_keyframes(recipe: dict) -> list[Keyframe]:
+    named = recipe.get("model")
+    model = str(named.get("name", "")) if isinstance(named, dict) else ""
+    items = recipe.get("keyframes")
+    if isinstance(items, list) and items:
+        keys: list[Keyframe] = []
+        for item in items:
+            if isinstance(item, int) and not isinstance(item, bool):
+                keys.append(item)
+            elif isinstance(item, dict):
+                keys.append(PictureKey.from_recipe(item, model))
+            else:
+                raise ValueError("the recipe's keyframes are neither seeds nor latents")
+        return keys
+    seeds = recipe.get("seeds")
+    if isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds):
+        return list(seeds)
+    if recipe.get("action") == "project" and "latent" in recipe:
+        return [PictureKey.from_recipe({"latent": recipe["latent"], "name": recipe.get("source", "picture"),
+                                        "psnr": recipe.get("psnr")}, model)]
+    raise ValueError("the recipe names no seeds")

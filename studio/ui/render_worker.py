@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from studio.engine.generator import Generator
+from studio.engine.projection import Projector
 from studio.engine.registry import ModelEntry
 from studio.engine.runtime import Runtime
 from studio.ui.channel_worker import ChannelWorker
@@ -21,7 +22,8 @@ LatentSource = Callable[[int], np.ndarray]  # latent_size -> float32 [N, latent_
 
 
 class GeneratorCache:
-    """One Generator per model, shared by the render worker and export tasks.
+    """One Generator (and Projector, for a model with an encoder) per model,
+    shared by the render worker, export tasks and picture keyframes.
 
     Building a Generator opens (and warms up) an ONNX session, so it happens
     on whichever worker thread first needs it, never on the GUI thread.
@@ -30,6 +32,7 @@ class GeneratorCache:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self._generators: dict[tuple[str, str], Generator] = {}
+        self._projectors: dict[tuple[str, str], Projector] = {}
         self._lock = threading.Lock()
 
     def set_runtime(self, runtime: Runtime) -> None:
@@ -37,6 +40,7 @@ class GeneratorCache:
         with self._lock:
             self.runtime = runtime
             self._generators.clear()
+            self._projectors.clear()
 
     def get(self, entry: ModelEntry) -> Generator:
         key = (entry.name, entry.sha256)
@@ -46,6 +50,17 @@ class GeneratorCache:
                 generator = Generator(entry, self.runtime)
                 self._generators[key] = generator
             return generator
+
+    def projector(self, entry: ModelEntry) -> Projector:
+        """The model's Projector (ModelError when it has no usable encoder)."""
+        generator = self.get(entry)
+        key = (entry.name, entry.sha256)
+        with self._lock:
+            projector = self._projectors.get(key)
+            if projector is None:
+                projector = Projector(generator, self.runtime)
+                self._projectors[key] = projector
+            return projector
 
 
 @dataclass
