@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from main_window_factory import open_window
 from PySide6.QtWidgets import QMessageBox
 
 from studio.engine.generator import Generator
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
-from studio.ui.main_window import MainWindow
 
 
 @pytest.fixture(autouse=True)
@@ -54,12 +54,8 @@ def questions(monkeypatch) -> dict:
 
 @pytest.fixture
 def window(qtbot, tiny_generator_dir):
-    """The main window on the tiny generator, shown, with its thumbnails rendered."""
-    win = MainWindow(Runtime("cpu"), [tiny_generator_dir])
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitUntil(win.panel.grid.ready, timeout=10_000)
+    """The main window on the tiny generator."""
+    win = open_window(qtbot, tiny_generator_dir)
     yield win
     win.close()
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
+from main_window_factory import open_window
 from encoder_factory import write_encoder_model
 from studio.core.document import Document
 from studio.core.imageio import save_image
@@ -35,11 +36,7 @@ def models(tiny_generator_dir):
 
 @pytest.fixture
 def painter_window(qtbot, models):
-    win = MainWindow(Runtime("cpu"), [models])
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitUntil(lambda: win.panel.entry is not None and win.panel.grid.ready(), timeout=10_000)
+    win = open_window(qtbot, models)
     assert win.panel.entry.name == "painter"
     yield win
     win.close()
