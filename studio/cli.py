@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +69,13 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
+def _path_list(text: str) -> list[str]:
+    paths = [part.strip() for part in text.split(",") if part.strip()]
+    if len(paths) < 2:
+        raise argparse.ArgumentTypeError("give two or more pictures to walk between, e.g. a.png,b.png")
+    return paths
+
+
 def _truncation(text: str) -> float:
     try:
         value = float(text)
@@ -112,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("interpolate")
     p.add_argument("--model", required=True, help="generator name (see: studio models)")
-    p.add_argument("--seeds", type=_seed_list, required=True, help="keyframe seeds, e.g. 3,14,15")
+    keys = p.add_mutually_exclusive_group(required=True)
+    keys.add_argument("--seeds", type=_seed_list, help="keyframe seeds, e.g. 3,14,15")
+    keys.add_argument("--images", type=_path_list,
+                      help="keyframe pictures, e.g. a.png,b.png: put into the latent space by the model's encoder")
     p.add_argument("--frames", type=_positive_int, default=48, help="frames in all (default 48)")
     p.add_argument("--mode", choices=["slerp", "lerp"], default="slerp")
     p.add_argument("--loop", action="store_true", help="return to the first keyframe for a seamless loop")
@@ -179,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `studio recipe X | head`: the reader left; nothing to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _open_app(argv: list[str]) -> int:
@@ -287,17 +301,28 @@ def cmd_generate(args) -> int:
 
 def cmd_interpolate(args) -> int:
     from studio.core.animation import save_animation
-    from studio.core.latent import latent_from_seed, path_frames, truncate
+    from studio.core.imageio import load_image
+    from studio.core.walk import LatentWalk, PictureKey
 
+    for path in args.images or []:
+        if not Path(path).is_file():
+            raise UserError(f"no such file: {path}")
     try:
         gen = _generator(args)
-        keys = [truncate(latent_from_seed(s, gen.latent_size), args.truncation) for s in args.seeds]
-        latents = path_frames(keys, args.frames, args.mode, args.loop)
+        if args.images:
+            from studio.engine.projection import Projector
+
+            projector = Projector(gen)
+            keys = [PictureKey.from_projection(projector.project(load_image(p)), Path(p).name, gen.name)
+                    for p in args.images]
+        else:
+            keys = list(args.seeds)
+        walk = LatentWalk(keyframes=keys, mode=args.mode, truncation=args.truncation, loop=args.loop)
+        latents = walk.frames(gen.latent_size, args.frames)
         frames = np.concatenate([gen.render(latents[i:i + 16]) for i in range(0, len(latents), 16)])
-        recipe = gen.recipe(action="interpolate", seeds=args.seeds, frames=args.frames, mode=args.mode,
-                            loop=args.loop, truncation=args.truncation, fps=args.fps)
-        save_animation(args.output, frames, fps=args.fps, recipe=recipe)
-    except _engine_errors() as exc:
+        save_animation(args.output, frames, fps=args.fps, recipe=gen.recipe(**walk.animation_recipe(args.frames,
+                                                                                                     args.fps)))
+    except (*_engine_errors(), ValueError) as exc:  # ValueError: fewer than two keyframes
         raise UserError(str(exc)) from None
     _report(args, {"output": str(args.output), "frames": len(frames)})
     return 0

@@ -13,7 +13,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
 from studio.core.imageio import IMAGE_SUFFIXES
-from studio.ui.latent_walk import Keyframe, PictureKey, keyframe_label
+from studio.core.walk import Keyframe, PictureKey, keyframe_label
 from studio.ui.qimage import pixmap_from_array
 from studio.ui.thumbnail_grid import blank_icon
 

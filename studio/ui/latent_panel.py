@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 
 from studio.engine.registry import ModelEntry
 from studio.ui.keyframe_strip import KeyframeStrip
-from studio.ui.latent_walk import MODES, Keyframe, LatentWalk, PictureKey, keyframe_latents
+from studio.core.walk import MODES, Keyframe, LatentWalk, PictureKey, keyframe_latents
 from studio.ui.render_worker import RenderResult, RenderWorker
 from studio.ui.thumbnail_grid import ThumbnailGrid
 

@@ -29,7 +29,7 @@ from studio.ui.export_dialog import ExportDialog
 from studio.ui.inpaint_panel import InpaintPanel
 from studio.ui.latent_panel import LatentPanel
 from studio.ui.layers_panel import LayersPanel
-from studio.ui.latent_walk import LatentWalk
+from studio.core.walk import LatentWalk
 from studio.ui.messages import show_error
 from studio.ui.autosave import Autosaver, offer_recovery
 from studio.ui.preferences import save_device, saved_autosave_interval, saved_user_models_dir

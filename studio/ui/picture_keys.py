@@ -24,7 +24,7 @@ from studio.core.imageio import IMAGE_SUFFIXES, load_image
 from studio.core.rect import bounds, is_empty, slices
 from studio.ui.background_task import BackgroundTask, TaskSet
 from studio.ui.latent_panel import LatentPanel
-from studio.ui.latent_walk import PictureKey
+from studio.core.walk import PictureKey
 from studio.ui.messages import show_error
 from studio.ui.qimage import array_from_qimage
 from studio.ui.render_worker import GeneratorCache

@@ -53,3 +53,25 @@ def test_bad_input_is_one_error_line(capsys, tmp_path, installed, case, message)
     code, out, err = run_cli(capsys, "project", str(picture), "--model", model, "-o", str(tmp_path / "out.png"))
     assert_one_error_line(code, err, message)
     assert not (tmp_path / "out.png").exists()
+
+
+def test_interpolate_walks_between_pictures_through_the_encoder(capsys, tmp_path, installed):
+    from studio.engine.projection import Projector
+
+    pictures = []
+    for i, name in enumerate(("a.png", "b.png")):
+        pictures.append(np.random.default_rng(i).integers(0, 256, (40, 40, 3), dtype=np.uint8))
+        save_image(tmp_path / name, pictures[-1])
+    code, _, err = run_cli(capsys, "interpolate", "--model", "painter", "--images",
+                           f"{tmp_path / 'a.png'},{tmp_path / 'b.png'}", "--frames", "5", "-o", str(tmp_path / "w.gif"))
+    assert code == 0, err
+    recipe = read_recipe(tmp_path / "w.gif")
+    assert recipe["action"] == "interpolate" and [k["name"] for k in recipe["keyframes"]] == ["a.png", "b.png"]
+    generator = Generator(Registry([installed]).get("painter"))
+    projector = Projector(generator)
+    for key, picture in zip(recipe["keyframes"], pictures):
+        assert np.allclose(decode_latent(key["latent"]), projector.project(picture).latent, atol=1e-6)
+
+    code, _, err = run_cli(capsys, "interpolate", "--model", "plain", "--images",
+                           f"{tmp_path / 'a.png'},{tmp_path / 'b.png'}", "-o", str(tmp_path / "x.gif"))
+    assert_one_error_line(code, err, "has no usable encoder")

@@ -23,7 +23,7 @@ from studio.engine.projection import Projector
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 from studio.ui.latent_panel import SLIDER_STEPS
-from studio.ui.latent_walk import PictureKey
+from studio.core.walk import PictureKey
 from studio.ui.main_window import MainWindow
 from studio.ui.qimage import pixmap_from_array
 

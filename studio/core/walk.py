@@ -1,9 +1,9 @@
 """The state of a walk through latent space: keyframes and where we are.
 
 A keyframe is a seed (an int) or a picture the artist brought in
-(PictureKey: the latent the model's encoder found for it). Plain Python
-(no Qt): the Latent panel edits it, render requests and exports read it,
-and a recipe written from it makes the same picture again through
+(PictureKey: the latent the model's encoder found for it). The Latent panel
+edits it, render requests and exports read it, `studio interpolate` walks
+one, and a recipe written from it makes the same picture again through
 `studio generate` / `studio interpolate` (seeds) or the app (pictures, whose
 latents the recipe stores exactly).
 """
