@@ -1,7 +1,7 @@
 """Where Latent Studio keeps the user's files (platformdirs, overridable).
 
 STUDIO_USER_DIR moves the whole user data folder, so tests and portable
-installs never touch the real one.
+installs never touch the real one; STUDIO_CACHE_DIR moves the cache alone.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ APP_NAME = "latent-studio"
 def user_data_dir() -> Path:
     override = os.environ.get("STUDIO_USER_DIR")
     return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def cache_root() -> Path:
+    """Where work worth keeping but safe to lose is cached (the trainer's
+    preprocessed images, a generator's latent directions)."""
+    if os.environ.get("STUDIO_CACHE_DIR"):
+        return Path(os.environ["STUDIO_CACHE_DIR"])
+    if os.environ.get("STUDIO_USER_DIR"):
+        return Path(os.environ["STUDIO_USER_DIR"]) / "cache"
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def user_models_dir() -> Path:

@@ -79,6 +79,9 @@ class LatentWalk:
     mode: str = "slerp"
     truncation: float = 1.0  # 0..2, 1 = the prior unchanged
     loop: bool = False
+    # Added to every latent of the walk: the Latent panel's direction sliders
+    # (engine/directions.py) move the whole walk, frame and animation alike.
+    offset: np.ndarray | None = None  # float32 [latent_size]
 
     @property
     def segments(self) -> int:
@@ -108,18 +111,31 @@ class LatentWalk:
         """The latent at `position`: float32 [1, latent_size]."""
         if not self.keyframes:
             raise ValueError("add a keyframe first (click a sample)")
-        return path_point(self.keys(latent_size), self.position, self.mode, self.loop)[None]
+        return self._offset(path_point(self.keys(latent_size), self.position, self.mode, self.loop)[None])
 
     def frames(self, latent_size: int, count: int) -> np.ndarray:
         """`count` latents evenly along the whole path: float32 [count, latent_size]."""
         if len(self.keyframes) < 2:
             raise ValueError("an animation needs two or more keyframes")
-        return path_frames(self.keys(latent_size), count, self.mode, self.loop)
+        return self._offset(path_frames(self.keys(latent_size), count, self.mode, self.loop))
+
+    def _offset(self, latents: np.ndarray) -> np.ndarray:
+        if self.offset is None:
+            return latents
+        if self.offset.shape != latents.shape[1:]:
+            raise ValueError(f"the walk's direction offset has {self.offset.shape[0]} numbers; this model's latent "
+                             f"has {latents.shape[1]}")
+        return (latents + self.offset).astype(np.float32)
+
+    def _shared_recipe(self) -> dict:
+        """What a frame's and an animation's recipes both hold."""
+        return {**self._keyframes_recipe(), "mode": self.mode, "loop": self.loop,
+                "truncation": round(self.truncation, 4),
+                **({"offset": encode_latent(self.offset)} if self.offset is not None else {})}
 
     def frame_recipe(self) -> dict:
         """Recipe parameters of the frame at `position`."""
-        return {"action": "walk", **self._keyframes_recipe(), "position": round(self.position, 6),
-                "mode": self.mode, "loop": self.loop, "truncation": round(self.truncation, 4)}
+        return {"action": "walk", **self._shared_recipe(), "position": round(self.position, 6)}
 
     @classmethod
     def from_recipe(cls, recipe: dict) -> LatentWalk:
@@ -128,14 +144,14 @@ class LatentWalk:
         project` output, whose latent becomes one). ValueError when it has none."""
         keyframes = _recipe_keyframes(recipe)
         mode = recipe.get("mode", "slerp")
+        offset = decode_latent(str(recipe["offset"])) if "offset" in recipe else None
         return cls(keyframes=keyframes, position=min(max(float(recipe.get("position", 0.0)), 0.0), 1.0),
                    mode=mode if mode in MODES else "slerp", truncation=float(recipe.get("truncation", 1.0)),
-                   loop=bool(recipe.get("loop", False)))
+                   loop=bool(recipe.get("loop", False)), offset=offset)
 
     def animation_recipe(self, frames: int, fps: float) -> dict:
         """Recipe parameters of an animation: the same keys `studio interpolate` takes."""
-        return {"action": "interpolate", **self._keyframes_recipe(), "frames": frames, "mode": self.mode,
-                "loop": self.loop, "truncation": round(self.truncation, 4), "fps": fps}
+        return {"action": "interpolate", **self._shared_recipe(), "frames": frames, "fps": fps}
 
 
 def keyframe_latents(keys: list[Keyframe], latent_size: int, truncation: float) -> np.ndarray:

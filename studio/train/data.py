@@ -15,8 +15,8 @@ folder) decodes nothing:
 
 The stat index maps each file (path, size, mtime) to its hash, size in pixels
 and, for bad files, the reason, so a warm start neither hashes nor re-probes.
-Cache root: $STUDIO_CACHE_DIR, else $STUDIO_USER_DIR/cache, else the platform
-cache folder (platformdirs.user_cache_dir("latent-studio")).
+Cache root: core.paths.cache_root() ($STUDIO_CACHE_DIR, else
+$STUDIO_USER_DIR/cache, else the platform cache folder).
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import platformdirs
 import torch
 
 from studio.core.atomic import atomic_path, atomic_write_text
 from studio.core.errors import one_line
 from studio.core.framing import FITS, prepare_image
+from studio.core.paths import cache_root
 from studio.core.imageio import ImageError, load_image, open_image
 from studio.train.errors import DataError
 
@@ -103,15 +103,6 @@ class _Facts:
     def index_entry(self) -> dict:
         return {"size": self.size, "mtime_ns": self.mtime_ns, "sha256": self.sha256, "width": self.width,
                 "height": self.height, "alpha": self.alpha, "error": self.error, "detail": self.detail}
-
-
-def cache_root() -> Path:
-    """Where preprocessed images are cached (see the module docstring)."""
-    if os.environ.get("STUDIO_CACHE_DIR"):
-        return Path(os.environ["STUDIO_CACHE_DIR"])
-    if os.environ.get("STUDIO_USER_DIR"):
-        return Path(os.environ["STUDIO_USER_DIR"]) / "cache"
-    return Path(platformdirs.user_cache_dir("latent-studio", appauthor=False))
 
 
 def parse_background(text: str) -> tuple[int, int, int]:

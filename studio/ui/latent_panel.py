@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
                                QPushButton, QSizePolicy, QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from studio.engine.registry import ModelEntry
+from studio.ui.direction_sliders import DirectionSliders
 from studio.ui.keyframe_strip import KeyframeStrip
 from studio.core.walk import MODES, Keyframe, LatentWalk, PictureKey, keyframe_latents
 from studio.ui.render_worker import RenderResult, RenderWorker
@@ -211,6 +212,10 @@ class LatentPanel(QWidget):
         form.addRow("Truncation", row)
         root.addWidget(walk_box)
 
+        self.directions = DirectionSliders(self.worker)
+        self.directions.offsetChanged.connect(self._on_offset)
+        root.addWidget(self.directions)
+
         # Export (buttons are added by the window, which owns the export actions)
         self.export_box = QGroupBox("Export")
         self.export_layout = QVBoxLayout(self.export_box)
@@ -304,6 +309,7 @@ class LatentPanel(QWidget):
         self.worker.cancel(THUMBNAILS)
         self.worker.cancel(FRAME)
         self._drop_foreign_pictures()
+        self.directions.set_model(entry)
         if entry is not None:
             m = entry.manifest
             self.model_info.setText(f"{m.get('resolution', '?')} px · latent {m.get('latent_size', '?')} · "
@@ -434,6 +440,10 @@ class LatentPanel(QWidget):
         self.walk.loop = loop
         self.request_frame()
 
+    def _on_offset(self, offset) -> None:
+        self.walk.offset = offset
+        self.request_frame()
+
     def _on_truncation(self, value: int) -> None:
         self.walk.truncation = value / 100
         self.truncation_label.setText(f"{self.walk.truncation:.2f}")
@@ -512,6 +522,7 @@ class LatentPanel(QWidget):
                 self.request_thumbnails()  # seeds asked for after this batch was sent
         elif result.channel == FRAME:
             self.last_frame = result
+            self.directions.show_frame(result.latents[0])
             self.frameReady.emit(result.images[0], result.seconds, result.device)
 
     def _on_failed(self, channel: str, serial: int, message: str) -> None:
@@ -540,6 +551,8 @@ class LatentPanel(QWidget):
         self.mode_combo.setCurrentText(walk.mode)
         self.loop_check.setChecked(walk.loop)
         self.truncation_slider.setValue(round(walk.truncation * 100))
+        self.walk.offset = walk.offset
+        self.directions.show_offset(walk.offset)
         seeds = [key for key in walk.keyframes if not isinstance(key, PictureKey)]
         if seeds:
             self.jump_to_seed(seeds[0])

@@ -612,6 +612,7 @@ class MainWindow(QMainWindow):
         self.exports.stop_all()
         self.upscales.shutdown()
         self.pictures.shutdown()
+        self.panel.directions.shutdown()
         self.style_panel.shutdown()
         self.inpaint_panel.shutdown()
         self.tasks.finish_all(cancel=False)

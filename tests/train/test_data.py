@@ -12,7 +12,8 @@ from PIL import Image
 
 from dataset_factory import make_images, make_messy_folder
 from studio.core.framing import prepare_image
-from studio.train.data import ScanInterrupted, cache_root, holdout_count, list_files, load_dataset, parse_background
+from studio.core.paths import cache_root
+from studio.train.data import ScanInterrupted, holdout_count, list_files, load_dataset, parse_background
 from studio.train.errors import DataError
 
 
