@@ -135,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("project")
     p.add_argument("image", help="the picture (PNG, JPEG, WebP, TIFF, ...)")
-    p.add_argument("--model", required=True, help="a generator trained with an encoder (see: studio models)")
+    p.add_argument("--model", required=True,
+                   help="a generator (see: studio models); without --refine it needs an encoder")
+    p.add_argument("--refine", type=_positive_int, metavar="N",
+                   help="then optimise the latent N steps against the generator (runs PyTorch; from the encoder's "
+                        "latent, or the mean latent for a model without an encoder)")
     p.add_argument("-o", "--output", required=True,
                    help="the reconstruction, with the latent in its recipe (PNG, JPEG, WebP or TIFF)")
     p.add_argument("--json", action="store_true", help="print what was written, the error and the latent as JSON")
@@ -337,9 +341,9 @@ def cmd_project(args) -> int:
         raise UserError(f"no such file: {args.image}")
     try:
         gen = _generator(args)
-        result = Projector(gen).project(load_image(args.image))
+        result = Projector(gen).project(load_image(args.image), refine_steps=args.refine or 0)
         recipe = gen.recipe(action="project", latent=encode_latent(result.latent), source=Path(args.image).name,
-                            psnr=round(result.psnr, 2))
+                            psnr=round(result.psnr, 2), **({"refine_steps": args.refine} if args.refine else {}))
         save_image(args.output, result.rebuilt, recipe)
     except _engine_errors() as exc:
         raise UserError(str(exc)) from None

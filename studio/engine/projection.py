@@ -4,18 +4,34 @@ the picture is made square as the training images were (core.framing, the
 fit and background the manifest records), encoded to a latent, and drawn
 back by the generator, so the artist sees what the latent holds and how far
 it is from the picture.
+
+Optionally the latent is then refined: optimised against the generator for
+some steps in a torch child process (`python -m studio.train refine`,
+train/refine.py), so this process never loads torch; it reports progress
+line by line and is stopped when asked. A model without an encoder can
+still be refined, from the prior's mean latent (the StyleGAN projector's
+start), only slower and less close.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
+from studio.core.fidelity import psnr
 from studio.core.framing import prepare_image
 from studio.engine.generator import Generator
+from studio.core.imageio import save_image
+from studio.core.recipe import decode_latent, encode_latent
 from studio.engine.registry import ModelError
-from studio.engine.runtime import Runtime, default_runtime
+from studio.engine.runtime import Runtime, default_runtime, default_threads
 
 DEFAULT_BACKGROUND = "#ffffff"
 
@@ -28,23 +44,36 @@ class Projection:
     psnr: float  # dB between the two (higher is closer)
 
 
+class RefineCancelled(Exception):
+    """The refinement was stopped on request; nothing was changed."""
+
+
 class Projector:
-    """Encodes pictures for `generator`'s model; ModelError when it has no usable encoder."""
+    """Puts pictures into `generator`'s latent space: with its encoder, and
+    refined or not; without one, by refinement alone (encode() and an
+    unrefined project() then raise ModelError, saying how to get one)."""
 
     def __init__(self, generator: Generator, runtime: Runtime | None = None):
         entry = generator.entry
+        self.generator = generator
         try:
             path = entry.companion("encoder")
         except ModelError as exc:
-            raise ModelError(f"{exc} (give it one: studio train --data FOLDER --base {entry.name} --encoder "
-                             "--freeze-g)") from None
-        spec = entry.manifest["encoder"]
-        self.generator = generator
+            self.missing = (f"{exc} (give it one: studio train --data FOLDER --base {entry.name} --encoder "
+                            "--freeze-g)")
+            path = None
+        spec = entry.manifest.get("encoder", {}) if path is not None else {}
         self.fit = str(spec.get("fit", "auto"))
         background = str(spec.get("background", DEFAULT_BACKGROUND)).lstrip("#")
         self.background = tuple(int(background[i:i + 2], 16) for i in (0, 2, 4))
-        self._input, self._output = spec["inputs"][0]["name"], spec["outputs"][0]["name"]
-        self._session = (runtime or default_runtime()).session(path)
+        self._session = None
+        if path is not None:
+            self._input, self._output = spec["inputs"][0]["name"], spec["outputs"][0]["name"]
+            self._session = (runtime or default_runtime()).session(path)
+
+    @property
+    def has_encoder(self) -> bool:
+        return self._session is not None
 
     def frame(self, picture: np.ndarray) -> np.ndarray:
         """uint8 HxWx3 or HxWx4 -> uint8 RxRx3, square as the training images were."""
@@ -56,6 +85,8 @@ class Projector:
 
     def encode(self, framed: np.ndarray) -> np.ndarray:
         """uint8 [N,R,R,3] (or one RxRx3) -> float32 [N, latent_size] (or [latent_size])."""
+        if self._session is None:
+            raise ModelError(self.missing)
         batch = framed[None] if framed.ndim == 3 else framed
         images = batch.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0
         try:
@@ -65,14 +96,56 @@ class Projector:
             raise ModelError(f"{self.generator.name}'s encoder could not run: {detail}") from None
         return latents[0] if framed.ndim == 3 else latents
 
-    def project(self, picture: np.ndarray) -> Projection:
+    def project(self, picture: np.ndarray, refine_steps: int = 0,
+                progress: Callable[[int, int, float], None] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> Projection:
+        """The picture's latent: the encoder's, then `refine_steps` steps of
+        refinement when asked (progress(step, steps, psnr) along the way;
+        RefineCancelled when should_stop() turns true)."""
         target = self.frame(picture)
-        latent = self.encode(target)
+        latent = self.encode(target) if self.has_encoder or not refine_steps else None
+        if refine_steps:
+            latent = refine_latent(self.generator, target, refine_steps, latent, progress, should_stop)
         rebuilt = self.generator.render(latent)[0]
         return Projection(latent, target, rebuilt, psnr(rebuilt, target))
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 pictures over all channels (capped at 100)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 100.0 if mse == 0 else min(100.0, 10.0 * np.log10(255.0 ** 2 / mse))
+def refine_latent(generator: Generator, target: np.ndarray, steps: int, start: np.ndarray | None,
+                  progress: Callable[[int, int, float], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+    """`start` (None: the encoder's answer, else the prior's mean) optimised
+    for `steps` against `generator`'s model to draw `target` (uint8 RxRx3, framed):
+    float32 [latent_size]. ModelError when the trainer cannot run it."""
+    if steps < 1:
+        raise ModelError(f"refinement needs at least 1 step, got {steps}")
+    with tempfile.TemporaryDirectory(prefix="studio-refine-") as tmp:
+        picture = Path(tmp) / "target.png"
+        save_image(picture, target)
+        command = [sys.executable, "-m", "studio.train", "refine", str(generator.entry.folder), str(picture),
+                   "--steps", str(steps), "--threads", str(default_threads())]
+        if start is not None:
+            command += ["--start", encode_latent(np.asarray(start, np.float32))]
+        try:
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            raise ModelError(f"could not start the refiner: {exc}") from None
+        done = None
+        try:
+            for line in child.stdout:
+                if should_stop is not None and should_stop():
+                    raise RefineCancelled()
+                item = json.loads(line)
+                if item.get("event") == "progress" and progress is not None:
+                    progress(int(item["step"]), int(item["steps"]), float(item["psnr"]))
+                elif item.get("event") == "done":
+                    done = item
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+        if done is None:
+            lines = (child.stderr.read() or "").strip().splitlines()
+            reason = next((line[len("error: "):] for line in lines if line.startswith("error: ")),
+                          lines[-1] if lines else f"exit status {child.returncode}")
+            raise ModelError(f"{generator.name}: refinement failed: {reason}")
+    return decode_latent(done["latent"])

@@ -1,4 +1,6 @@
-"""`python -m studio.train ...` trains; `python -m studio.train export ...` exports."""
+"""`python -m studio.train ...` trains; `python -m studio.train export ...`
+exports; `python -m studio.train refine ...` refines a picture's latent
+(refine.py, started by engine/projection.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
         from studio.train.export import main as export_main
 
         return export_main(args[1:])
+    if args[:1] == ["refine"]:
+        from studio.train.refine import main as refine_main
+
+        return refine_main(args[1:])
     from studio.train.cli import main as train_main
 
     return train_main(args)

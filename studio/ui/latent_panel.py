@@ -31,6 +31,7 @@ MAX_SEED = 2**31 - 1  # QSpinBox holds a C int
 REROLL_RANGE = 1_000_000  # rerolled seeds stay short enough to read and type
 FRAME = "frame"
 THUMBNAILS = "thumbnails"
+REFINE_STEPS = 200  # Add Picture's optional refinement (engine/projection.py)
 # Where "Add picture" takes a picture from (the window supplies the pixels).
 PICTURE_SOURCES = {"file": "From File…", "layer": "From Active Layer", "selection": "From Selection",
                    "clipboard": "From Clipboard"}
@@ -90,6 +91,11 @@ class LatentPanel(QWidget):
             action = self.picture_menu.addAction(label)
             action.triggered.connect(lambda _=False, source=source: self.pictureRequested.emit(source))
             self.picture_actions[source] = action
+        self.picture_menu.addSeparator()
+        self.refine_action = self.picture_menu.addAction(f"Refine ({REFINE_STEPS} Steps, Slower)")
+        self.refine_action.setCheckable(True)
+        self.refine_action.setToolTip("After the encoder, optimise each picture's latent so the model draws it "
+                                      "closer (seconds per picture; Cancel stops it)")
 
     def _build(self) -> None:
         root = QVBoxLayout(self)

@@ -2,8 +2,10 @@
 on the keyframes), the active layer, the selection or the clipboard
 becomes a keyframe, through the current model's encoder.
 
-The GUI thread only captures pixels (copies); reading files and encoding
-run on a BackgroundTask, and the panel receives PictureKeys (made for the
+The GUI thread only captures pixels (copies); reading files, encoding and
+the optional refinement (the menu's Refine: a torch child process, with a
+progress window whose Cancel stops it) run on a BackgroundTask, and the
+panel receives PictureKeys (made for the
 model that was current when asked: if the artist has moved on to another
 model meanwhile, the panel drops them). What cannot be done is said in a
 message box in one line.
@@ -22,12 +24,14 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from studio.core.document import Document, alpha_bounds
 from studio.core.imageio import IMAGE_SUFFIXES, load_image
 from studio.core.rect import bounds, is_empty, slices
-from studio.ui.background_task import BackgroundTask, TaskSet
-from studio.ui.latent_panel import LatentPanel
 from studio.core.walk import PictureKey
+from studio.engine.projection import RefineCancelled
+from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
+from studio.ui.latent_panel import REFINE_STEPS, LatentPanel
 from studio.ui.messages import show_error
 from studio.ui.qimage import array_from_qimage
 from studio.ui.render_worker import GeneratorCache
+from studio.ui.task_progress import task_progress
 
 TITLE = "Add Picture"
 PictureSource = tuple[str, Callable[[], np.ndarray]]  # (name, read the uint8 pixels; may touch the disk)
@@ -103,19 +107,29 @@ class PictureKeys(QObject):
             show_error(self.window, TITLE, "This model has no encoder to bring pictures in with")
             return None
         generators = self.generators
+        steps = REFINE_STEPS if self.panel.refine_action.isChecked() else 0
 
         def encode(task: BackgroundTask) -> list[PictureKey]:
             projector = generators.projector(entry)
             keys = []
             for done, (name, read) in enumerate(pictures):
-                task.report(done, len(pictures))
-                keys.append(PictureKey.from_projection(projector.project(read()), name, entry.name))
+                task.report(done * max(steps, 1), len(pictures) * max(steps, 1))
+                try:
+                    result = projector.project(read(), steps, lambda step, _steps, _db, done=done:
+                                               task.report(done * steps + step, len(pictures) * steps),
+                                               task.is_cancelled)
+                except RefineCancelled:
+                    raise TaskCancelled() from None
+                keys.append(PictureKey.from_projection(result, name, entry.name))
             return keys
 
         task = BackgroundTask(encode)
         task.succeeded.connect(self._add)
         task.failed.connect(lambda text: show_error(self.window, TITLE, text))
+        task.cancelled_done.connect(lambda: self.message.emit("Refinement cancelled; no picture was added"))
         what = pictures[0][0] if len(pictures) == 1 else f"{len(pictures)} pictures"
+        if steps:
+            task_progress(self.window, task, TITLE, f"Encoding {what} and refining it {steps} steps…")
         self.message.emit(f"Encoding {what} with {entry.name}'s encoder…")
         self.tasks.start(task)
         return task

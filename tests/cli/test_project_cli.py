@@ -75,3 +75,15 @@ def test_interpolate_walks_between_pictures_through_the_encoder(capsys, tmp_path
     code, _, err = run_cli(capsys, "interpolate", "--model", "plain", "--images",
                            f"{tmp_path / 'a.png'},{tmp_path / 'b.png'}", "-o", str(tmp_path / "x.gif"))
     assert_one_error_line(code, err, "has no usable encoder")
+
+
+def test_refine_brings_a_picture_into_a_model_without_an_encoder(capsys, tmp_path, installed):
+    save_image(tmp_path / "me.png", np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    code, out, err = run_cli(capsys, "project", str(tmp_path / "me.png"), "--model", "plain", "--refine", "10",
+                             "-o", str(tmp_path / "r.png"), "--json")
+    assert code == 0, err
+    recipe = read_recipe(tmp_path / "r.png")
+    assert recipe["refine_steps"] == 10 and recipe["psnr"] == pytest.approx(json.loads(out)["psnr"], abs=0.01)
+    code, _, err = run_cli(capsys, "project", str(tmp_path / "me.png"), "--model", "plain", "--refine", "0",
+                           "-o", str(tmp_path / "r.png"))
+    assert_one_error_line(code, err, "at least 1")

@@ -10,7 +10,8 @@ import pytest
 from encoder_factory import write_encoder_model
 from studio.core.framing import prepare_image
 from studio.engine.generator import Generator
-from studio.engine.projection import Projector, psnr
+from studio.core.fidelity import psnr
+from studio.engine.projection import Projector
 from studio.engine.registry import ModelError, Registry
 from studio.engine.runtime import Runtime
 
@@ -60,7 +61,7 @@ def test_pictures_are_framed_as_the_training_images_were(models):
 
 def test_a_generator_without_an_encoder_says_how_to_get_one(models):
     with pytest.raises(ModelError, match="no usable encoder: none was trained with it.*--encoder --freeze-g"):
-        Projector(_generator(models, "no-encoder"))
+        Projector(_generator(models, "no-encoder")).project(_picture(20, 20))
 
 
 def test_a_damaged_encoder_leaves_the_generator_usable(tmp_path):
@@ -71,4 +72,34 @@ def test_a_damaged_encoder_leaves_the_generator_usable(tmp_path):
     gen = _generator(tmp_path, "painter")
     assert gen.render(np.zeros(16, np.float32)).shape == (1, 32, 32, 3)
     with pytest.raises(ModelError, match="encoder.onnx does not match the sha256"):
-        Projector(gen)
+        Projector(gen).project(_picture(20, 20))
+
+
+def test_refinement_draws_the_picture_closer_in_a_child_process(models):
+    projector = Projector(_generator(models, "painter"))
+    picture = _picture(48, 48)
+    steps_seen = []
+    encoded = projector.project(picture)
+    refined = projector.project(picture, refine_steps=30, progress=lambda step, steps, db: steps_seen.append(step))
+    assert refined.psnr > encoded.psnr + 1.0
+    assert steps_seen == [10, 20, 30]
+
+
+def test_refinement_can_be_stopped_and_reports_a_broken_model_in_one_line(models, tmp_path):
+    from studio.engine.projection import RefineCancelled
+
+    projector = Projector(_generator(models, "painter"))
+    with pytest.raises(RefineCancelled):
+        projector.project(_picture(32, 32), refine_steps=500, should_stop=lambda: True)
+    folder = write_encoder_model(tmp_path, "no-checkpoint")
+    (folder / "checkpoint.safetensors").unlink()
+    broken = Projector(_generator(tmp_path, "no-checkpoint"))
+    with pytest.raises(ModelError, match=r"refinement failed: .*no checkpoint.safetensors"):
+        broken.project(_picture(32, 32), refine_steps=5)
+
+
+def test_a_model_without_an_encoder_is_refined_from_the_mean_latent(models):
+    projector = Projector(_generator(models, "no-encoder"))
+    assert not projector.has_encoder
+    result = projector.project(_picture(32, 32), refine_steps=10)
+    assert result.latent.shape == (16,) and np.isfinite(result.latent).all()

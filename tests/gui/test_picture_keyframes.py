@@ -173,3 +173,18 @@ def test_an_exported_frame_reopens_with_its_picture_keyframe(qtbot, painter_wind
     np.testing.assert_array_equal(restored.latent, panel.walk.keyframes[0].latent)
     np.testing.assert_array_equal(wait_frame(again), shown)
     again.close()
+
+
+def test_refine_brings_the_picture_closer_and_cancel_adds_nothing(qtbot, painter_window, tmp_path, reference):
+    _, projector = reference
+    win, panel = painter_window, painter_window.panel
+    path = _write(tmp_path)
+    panel.refine_action.setChecked(True)
+    task = win.pictures.add_files([str(path)])
+    task.cancel()
+    qtbot.waitUntil(lambda: not win.pictures.busy(), timeout=30_000)
+    assert panel.walk.keyframes == [] and "cancelled" in win.statusBar().currentMessage()
+
+    _add_files(qtbot, win, path)
+    (key,) = panel.walk.keyframes
+    assert key.psnr > projector.project(_picture(tmp_path / "again.png")).psnr + 1.0
