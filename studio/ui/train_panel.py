@@ -21,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QPainter, QPixmap, QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -276,6 +277,10 @@ class TrainPanel(QWidget):
                                    "inpainting network that fills holes in the folder's style")
         self.task_combo.currentIndexChanged.connect(self._on_task_picked)
         form.addRow("Train", self.task_combo)
+        self.encoder_check = QCheckBox("With an encoder, for your own pictures")
+        self.encoder_check.setToolTip("Also learn to put your own pictures into the model's latent space (Latent "
+                                      "panel: Add Picture); training takes about half as long again per step")
+        form.addRow("", self.encoder_check)
         self.preset_combo = QComboBox()
         for preset in PRESETS.values():
             length = f"{preset.minutes} min" if preset.minutes < 60 else f"{preset.minutes / 60:g} h"
@@ -398,6 +403,7 @@ class TrainPanel(QWidget):
 
     def _on_task_picked(self, _index: int) -> None:
         self._fill_resolutions()
+        self.encoder_check.setVisible(TASKS[self.task()].offers_encoder)
         spec = TASKS[self.task()]
         self.metric_plot.title = spec.metric_label
         self.metric_plot.curves["metric"].label = spec.metric_name
@@ -591,7 +597,8 @@ class TrainPanel(QWidget):
             return False
         args = training_arguments(self.data_folder, rundir, resolution or self.resolution(),
                                   minutes=self.minutes_spin.value(), steps=steps, base=self.base_model(),
-                                  checkpoint_every=checkpoint_every, batch=batch, task=self.task())
+                                  checkpoint_every=checkpoint_every, batch=batch, task=self.task(),
+                                  encoder=TASKS[self.task()].offers_encoder and self.encoder_check.isChecked())
         update = self.run.begin(rundir, name, self.task(), args, steps)
         self.trainer = TrainerProcess(self)
         self.trainer.received.connect(self._on_event)

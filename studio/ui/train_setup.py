@@ -59,12 +59,15 @@ def preset_hint(preset: Preset | None, minutes: int, now: datetime | None = None
 
 def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float | None = None,
                        steps: int | None = None, base: str | None = None, checkpoint_every: int | None = None,
-                       batch: int | None = None, task: str = DEFAULT_TASK) -> list[str]:
+                       batch: int | None = None, task: str = DEFAULT_TASK, encoder: bool = False) -> list[str]:
     """The trainer's command line after `-m studio.train` (studio/train/PROTOCOL.md).
-    Exactly one of minutes (wall time) and steps (total steps) is used; steps wins."""
+    Exactly one of minutes (wall time) and steps (total steps) is used; steps wins.
+    encoder: a generator trained with its encoder (--encoder)."""
     args = ["--data", str(data), "--out", str(rundir), "--resolution", str(resolution)]
     if task != DEFAULT_TASK:
         args += ["--task", task]
+    if encoder:
+        args += ["--encoder"]
     args += ["--steps", str(steps)] if steps is not None else ["--minutes", f"{minutes:g}"]
     if base:
         args += ["--base", base]

@@ -335,3 +335,25 @@ def test_a_preset_preselects_the_base_model_at_its_size(qtbot, tmp_path, user_di
     args = training_arguments(tmp_path, tmp_path, 64, minutes=20, base=panel.base_model())
     assert "--from-scratch" in args  # "none" is passed on, so the trainer does not pick a base itself
     win.close()
+
+
+def test_a_generator_trained_with_an_encoder_takes_pictures_in(qtbot, train_window, tmp_path, user_dir,
+                                                              message_boxes):
+    panel = train_window.train_panel
+    assert panel.encoder_check.isVisibleTo(panel)
+    panel.set_task("inpaint")
+    assert not panel.encoder_check.isVisibleTo(panel)  # only a generator has one
+    panel.set_task("generate")
+    panel.encoder_check.setChecked(True)
+    panel.set_data_folder(make_images(tmp_path / "faces", count=8, size=32))
+    start_tiny_run(qtbot, panel, tmp_path / "faces", "faces32", resolution=32)
+    assert "--encoder" in panel.log_view.toPlainText()
+    qtbot.waitUntil(lambda: panel.samples_shown >= 1, timeout=RUN_TIMEOUT_MS)
+    qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.run.state == IDLE and "faces32" in panel.model_names, timeout=RUN_TIMEOUT_MS)
+    assert (user_dir / "models" / "faces32" / "encoder.onnx").is_file()
+    # The Latent panel shows the new model, which can take pictures in.
+    latent = train_window.panel
+    qtbot.waitUntil(lambda: latent.entry is not None and latent.entry.name == "faces32", timeout=10_000)
+    assert latent.can_encode and latent.picture_button.isEnabled()
+    assert not message_boxes

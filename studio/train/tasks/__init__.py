@@ -21,6 +21,7 @@ Facts
     default_bases              new runs start from the installed base model unless told
                                --from-scratch (`studio export --base-model` marks one), and
                                presets pick their size
+    offers_encoder             it can train an encoder beside its network (--encoder)
 Command line and recipe (plan.py, cli.py)
     add_arguments(parser)      its own flags, in their own group
     check_arguments(args)      DataError for a value of them that cannot work

@@ -151,4 +151,5 @@ TASK = GenerateTask(
     keys=("arch", "gan_loss", "ada_target", "ada_kimg", "encoder", "freeze_g"),
     base_needs=("resolution", "latent_size"),
     default_bases=True,
+    offers_encoder=True,
 )

@@ -32,6 +32,8 @@ class Task:
     # New runs start from an installed base model (`studio export --base-model`)
     # unless told --from-scratch, and presets pick their size.
     default_bases: bool = False
+    # It can train an encoder beside its network (--encoder; the Train panel's checkbox).
+    offers_encoder: bool = False
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Register its own flags (those of its keys the shared parser has not) in the shared parser."""
