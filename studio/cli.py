@@ -306,7 +306,7 @@ def cmd_generate(args) -> int:
 def cmd_interpolate(args) -> int:
     from studio.core.animation import save_animation
     from studio.core.imageio import load_image
-    from studio.core.walk import LatentWalk, PictureKey
+    from studio.core.walk import LatentWalk, LatentKey
 
     for path in args.images or []:
         if not Path(path).is_file():
@@ -317,7 +317,7 @@ def cmd_interpolate(args) -> int:
             from studio.engine.projection import Projector
 
             projector = Projector(gen)
-            keys = [PictureKey.from_projection(projector.project(load_image(p)), Path(p).name, gen.name)
+            keys = [LatentKey.from_projection(projector.project(load_image(p)), Path(p).name, gen.name)
                     for p in args.images]
         else:
             keys = list(args.seeds)

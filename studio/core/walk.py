@@ -1,7 +1,8 @@
 """The state of a walk through latent space: keyframes and where we are.
 
-A keyframe is a seed (an int) or a picture the artist brought in
-(PictureKey: the latent the model's encoder found for it). The Latent panel
+A keyframe is a seed (an int) or a latent of its own (LatentKey): a picture
+the artist brought in (the latent the model's encoder found for it) or a
+frame the direction sliders moved and the artist kept. The Latent panel
 edits it, render requests and exports read it, `studio interpolate` walks
 one, and a recipe written from it makes the same picture again through
 `studio generate` / `studio interpolate` (seeds) or the app (pictures, whose
@@ -23,39 +24,40 @@ MODES = tuple(INTERPOLATORS)  # ("slerp", "lerp")
 
 
 @dataclass(eq=False)  # compared and hashed by identity: two imports of one file are two keyframes
-class PictureKey:
-    """A keyframe from a picture: the latent the model's encoder found for it."""
+class LatentKey:
+    """A keyframe that is a latent of its own: a picture's (found by the
+    model's encoder) or a kept frame's."""
 
     latent: np.ndarray  # float32 [latent_size]
-    name: str  # where it came from, for people ("me.png", "layer Sky", "clipboard")
-    model: str  # the generator whose encoder found it: in another model's space it is another picture
-    psnr: float | None = None  # how close the model's drawing of the latent is to the picture, dB
-    original: np.ndarray | None = None  # uint8 RxRx3, the picture as encoded (not kept in recipes)
+    name: str  # where it came from, for people ("me.png", "layer Sky", "clipboard", "moved 3")
+    model: str  # the generator it belongs to: in another model's space it is another picture
+    psnr: float | None = None  # a picture's: how close the model's drawing of the latent is to it, dB
+    original: np.ndarray | None = None  # a picture's, uint8 RxRx3 as encoded (not kept in recipes)
 
     def recipe(self) -> dict:
         return {"latent": encode_latent(self.latent), "name": self.name,
                 **({"psnr": round(self.psnr, 2)} if self.psnr is not None else {})}
 
     @classmethod
-    def from_projection(cls, result, name: str, model: str) -> PictureKey:
+    def from_projection(cls, result, name: str, model: str) -> LatentKey:
         """From an engine.projection.Projection of the picture called `name`."""
         return cls(result.latent, name, model, float(result.psnr), result.target)
 
     @classmethod
-    def from_recipe(cls, item: dict, model: str) -> PictureKey:
+    def from_recipe(cls, item: dict, model: str) -> LatentKey:
         """ValueError when `item` holds no latent."""
         psnr = item.get("psnr")
         return cls(decode_latent(str(item.get("latent", ""))), str(item.get("name", "picture")), model,
                    float(psnr) if isinstance(psnr, (int, float)) else None)
 
 
-Keyframe = Union[int, PictureKey]
+Keyframe = Union[int, LatentKey]
 
 
 def keyframe_label(key: Keyframe, width: int = 12) -> str:
     """A short name fit for a caption or a file name: the seed, or the
     picture's name without its suffix (letters, digits, - and _), cut to `width`."""
-    if not isinstance(key, PictureKey):
+    if not isinstance(key, LatentKey):
         return str(key)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "", key.name.rsplit(".", 1)[0]) or "picture"
     return stem[:width]
@@ -64,7 +66,7 @@ def keyframe_label(key: Keyframe, width: int = 12) -> str:
 def keyframe_latent(key: Keyframe, latent_size: int, truncation: float) -> np.ndarray:
     """float32 [latent_size]. Truncation pulls seeds toward the typical; a
     picture's latent stays as found, so the picture stays itself."""
-    if isinstance(key, PictureKey):
+    if isinstance(key, LatentKey):
         if key.latent.shape != (latent_size,):
             raise ValueError(f"the picture '{key.name}' was encoded for another model (latent size "
                              f"{key.latent.shape[0]}, this one takes {latent_size})")
@@ -97,15 +99,15 @@ class LatentWalk:
         return [keyframe_latent(key, latent_size, self.truncation) for key in self.keyframes]
 
     @property
-    def has_pictures(self) -> bool:
-        return any(isinstance(key, PictureKey) for key in self.keyframes)
+    def has_latents(self) -> bool:
+        return any(isinstance(key, LatentKey) for key in self.keyframes)
 
     def _keyframes_recipe(self) -> dict:
         """Seeds alone as "seeds" (what `studio generate/interpolate` take);
-        with pictures, "keyframes": seeds and {latent, name} in path order."""
-        if not self.has_pictures:
+        with latent keyframes, "keyframes": seeds and {latent, name} in path order."""
+        if not self.has_latents:
             return {"seeds": list(self.keyframes)}
-        return {"keyframes": [key.recipe() if isinstance(key, PictureKey) else key for key in self.keyframes]}
+        return {"keyframes": [key.recipe() if isinstance(key, LatentKey) else key for key in self.keyframes]}
 
     def latent(self, latent_size: int) -> np.ndarray:
         """The latent at `position`: float32 [1, latent_size]."""
@@ -169,7 +171,7 @@ def _recipe_keyframes(recipe: dict) -> list[Keyframe]:
             if isinstance(item, int) and not isinstance(item, bool):
                 keys.append(item)
             elif isinstance(item, dict):
-                keys.append(PictureKey.from_recipe(item, model))
+                keys.append(LatentKey.from_recipe(item, model))
             else:
                 raise ValueError("the recipe's keyframes are neither seeds nor latents")
         return keys
@@ -177,6 +179,6 @@ def _recipe_keyframes(recipe: dict) -> list[Keyframe]:
     if isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds):
         return list(seeds)
     if recipe.get("action") == "project" and "latent" in recipe:
-        return [PictureKey.from_recipe({"latent": recipe["latent"], "name": recipe.get("source", "picture"),
+        return [LatentKey.from_recipe({"latent": recipe["latent"], "name": recipe.get("source", "picture"),
                                         "psnr": recipe.get("psnr")}, model)]
     raise ValueError("the recipe names no seeds")

@@ -3,7 +3,7 @@ generator's main latent directions (engine/directions.py), each with a
 strip showing the frame a little further either way.
 
 The directions are found (or read from the cache) on a BackgroundTask when
-a model is picked; the strips are one batch on the render worker's
+a model is picked; Keep as Keyframe turns the moved frame into a keyframe; the strips are one batch on the render worker's
 "directions" channel, asked for when the frame settles. The sliders' sum,
 amounts x directions, is the walk's offset, which the panel applies to
 every frame and the recipe records.
@@ -32,6 +32,7 @@ SETTLE_MS = 250  # the strips wait for the frame to stop moving this long
 
 class DirectionSliders(QGroupBox):
     offsetChanged = Signal(object)  # float32 [latent_size] or None (all sliders at 0)
+    keepRequested = Signal()  # keep the moved frame as a keyframe of its own
 
     def __init__(self, worker: RenderWorker, parent=None):
         super().__init__("Directions", parent)
@@ -55,6 +56,12 @@ class DirectionSliders(QGroupBox):
         self.rows.setVerticalSpacing(2)
         layout.addLayout(self.rows)
         row = QHBoxLayout()
+        self.keep_button = QToolButton()
+        self.keep_button.setText("Keep as Keyframe")
+        self.keep_button.setToolTip("Add the frame as the sliders moved it as a keyframe of its own, and put the "
+                                    "sliders back to 0")
+        self.keep_button.clicked.connect(self.keepRequested)
+        row.addWidget(self.keep_button)
         row.addStretch(1)
         self.reset_button = QToolButton()
         self.reset_button.setText("Reset")
@@ -138,6 +145,7 @@ class DirectionSliders(QGroupBox):
             self.values.append(value)
             self.strips.append(strip)
         self.reset_button.setEnabled(count > 0)
+        self.keep_button.setEnabled(False)
 
     @staticmethod
     def _ordinal(index: int) -> str:
@@ -181,6 +189,7 @@ class DirectionSliders(QGroupBox):
 
     def _changed(self) -> None:
         self._show_values()
+        self.keep_button.setEnabled(self.offset() is not None)
         self.offsetChanged.emit(self.offset())
 
     def _show_values(self) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
 from studio.core.imageio import IMAGE_SUFFIXES
-from studio.core.walk import Keyframe, PictureKey, keyframe_label
+from studio.core.walk import Keyframe, LatentKey, keyframe_label
 from studio.ui.qimage import pixmap_from_array
 from studio.ui.thumbnail_grid import blank_icon
 
@@ -58,7 +58,7 @@ class KeyframeStrip(QListWidget):
         for index, key in enumerate(keys):
             image = images.get(key)
             icon = QIcon(pixmap_from_array(image, KEY_PX)) if image is not None else self._blank
-            if isinstance(key, PictureKey):
+            if isinstance(key, LatentKey):
                 label = keyframe_label(key, 7)
                 close = f", drawn back at {key.psnr:.1f} dB PSNR" if key.psnr is not None else ""
                 tip = (f"Keyframe {index + 1}: the picture {key.name}{close}\n"

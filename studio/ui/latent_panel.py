@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 from studio.engine.registry import ModelEntry
 from studio.ui.direction_sliders import DirectionSliders
 from studio.ui.keyframe_strip import KeyframeStrip
-from studio.core.walk import MODES, Keyframe, LatentWalk, PictureKey, keyframe_latents
+from studio.core.walk import MODES, Keyframe, LatentWalk, LatentKey, keyframe_latents
 from studio.ui.render_worker import RenderResult, RenderWorker
 from studio.ui.thumbnail_grid import ThumbnailGrid
 
@@ -220,6 +220,7 @@ class LatentPanel(QWidget):
 
         self.directions = DirectionSliders(self.worker)
         self.directions.offsetChanged.connect(self._on_offset)
+        self.directions.keepRequested.connect(self.keep_moved_frame)
         root.addWidget(self.directions)
 
         # Export (buttons are added by the window, which owns the export actions)
@@ -314,7 +315,7 @@ class LatentPanel(QWidget):
         self._images = {}
         self.worker.cancel(THUMBNAILS)
         self.worker.cancel(FRAME)
-        self._drop_foreign_pictures()
+        self._drop_foreign_latents()
         self.directions.set_model(entry)
         if entry is not None:
             m = entry.manifest
@@ -357,8 +358,9 @@ class LatentPanel(QWidget):
         """Whether the current model has an encoder to bring pictures in with."""
         return self.entry is not None and isinstance(self.entry.companions.get("encoder"), Path)
 
-    def add_picture_keyframe(self, key: PictureKey) -> None:
-        """Append a picture the current model's encoder found a latent for, and move to it."""
+    def add_latent_keyframe(self, key: LatentKey) -> None:
+        """Append a keyframe of its own latent (a picture the current model's
+        encoder found one for, or a kept frame), and move to it."""
         if self.entry is None or key.model != self.entry.name:
             return  # encoded for a model the artist has since left
         self.walk.keyframes.append(key)
@@ -366,16 +368,16 @@ class LatentPanel(QWidget):
         self.request_thumbnails()
         self.jump_to_keyframe(len(self.walk.keyframes) - 1)
 
-    def _drop_foreign_pictures(self) -> None:
-        """Pictures are points in one model's space: another model's keyframes go."""
+    def _drop_foreign_latents(self) -> None:
+        """Pictures and kept frames are points in one model's space: another model's go."""
         name = self.entry.name if self.entry is not None else None
-        kept = [k for k in self.walk.keyframes if not isinstance(k, PictureKey) or k.model == name]
+        kept = [k for k in self.walk.keyframes if not isinstance(k, LatentKey) or k.model == name]
         dropped = len(self.walk.keyframes) - len(kept)
         if dropped:
             self.walk.keyframes = kept
             self._keyframes_changed()
-            self.keys_hint.setText(f"{dropped} picture keyframe{'s' * (dropped > 1)} removed: pictures belong to "
-                                   "the model that encoded them")
+            self.keys_hint.setText(f"{dropped} keyframe{'s' * (dropped > 1)} of another model removed: pictures "
+                                   "and kept frames belong to the model they were made with")
 
     def _on_files_dropped(self, paths: list) -> None:
         if self.can_encode:
@@ -445,6 +447,17 @@ class LatentPanel(QWidget):
     def _on_loop(self, loop: bool) -> None:
         self.walk.loop = loop
         self.request_frame()
+
+    def keep_moved_frame(self) -> None:
+        """The frame as the direction sliders moved it becomes a keyframe of its
+        own, and the sliders go back to 0 (the new keyframe holds the move)."""
+        if self.entry is None or not self.walk.keyframes or self.walk.offset is None:
+            return
+        latent = self.walk.latent(int(self.entry.manifest["latent_size"]))[0]
+        kept = sum(isinstance(k, LatentKey) and k.original is None for k in self.walk.keyframes)
+        key = LatentKey(latent, f"moved {kept + 1}", self.entry.name)
+        self.directions.reset()
+        self.add_latent_keyframe(key)
 
     def _on_offset(self, offset) -> None:
         self.walk.offset = offset
@@ -559,7 +572,7 @@ class LatentPanel(QWidget):
         self.truncation_slider.setValue(round(walk.truncation * 100))
         self.walk.offset = walk.offset
         self.directions.show_offset(walk.offset)
-        seeds = [key for key in walk.keyframes if not isinstance(key, PictureKey)]
+        seeds = [key for key in walk.keyframes if not isinstance(key, LatentKey)]
         if seeds:
             self.jump_to_seed(seeds[0])
         self._keyframes_changed()

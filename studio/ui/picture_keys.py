@@ -5,7 +5,7 @@ becomes a keyframe, through the current model's encoder.
 The GUI thread only captures pixels (copies); reading files, encoding and
 the optional refinement (the menu's Refine: a torch child process, with a
 progress window whose Cancel stops it) run on a BackgroundTask, and the
-panel receives PictureKeys (made for the
+panel receives LatentKeys (made for the
 model that was current when asked: if the artist has moved on to another
 model meanwhile, the panel drops them). What cannot be done is said in a
 message box in one line.
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from studio.core.document import Document, alpha_bounds
 from studio.core.imageio import IMAGE_SUFFIXES, load_image
 from studio.core.rect import bounds, is_empty, slices
-from studio.core.walk import PictureKey
+from studio.core.walk import LatentKey
 from studio.engine.projection import RefineCancelled
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.latent_panel import REFINE_STEPS, LatentPanel
@@ -37,7 +37,7 @@ TITLE = "Add Picture"
 PictureSource = tuple[str, Callable[[], np.ndarray]]  # (name, read the uint8 pixels; may touch the disk)
 
 
-class PictureKeys(QObject):
+class LatentKeys(QObject):
     message = Signal(str)  # a status line
 
     def __init__(self, window: QWidget, panel: LatentPanel, document: Callable[[], Document | None],
@@ -109,7 +109,7 @@ class PictureKeys(QObject):
         generators = self.generators
         steps = REFINE_STEPS if self.panel.refine_action.isChecked() else 0
 
-        def encode(task: BackgroundTask) -> list[PictureKey]:
+        def encode(task: BackgroundTask) -> list[LatentKey]:
             projector = generators.projector(entry)
             keys = []
             for done, (name, read) in enumerate(pictures):
@@ -120,7 +120,7 @@ class PictureKeys(QObject):
                                                task.is_cancelled)
                 except RefineCancelled:
                     raise TaskCancelled() from None
-                keys.append(PictureKey.from_projection(result, name, entry.name))
+                keys.append(LatentKey.from_projection(result, name, entry.name))
             return keys
 
         task = BackgroundTask(encode)
@@ -134,9 +134,9 @@ class PictureKeys(QObject):
         self.tasks.start(task)
         return task
 
-    def _add(self, keys: list[PictureKey]) -> None:
+    def _add(self, keys: list[LatentKey]) -> None:
         for key in keys:
-            self.panel.add_picture_keyframe(key)
+            self.panel.add_latent_keyframe(key)
         if keys:
             self.message.emit(f"Added {keys[-1].name}: drawn back at {keys[-1].psnr:.1f} dB PSNR"
                               if len(keys) == 1 else f"Added {len(keys)} pictures as keyframes")

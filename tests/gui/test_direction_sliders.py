@@ -61,3 +61,18 @@ def test_sliders_move_the_walk_and_the_export_reopens_with_them(qtbot, window, w
     panel.directions.reset()
     assert panel.walk.offset is None
     np.testing.assert_array_equal(wait_frame(window), reference.render(latent_from_seed(seed, 8))[0])
+
+
+def test_keep_as_keyframe_holds_the_move_and_resets_the_sliders(qtbot, window, wait_frame, reference):
+    panel = window.panel
+    _directions_found(qtbot, panel)
+    assert not panel.directions.keep_button.isEnabled()
+    qtbot.mouseClick(panel.grid.buttons[4], Qt.LeftButton)
+    panel.directions.set_amounts([0, 2.0, 0, 0, 0, 0])
+    moved = wait_frame(window)
+    assert panel.directions.keep_button.isEnabled()
+    qtbot.mouseClick(panel.directions.keep_button, Qt.LeftButton)
+    key = panel.walk.keyframes[-1]
+    assert key.name == "moved 1" and panel.walk.offset is None and panel.directions.values[1].text() == "0.00"
+    assert panel.position_slider.value() == panel.position_slider.maximum()  # at the new keyframe
+    np.testing.assert_array_equal(wait_frame(window), moved)

@@ -23,7 +23,7 @@ from studio.engine.projection import Projector
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 from studio.ui.latent_panel import SLIDER_STEPS
-from studio.core.walk import PictureKey
+from studio.core.walk import LatentKey
 from studio.ui.main_window import MainWindow
 from studio.ui.qimage import pixmap_from_array
 
@@ -73,7 +73,7 @@ def test_a_picture_from_a_file_is_a_keyframe_the_walk_goes_through(qtbot, painte
     qtbot.waitUntil(lambda: not win.pictures.busy() and bool(panel.walk.keyframes), timeout=10_000)
     (key,) = panel.walk.keyframes
     expected = projector.project(picture)
-    assert isinstance(key, PictureKey) and key.name == "me.png" and key.model == "painter"
+    assert isinstance(key, LatentKey) and key.name == "me.png" and key.model == "painter"
     np.testing.assert_allclose(key.latent, expected.latent, atol=1e-6)
     assert key.psnr == pytest.approx(expected.psnr, abs=1e-3)
     np.testing.assert_array_equal(wait_frame(win), generator.render(key.latent)[0])
@@ -147,7 +147,7 @@ def test_a_model_without_an_encoder_offers_no_pictures_and_drops_them_from_the_w
     panel.model_combo.setCurrentIndex([e.name for e in panel.entries].index("tiny"))
     assert not panel.picture_button.isEnabled() and not panel.strip.acceptDrops()
     assert "--encoder" in panel.picture_button.toolTip()
-    assert panel.walk.keyframes == [] and "picture keyframe removed" in panel.keys_hint.text()
+    assert panel.walk.keyframes == [] and "keyframe of another model removed" in panel.keys_hint.text()
 
 
 def test_an_exported_frame_reopens_with_its_picture_keyframe(qtbot, painter_window, wait_frame, models, tmp_path,
@@ -169,7 +169,7 @@ def test_an_exported_frame_reopens_with_its_picture_keyframe(qtbot, painter_wind
     again.open_file(target)
     qtbot.waitUntil(lambda: len(again.panel.walk.keyframes) == 2, timeout=10_000)
     restored = again.panel.walk.keyframes[0]
-    assert isinstance(restored, PictureKey)
+    assert isinstance(restored, LatentKey)
     np.testing.assert_array_equal(restored.latent, panel.walk.keyframes[0].latent)
     np.testing.assert_array_equal(wait_frame(again), shown)
     again.close()
