@@ -60,8 +60,10 @@ class KeyframeStrip(QListWidget):
             icon = QIcon(pixmap_from_array(image, KEY_PX)) if image is not None else self._blank
             if isinstance(key, LatentKey):
                 label = keyframe_label(key, 7)
-                close = f", drawn back at {key.psnr:.1f} dB PSNR" if key.psnr is not None else ""
-                tip = (f"Keyframe {index + 1}: the picture {key.name}{close}\n"
+                # A picture's keyframe says how close the drawing is; a kept frame is only its name.
+                what = f"the picture {key.name}, drawn back at {key.psnr:.1f} dB PSNR" if key.psnr is not None \
+                    else key.name
+                tip = (f"Keyframe {index + 1}: {what}\n"
                        f"{'Hover: the picture itself   ' if key.original is not None else ''}"
                        "Click: go to it   Right-click: remove it")
                 original = QIcon(pixmap_from_array(key.original, KEY_PX)) if key.original is not None else None
