@@ -16,11 +16,11 @@ from PySide6.QtCore import QObject, QStandardPaths, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
+from studio.core.walk import LatentWalk, keyframe_label
 from studio.engine.generator import Generator
 from studio.ui.animation_export import ANIMATION_FILTERS, animation_progress, with_suffix
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.latent_panel import FPS, LatentPanel
-from studio.core.walk import LatentWalk, keyframe_label
 from studio.ui.messages import show_error
 from studio.ui.render_worker import GeneratorCache
 

@@ -17,10 +17,10 @@ from PySide6.QtGui import QAction, QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMenu,
                                QPushButton, QSizePolicy, QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
+from studio.core.walk import MODES, Keyframe, LatentKey, LatentWalk, keyframe_latents
 from studio.engine.registry import ModelEntry
 from studio.ui.direction_sliders import DirectionSliders
 from studio.ui.keyframe_strip import KeyframeStrip
-from studio.core.walk import MODES, Keyframe, LatentWalk, LatentKey, keyframe_latents
 from studio.ui.render_worker import RenderResult, RenderWorker
 from studio.ui.thumbnail_grid import ThumbnailGrid
 
@@ -32,6 +32,7 @@ REROLL_RANGE = 1_000_000  # rerolled seeds stay short enough to read and type
 FRAME = "frame"
 THUMBNAILS = "thumbnails"
 REFINE_STEPS = 200  # Add Picture's optional refinement (engine/projection.py)
+MOVED = "moved "  # the name of a frame kept from the direction sliders, before its number
 # Where "Add picture" takes a picture from (the window supplies the pixels).
 PICTURE_SOURCES = {"file": "From File…", "layer": "From Active Layer", "selection": "From Selection",
                    "clipboard": "From Clipboard"}
@@ -52,7 +53,7 @@ class LatentPanel(QWidget):
         self.entry: ModelEntry | None = None
         self.entries: list[ModelEntry] = []
         self.base_seed = 0
-        self._images: dict[Keyframe, np.ndarray] = {}  # seed or picture -> thumbnail of the current model
+        self._images: dict[Keyframe, np.ndarray] = {}  # keyframe or grid seed -> thumbnail of the current model
         self._images_truncation = self.walk.truncation  # the truncation those images were made at
         self._play_direction = 1.0
         self._play_position = 0.0
@@ -454,8 +455,8 @@ class LatentPanel(QWidget):
         if self.entry is None or not self.walk.keyframes or self.walk.offset is None:
             return
         latent = self.walk.latent(int(self.entry.manifest["latent_size"]))[0]
-        kept = sum(isinstance(k, LatentKey) and k.original is None for k in self.walk.keyframes)
-        key = LatentKey(latent, f"moved {kept + 1}", self.entry.name)
+        kept = sum(isinstance(k, LatentKey) and k.name.startswith(MOVED) for k in self.walk.keyframes)
+        key = LatentKey(latent, f"{MOVED}{kept + 1}", self.entry.name)
         self.directions.reset()
         self.add_latent_keyframe(key)
 

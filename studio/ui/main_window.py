@@ -15,6 +15,7 @@ from studio import __version__
 from studio.core.paths import shipped_models_dir, user_models_dir
 from studio.core.project import SUFFIX as PROJECT_SUFFIX
 from studio.core.recipe import encode_latent
+from studio.core.walk import LatentWalk
 from studio.engine.generator import model_recipe
 from studio.engine.registry import ModelEntry, Registry
 from studio.engine.runtime import Runtime
@@ -29,7 +30,6 @@ from studio.ui.export_dialog import ExportDialog
 from studio.ui.inpaint_panel import InpaintPanel
 from studio.ui.latent_panel import LatentPanel
 from studio.ui.layers_panel import LayersPanel
-from studio.core.walk import LatentWalk
 from studio.ui.messages import show_error
 from studio.ui.autosave import Autosaver, offer_recovery
 from studio.ui.preferences import save_device, saved_autosave_interval, saved_user_models_dir

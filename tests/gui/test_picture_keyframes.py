@@ -18,12 +18,12 @@ from studio.core.imageio import save_image
 from studio.core.latent import latent_from_seed, slerp
 from studio.core.mask import rectangle
 from studio.core.recipe import read_recipe
+from studio.core.walk import LatentKey
 from studio.engine.generator import Generator
 from studio.engine.projection import Projector
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 from studio.ui.latent_panel import SLIDER_STEPS
-from studio.core.walk import LatentKey
 from studio.ui.main_window import MainWindow
 from studio.ui.qimage import pixmap_from_array
 
