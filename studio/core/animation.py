@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from studio.core import recipe as recipes
-from studio.core.atomic import atomic_path
+from studio.core.atomic import atomic_path, new_folder_mode
 from studio.core.imageio import ImageError
 
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".mp4": "MP4"}
@@ -243,6 +243,7 @@ def _write_frame_folder(target: Path, frames: np.ndarray, recipe: dict[str, Any]
     n = len(frames)
     digits = max(4, len(str(n - 1)))
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp.chmod(new_folder_mode())  # mkdtemp's is private; the frames are for other programs too
     try:
         for i, frame in enumerate(frames):
             if stop():

@@ -2,6 +2,10 @@
 
 A crash or kill -9 mid-write leaves either the old file or the new one, never a
 torn file, because rename within one folder is atomic on every desktop OS.
+
+The temporary file is private (mkstemp makes it 0600); before the rename it
+gets the mode the user's umask gives a new file (0644 under the usual 022),
+so other programs and users can read what we save, as with any editor.
 """
 
 from __future__ import annotations
@@ -9,8 +13,34 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
+
+_umask_lock = threading.Lock()
+
+
+def umask() -> int:
+    """The process's umask (read without changing it where the OS allows)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    with _umask_lock:  # elsewhere the only way to read it is to set it and put it back
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+def new_file_mode() -> int:
+    """What open() would give a new file: 0666 less the umask."""
+    return 0o666 & ~umask()
+
+
+def new_folder_mode() -> int:
+    """What mkdir would give a new folder: 0777 less the umask."""
+    return 0o777 & ~umask()
 
 
 @contextlib.contextmanager
@@ -31,6 +61,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             fh.flush()
             os.fsync(fh.fileno())
+        with contextlib.suppress(OSError):  # a file system without modes (FAT, some shares) keeps its own
+            os.chmod(tmp, new_file_mode())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

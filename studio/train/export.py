@@ -23,6 +23,7 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from studio.core.arguments import ArgumentError, Parser
+from studio.core.atomic import new_file_mode, new_folder_mode
 from studio.core.paths import user_models_dir
 from studio.train import checkpoint as ckpt_io
 from studio.train.tasks import DEFAULT_TASK, task_of
@@ -187,9 +188,10 @@ def _swap_into_place(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
         os.replace(final, old)
     os.replace(staging, final)
-    # mkdtemp/mkstemp make private files; a model folder is meant to be shared.
-    final.chmod(0o755)
+    # mkdtemp/mkstemp make private files; a model folder gets the modes the
+    # user's umask gives new ones, as everything else we write.
+    final.chmod(new_folder_mode())
     for path in final.iterdir():
-        path.chmod(0o644)
+        path.chmod(new_file_mode())
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

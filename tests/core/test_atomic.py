@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
+import numpy as np
 import pytest
 
-from studio.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from studio.core.animation import save_animation
+from studio.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text, umask
 
 
 def test_write_creates_folders_and_replaces(tmp_path):
@@ -45,3 +50,19 @@ def test_library_writing_to_the_path_works(tmp_path):
             fh.write(bytes(range(256)))
     assert target.read_bytes() == bytes(range(256))
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_saved_files_get_the_mode_the_umask_gives_not_the_temporary_files(tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert umask() == 0o022
+        atomic_write_text(tmp_path / "shared.txt", "for everyone to read")
+        assert stat.S_IMODE((tmp_path / "shared.txt").stat().st_mode) == 0o644
+        frames = np.zeros((2, 8, 8, 3), np.uint8)
+        save_animation(tmp_path / "frames", frames, fps=12)
+        assert stat.S_IMODE((tmp_path / "frames").stat().st_mode) == 0o755
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "private.txt", "mine")
+        assert stat.S_IMODE((tmp_path / "private.txt").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
