@@ -24,6 +24,7 @@ from studio.core.imageio import IMAGE_SUFFIXES, load_image
 from studio.core.placement import fit_within
 from studio.core.project import SUFFIX, capture_project, load_project, write_project
 from studio.ui.background_task import BackgroundTask
+from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import show_error
 
 RECENT_KEY = "files/recent"
@@ -160,10 +161,11 @@ class DocumentFiles(QObject):
     def save_as(self, then: Callable[[], None] | None = None) -> None:
         if self.document is None:
             return
-        start = str(self.path) if self.path else str(Path.home() / (Path(self.source_name).stem + SUFFIX))
+        start = str(self.path) if self.path else str(start_folder() / (Path(self.source_name).stem + SUFFIX))
         name, _ = QFileDialog.getSaveFileName(self.window, "Save Project", start, PROJECT_FILTER)
         if not name:
             return
+        remember(name)
         path = Path(name)
         if path.suffix.lower() != SUFFIX:
             path = path.with_name(path.name + SUFFIX)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QStandardPaths, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
@@ -20,6 +20,7 @@ from studio.core.walk import LatentWalk, keyframe_label
 from studio.engine.generator import Generator
 from studio.ui.animation_export import ANIMATION_FILTERS, animation_progress, with_suffix
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
+from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.latent_panel import FPS, LatentPanel
 from studio.ui.messages import show_error
 from studio.ui.render_worker import GeneratorCache
@@ -77,7 +78,6 @@ class ExportActions(QObject):
         self.window = window
         self.panel = panel
         self.generators = generators
-        self.folder = Path(QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or Path.home())
         self.tasks = TaskSet()
         self.progress_dialog: QProgressDialog | None = None
 
@@ -115,13 +115,13 @@ class ExportActions(QObject):
         if path is None:
             seeds = "-".join(keyframe_label(key) for key in walk.keyframes[:4])
             chosen, selected = QFileDialog.getSaveFileName(
-                self.window, "Export Frame", str(self.folder / f"{entry.name}_{seeds}_{walk.position:.3f}.png"),
+                self.window, "Export Frame", str(start_folder() / f"{entry.name}_{seeds}_{walk.position:.3f}.png"),
                 ";;".join(FRAME_FILTERS))
             if not chosen:
                 return None
             path = with_suffix(chosen, selected, FRAME_FILTERS)
         target = Path(path)
-        self.folder = target.parent
+        remember(target)
         generators = self.generators
         task = BackgroundTask(lambda task: write_frame(target, generators.get(entry), walk))
         task.succeeded.connect(lambda p: self._done(p))
@@ -141,13 +141,13 @@ class ExportActions(QObject):
         frames = int(frames or self.panel.frames_spin.value())
         if path is None:
             chosen, selected = QFileDialog.getSaveFileName(
-                self.window, "Export Animation", str(self.folder / f"{entry.name}_walk.gif"),
+                self.window, "Export Animation", str(start_folder() / f"{entry.name}_walk.gif"),
                 ";;".join(ANIMATION_FILTERS))
             if not chosen:
                 return None
             path = with_suffix(chosen, selected, ANIMATION_FILTERS)
         target = Path(path)
-        self.folder = target.parent
+        remember(target)
         generators = self.generators
         task = BackgroundTask(lambda task: write_animation(
             target, generators.get(entry), walk, frames, FPS, progress=task.report, cancelled=task.is_cancelled))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from PySide6.QtCore import QSignalBlocker, QStandardPaths, Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -44,6 +44,7 @@ from studio.core.export import scaled_size
 from studio.core.imageio import DEFAULT_MAX_PIXELS, SAVE_FORMATS
 from studio.core.rect import Rect, bounds
 from studio.engine.registry import ModelEntry
+from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.preferences import settings
 from studio.ui.theme import current
 from studio.ui.upscale_target import factor_of
@@ -239,8 +240,9 @@ class ExportDialog(QDialog):
         self.wanted_alpha = _bool(stored.value(KEY + "keep_alpha"), True)
         self.alpha_check.setChecked(self.wanted_alpha)
         self.recipe_check.setChecked(_bool(stored.value(KEY + "embed_recipe"), True))
-        pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or str(Path.home())
-        folder = Path(str(stored.value(KEY + "folder", pictures) or pictures))
+        folder = Path(str(stored.value(KEY + "folder", "") or start_folder()))
+        if not folder.is_dir():  # gone since: never propose a folder to be created
+            folder = start_folder()
         self.path_edit.setText(str(folder / (name + self.suffix())))
 
         self.format_combo.currentIndexChanged.connect(self._format_changed)
@@ -369,6 +371,7 @@ class ExportDialog(QDialog):
         stored.setValue(KEY + "embed_recipe", o.embed_recipe)
         stored.setValue(KEY + "upscaler", o.upscaler.name if o.upscaler else "")
         stored.setValue(KEY + "folder", str(o.path.parent))
+        remember(o.path)
 
     @staticmethod
     def _size_text(rect: Rect | None) -> str:

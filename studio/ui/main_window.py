@@ -23,6 +23,7 @@ from studio.engine.style import Stylizer
 from studio.ui.background_task import BackgroundTask, TaskSet
 from studio.ui.canvas_actions import CanvasActions, SizeDialog
 from studio.ui.canvas_view import CanvasView
+from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.document_export import TITLE as EXPORT_TITLE, export_task
 from studio.ui.document_files import DocumentFiles, image_filter
 from studio.ui.export_actions import ExportActions
@@ -528,9 +529,10 @@ class MainWindow(QMainWindow):
         show_error(self, "Render", message)
 
     def open_dialog(self) -> None:
-        start = str(self.files.path.parent if self.files.path else self.exports.folder)
+        start = str(self.files.path.parent if self.files.path else start_folder())
         chosen, _ = QFileDialog.getOpenFileName(self, "Open", start, image_filter())
         if chosen:
+            remember(chosen)
             self.open_file(chosen)
 
     def open_file(self, path: str | Path) -> BackgroundTask:

@@ -27,6 +27,7 @@ from studio.core.rect import bounds, is_empty, slices
 from studio.core.walk import LatentKey
 from studio.engine.projection import RefineCancelled
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
+from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.latent_panel import REFINE_STEPS, LatentPanel
 from studio.ui.messages import show_error
 from studio.ui.qimage import array_from_qimage
@@ -44,7 +45,6 @@ class LatentKeys(QObject):
                  generators: GeneratorCache):
         super().__init__(window)
         self.window, self.panel, self._document, self.generators = window, panel, document, generators
-        self.folder = Path.home()
         self.tasks = TaskSet()
         panel.pictureRequested.connect(self.add_from)
         panel.picturesDropped.connect(self.add_files)
@@ -57,7 +57,7 @@ class LatentKeys(QObject):
         """A picture from `source` (latent_panel.PICTURE_SOURCES) as a keyframe."""
         if source == "file":
             patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
-            chosen, _ = QFileDialog.getOpenFileNames(self.window, TITLE, str(self.folder),
+            chosen, _ = QFileDialog.getOpenFileNames(self.window, TITLE, str(start_folder()),
                                                      f"Images ({patterns});;All files (*)")
             return self.add_files(chosen) if chosen else None
         try:
@@ -71,7 +71,7 @@ class LatentKeys(QObject):
         """Each image file as a keyframe, in order."""
         if not paths:
             return None
-        self.folder = Path(paths[-1]).parent
+        remember(paths[-1])
         return self._encode([(Path(p).name, lambda p=p: load_image(p)) for p in paths])
 
     def _capture(self, source: str) -> PictureSource:

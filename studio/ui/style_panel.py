@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
@@ -37,6 +37,7 @@ from studio.ui.action_row import add_action_row
 from studio.ui.animation_export import ANIMATION_FILTERS, animation_progress, with_suffix
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.canvas_view import CanvasView
+from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import one_line, show_error
 from studio.ui.qimage import array_from_qimage
 from studio.ui.style_picker import BuiltinPicker, ImageSlot, ImageStyle
@@ -70,7 +71,6 @@ class StylePanel(QWidget):
         self.waiting: dict[str, int] = {}  # channel -> serial whose result has not been handled yet
         self.tasks = TaskSet()
         self.last_preview: np.ndarray | None = None  # the image floating over the canvas now
-        self.folder = Path(QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or Path.home())
         self._target: StyleTarget | None = None  # the last capture, reused while the document stays the same
         self._live = False  # the preview follows the controls (set by any interaction)
         self._watched: Document | None = None
@@ -459,10 +459,10 @@ class StylePanel(QWidget):
 
     def choose_style_file(self, key: str = "a") -> None:
         patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
-        chosen, _ = QFileDialog.getOpenFileName(self, f"Picture for Style {key.upper()}", str(self.folder),
+        chosen, _ = QFileDialog.getOpenFileName(self, f"Picture for Style {key.upper()}", str(start_folder()),
                                                 f"Images ({patterns});;All files (*)")
         if chosen:
-            self.folder = Path(chosen).parent
+            remember(chosen)
             self.load_style_file(chosen, key)
 
     def load_style_file(self, path: str | Path, key: str = "a") -> int:
@@ -535,13 +535,13 @@ class StylePanel(QWidget):
             return None
         if path is None:
             stem = f"{Path(a.name).stem}_to_{Path(b.name).stem}".replace("'", "").replace(" ", "_")
-            chosen, selected = QFileDialog.getSaveFileName(self, "Export Animation", str(self.folder / f"{stem}.gif"),
+            chosen, selected = QFileDialog.getSaveFileName(self, "Export Animation", str(start_folder() / f"{stem}.gif"),
                                                            ";;".join(ANIMATION_FILTERS))
             if not chosen:
                 return None
             path = with_suffix(chosen, selected, ANIMATION_FILTERS)
         out = Path(path)
-        self.folder = out.parent
+        remember(out)
         count = int(frames or self.frames_spin.value())
         loop = self.loop_check.isChecked()
         choice = image_choice(a.vector, a.name, b.vector, b.name, 0.0, strength=self.strength_slider.value() / 100,

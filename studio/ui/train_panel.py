@@ -50,6 +50,7 @@ from studio.train.protocol import PAUSE_FILE, STOP_FILE
 from studio.train.tasks import DEFAULT_TASK, TASKS
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.curve_plot import CurvePlot
+from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import show_error
 from studio.ui.qimage import qimage_from_array
 from studio.ui.theme import current
@@ -507,9 +508,10 @@ class TrainPanel(QWidget):
         self._name_edited = bool(text.strip())
 
     def choose_folder(self) -> None:
-        start = str(self.data_folder or Path.home())
+        start = str(self.data_folder or start_folder())
         chosen = QFileDialog.getExistingDirectory(self, "Choose Training Images", start)
         if chosen:
+            remember(chosen)
             self.set_data_folder(chosen)
 
     def set_data_folder(self, folder: str | os.PathLike) -> BackgroundTask:

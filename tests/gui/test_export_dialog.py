@@ -118,6 +118,7 @@ def test_too_big_an_export_is_refused_before_it_starts(qtbot):
 
 def test_choices_are_remembered_through_qsettings(qtbot, doc, tmp_path):
     doc.mask[0:5, 0:5] = 255
+    (tmp_path / "out").mkdir()  # as the export will have made it
     dialog = _dialog(qtbot, doc)
     _type_path(qtbot, dialog, tmp_path / "out" / "a.webp")
     dialog.scale_spin.setValue(50)
