@@ -16,6 +16,7 @@ start), only slower and less close.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from studio.core.fidelity import psnr
-from studio.core.framing import prepare_image
+from studio.core.framing import FITS, prepare_image
 from studio.engine.generator import Generator
 from studio.core.imageio import save_image
 from studio.core.recipe import decode_latent, encode_latent
@@ -55,7 +56,7 @@ class Projector:
 
     def __init__(self, generator: Generator, runtime: Runtime | None = None):
         entry = generator.entry
-        self.generator = generator
+        self.generator, self.missing = generator, ""
         try:
             path = entry.companion("encoder")
         except ModelError as exc:
@@ -64,8 +65,11 @@ class Projector:
             path = None
         spec = entry.manifest.get("encoder", {}) if path is not None else {}
         self.fit = str(spec.get("fit", "auto"))
-        background = str(spec.get("background", DEFAULT_BACKGROUND)).lstrip("#")
-        self.background = tuple(int(background[i:i + 2], 16) for i in (0, 2, 4))
+        background = str(spec.get("background", DEFAULT_BACKGROUND))
+        if self.fit not in FITS or not re.fullmatch(r"#[0-9a-fA-F]{6}", background):
+            raise ModelError(f"model '{entry.name}': its encoder entry's fit {self.fit!r} or background "
+                             f"{background!r} is not one the trainer writes")
+        self.background = tuple(int(background[i:i + 2], 16) for i in (1, 3, 5))
         self._session = None
         if path is not None:
             self._input, self._output = spec["inputs"][0]["name"], spec["outputs"][0]["name"]

@@ -103,3 +103,14 @@ def test_a_model_without_an_encoder_is_refined_from_the_mean_latent(models):
     assert not projector.has_encoder
     result = projector.project(_picture(32, 32), refine_steps=10)
     assert result.latent.shape == (16,) and np.isfinite(result.latent).all()
+
+
+def test_a_tampered_encoder_entry_is_one_model_error(tmp_path):
+    import json
+
+    folder = write_encoder_model(tmp_path, "painter")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["encoder"]["background"] = "#xyz"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="background '#xyz' is not one the trainer writes"):
+        Projector(_generator(tmp_path, "painter"))
