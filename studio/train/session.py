@@ -86,6 +86,11 @@ ROLLBACK_LIMIT = 20  # rollbacks in a row (no good step between) before the run 
 # Tests only: at this step, poison one generator weight with NaN (once per process).
 INJECT_NAN_ENV = "STUDIO_TRAIN_INJECT_NAN_AT"
 METRIC_IMAGES = 200  # reference images when nothing is held out
+# Sample grids between checkpoints, so an artist sees something early: the
+# first after this many seconds of training, then at least this often (a
+# checkpoint's grid counts). Tests shorten both through the environment.
+PREVIEW_FIRST_S, PREVIEW_EVERY_S = 60.0, 120.0
+PREVIEW_ENV = "STUDIO_TRAIN_PREVIEW_S"  # "FIRST,EVERY" in seconds
 
 
 class Session:
@@ -225,6 +230,9 @@ class Session:
             self.reporter.set_target(args.steps)
         self.started = time.monotonic()
         self.paused_s = 0.0
+        first, self.preview_every = (float(v) for v in os.environ.get(PREVIEW_ENV, "").split(",")) \
+            if os.environ.get(PREVIEW_ENV) else (PREVIEW_FIRST_S, PREVIEW_EVERY_S)
+        self.next_preview = first  # in seconds of active training
         deadline = self.started + args.minutes * 60.0 if args.minutes is not None else None
         base = config.get("base")
         self.reporter.emit(event(START, step=self.step, resumed=self.plan.resume is not None,
@@ -293,6 +301,8 @@ class Session:
                 window.update(g=0.0, d=0.0, n=0, t=time.monotonic(), images=0)
             if at_checkpoint and self.watch_health():
                 self._save(None)
+            elif self.main and self._active(time.monotonic()) >= self.next_preview and self.finite():
+                self._write_samples()
             if self.metrics_every and self.step % self.metrics_every == 0:
                 self.measure()
 
@@ -460,16 +470,22 @@ class Session:
 
     # -- outputs ----------------------------------------------------------------
     def _save(self, reason: str | None) -> None:
-        grid = self.out / "samples" / f"step_{self.step:06d}.png"
         if not self.finite():  # the grid shows what is saved, and NaN is never saved
             self.roll_back(f"step {self.step}: non-finite weights before a checkpoint")
         pixels = self.sample_images() if self.main else None
         self._write_checkpoint(reason)
-        if pixels is not None:
-            write_grid(grid, pixels)
-        self.reporter.emit(event(SAMPLES, step=self.step, path=str(grid)))
+        self._write_samples(pixels)
         self.reporter.emit(event(CHECKPOINT, step=self.step, path=self.checkpoint_path))
         self._curves()
+
+    def _write_samples(self, pixels: np.ndarray | None = None) -> None:
+        """samples/step_N.png (of `pixels`, else rendered now) and its event;
+        the next preview is due PREVIEW_EVERY_S of training later."""
+        grid = self.out / "samples" / f"step_{self.step:06d}.png"
+        if self.main:
+            write_grid(grid, self.sample_images() if pixels is None else pixels)
+            self.next_preview = self._active(time.monotonic()) + self.preview_every
+        self.reporter.emit(event(SAMPLES, step=self.step, path=str(grid)))
 
     def _write_checkpoint(self, reason: str | None, keep_previous: bool = True) -> None:
         """Rank 0 writes; NaN never reaches the disk (non-finite weights are

@@ -314,3 +314,21 @@ def test_export_of_missing_run_is_error_exit_2(tmp_path):
 
     assert main([str(tmp_path / "nope"), "--name", "x", "--dest", str(tmp_path)]) == 2
     assert main([str(tmp_path), "--name", "../evil", "--dest", str(tmp_path)]) == 2
+
+
+def test_sample_grids_come_between_checkpoints_on_a_clock(tmp_path):
+    """A first grid soon after the start and then every so often, whatever
+    the checkpoint interval (here shortened to 0.2 s, then every 0.5 s)."""
+    data = make_images(tmp_path / "data", 8, (16, 16))
+    env = {**_env(tmp_path / "cache"), "STUDIO_TRAIN_PREVIEW_S": "0.2,0.5"}
+    proc = subprocess.run([sys.executable, "-m", "studio.train", "--data", str(data), "--out", str(tmp_path / "run"),
+                           *TINY, "--minutes", "0.05", "--checkpoint-every", "100000", "--metrics-every", "0"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    events = _events(proc.stdout)
+    samples = [e for e in events if e["event"] == "samples"]
+    checkpoints = [e for e in events if e["event"] == "checkpoint"]
+    assert len(checkpoints) == 1 and len(samples) >= 3  # the final checkpoint's grid and the clock's before it
+    assert all(Path(e["path"]).is_file() for e in samples)
+    steps = [e["step"] for e in samples]
+    assert steps == sorted(steps) and steps[0] < checkpoints[0]["step"]
