@@ -104,7 +104,6 @@ def mask_film(mask: np.ndarray) -> np.ndarray:
 class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)  # scale factor, 1.0 = 100 %
     pointerMoved = Signal(object)  # (x, y) document px under the pointer, or None off the canvas
-    compareHeld = Signal(bool)  # Tab pressed (True) / released (False): show the image without the last AI result
     # A tool's press..release ended (the tool; its command, if any, is applied
     # by now). Not sent for a stroke abandoned with Escape or a tool switch.
     strokeFinished = Signal(object)
@@ -382,15 +381,7 @@ class CanvasView(QGraphicsView):
             self.pan_by(delta.x() / 120 * WHEEL_SCROLL_PX, delta.y() / 120 * WHEEL_SCROLL_PX)
         event.accept()
 
-    def focusNextPrevChild(self, forward: bool) -> bool:
-        return False  # Tab belongs to the canvas (hold to compare), not to focus hopping
-
     def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key_Tab:
-            if not event.isAutoRepeat():
-                self.compareHeld.emit(True)
-            event.accept()
-            return
         if event.key() == Qt.Key_Escape:
             if self._tool_down and self.tool is not None:
                 self.tool.cancel(self)
@@ -407,10 +398,6 @@ class CanvasView(QGraphicsView):
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:
-        if event.key() == Qt.Key_Tab and not event.isAutoRepeat():
-            self.compareHeld.emit(False)
-            event.accept()
-            return
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
             self._space_held = False
             if self._pan_from is None:

@@ -22,6 +22,7 @@ from studio.engine.runtime import Runtime
 from studio.engine.style import Stylizer
 from studio.ui.background_task import BackgroundTask, TaskSet
 from studio.ui.canvas_actions import CanvasActions, SizeDialog
+from studio.ui.canvas_keys import CanvasKeys
 from studio.ui.canvas_view import CanvasView
 from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.document_export import TITLE as EXPORT_TITLE, export_task
@@ -156,7 +157,7 @@ class MainWindow(QMainWindow):
                                                self.autosaver.document_saved()))
         self.actions_.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.actions_.placed.connect(self._placed)
-        self.canvas.compareHeld.connect(self._compare)
+        self.canvas_keys = CanvasKeys(self, self._compare)  # hold Tab to compare, one-key shortcuts: anywhere
         self.panel.add_place_actions(self.actions_.place_action, self.upscales.place_action)
         self.upscales.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._model_name = ""

@@ -1,0 +1,60 @@
+"""One-key shortcuts and hold-Tab work wherever the keyboard focus is in the
+window, as in Krita, except while typing into a text field."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from studio.core.document import Document
+
+
+def _focus(qtbot, widget) -> None:
+    widget.setFocus(Qt.OtherFocusReason)
+    qtbot.waitUntil(widget.hasFocus, timeout=2_000)
+
+
+def test_tool_keys_work_with_the_focus_in_a_panel_or_a_spin_box(qtbot, window):
+    tools = window.tools
+    window.dock.raise_()
+    for widget in (window.panel.strip, window.panel.seed_spin, tools.size_spin, window.panel.truncation_slider):
+        tools.select("brush")
+        _focus(qtbot, widget)
+        qtbot.keyClick(widget, Qt.Key_M)
+        assert tools.current == "mask", type(widget).__name__
+        qtbot.keyClick(widget, Qt.Key_E)
+        assert tools.current == "eraser", type(widget).__name__
+    size = tools.settings.size
+    qtbot.keyClick(tools.size_spin, Qt.Key_BracketRight)
+    assert tools.settings.size > size
+    # Digits still go to the spin box.
+    tools.size_spin.lineEdit().selectAll()
+    qtbot.keyClicks(tools.size_spin, "33")
+    assert tools.size_spin.text().startswith("33")
+
+
+def test_typing_a_name_is_not_a_shortcut(qtbot, window):
+    window.train_dock.raise_()
+    field = window.train_panel.name_edit
+    _focus(qtbot, field)
+    window.tools.select("brush")
+    qtbot.keyClicks(field, "mel")
+    assert field.text() == "mel" and window.tools.current == "brush"
+
+
+def test_hold_tab_compares_with_the_focus_in_a_panel(qtbot, window, wait_frame):
+    background = np.zeros((40, 60, 4), np.uint8)
+    background[..., 3] = 255
+    doc = Document.from_image(background, "background")
+    window.files.adopt(doc, None, "painting.png")
+    qtbot.mouseClick(window.panel.grid.buttons[0], Qt.LeftButton)
+    wait_frame(window)
+    window.actions_.place_action.trigger()
+    assert len(doc.layers) == 2
+    layer = doc.layers[-1]
+    _focus(qtbot, window.panel.strip)
+    qtbot.keyPress(window.panel.strip, Qt.Key_Tab)
+    np.testing.assert_array_equal(window.canvas.image(), doc.composite_without(layer.id))
+    assert window.panel.strip.hasFocus()  # Tab compared; it did not move the focus
+    qtbot.keyRelease(window.panel.strip, Qt.Key_Tab)
+    np.testing.assert_array_equal(window.canvas.image(), doc.composite())
