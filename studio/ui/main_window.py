@@ -39,6 +39,7 @@ from studio.ui.preferences_dialog import PreferencesDialog
 from studio.ui.picture_keys import LatentKeys
 from studio.ui.render_worker import GeneratorCache, RenderWorker
 from studio.ui.theme import apply_theme
+from studio.ui.shortcuts_dialog import ShortcutsDialog
 from studio.ui.style_panel import StylePanel
 from studio.ui.tool_box import ToolBox
 from studio.ui.train_panel import TrainPanel
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
             train_menu.addAction(action)
 
         help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard Shortcuts", "F1", lambda: ShortcutsDialog(self).exec()))
         help_menu.addAction(self._action("&About Latent Studio", None, self._about))
 
         # Panel shortcuts must work wherever the focus is in the window.

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 
 from studio.core.document import Document
+from studio.ui.shortcuts_dialog import ShortcutsDialog
 
 
 def _focus(qtbot, widget) -> None:
@@ -58,3 +60,16 @@ def test_hold_tab_compares_with_the_focus_in_a_panel(qtbot, window, wait_frame):
     assert window.panel.strip.hasFocus()  # Tab compared; it did not move the focus
     qtbot.keyRelease(window.panel.strip, Qt.Key_Tab)
     np.testing.assert_array_equal(window.canvas.image(), doc.composite())
+
+
+def test_the_shortcuts_list_is_read_from_the_actions(qtbot, window):
+    late = QAction("Brand New Thing", window)
+    late.setShortcut(QKeySequence("Ctrl+Alt+J"))
+    window.addAction(late)
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    table = dialog.table
+    rows = {table.item(r, 1).text(): table.item(r, 0).text() for r in range(table.rowCount())}
+    assert rows["Brand New Thing"] == QKeySequence("Ctrl+Alt+J").toString(QKeySequence.NativeText)
+    keys = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert rows["Toggle Eraser"] == "E" and rows["Open"] == "Ctrl+O" and "Hold Tab" in keys
