@@ -84,8 +84,11 @@ class MainWindow(QMainWindow):
         self.worker.start()
 
         self.canvas = CanvasView(self)
-        self.canvas.placeholder = ("Open an image (Ctrl+O) or drop one here,\n"
-                                   "or click a sample in the Latent panel to start a walk")
+        self.canvas.placeholder = ("1. Click samples in the Latent panel to make keyframes\n"
+                                   "    (or open an image: Ctrl+O, or drop one here)\n"
+                                   "2. Drag Position to walk between them; Play loops the walk\n"
+                                   "3. Place on Canvas (Ctrl+Enter) or export the frame (Ctrl+E)\n\n"
+                                   "F1 lists every shortcut")
         self.setCentralWidget(self.canvas)
         self.setAcceptDrops(True)
         self.files = DocumentFiles(self, self._start)
