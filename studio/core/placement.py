@@ -1,8 +1,10 @@
 """Where a picture goes when it lands on a canvas of another size: dropped and
 pasted images are scaled down to fit inside (never up: a small picture stays
-sharp at its own size), generated images are scaled to cover their target
-(the whole canvas, or the selection's box) and centre-cropped, as a fill.
-Scaling is premultiplied Lanczos (studio.core.export.resample)."""
+sharp at its own size); a placed generated image is scaled to fit inside its
+target (the whole canvas, or the selection's box), centred, its aspect kept,
+so nothing of it is cut or stretched; a fill (Replace Selection) is scaled to
+cover its box and centre-cropped. Scaling is premultiplied Lanczos
+(studio.core.export.resample)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,26 @@ def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
     scaled = image if size == (w, h) else resample(image, size)
     x0, y0 = (size[0] - width) // 2, (size[1] - height) // 2
     return np.ascontiguousarray(scaled[y0:y0 + height, x0:x0 + width])
+
+
+def contain_rect(width: int, height: int, rect: Rect) -> Rect:
+    """The largest rect of a width x height picture's aspect inside `rect`, centred in it."""
+    x0, y0, x1, y1 = rect
+    scale = min((x1 - x0) / width, (y1 - y0) / height)
+    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    left, top = x0 + (x1 - x0 - w) // 2, y0 + (y1 - y0 - h) // 2
+    return left, top, left + w, top + h
+
+
+def contain_layer(image: np.ndarray, canvas_width: int, canvas_height: int, rect: Rect) -> np.ndarray:
+    """A canvas-sized uint8 layer holding `image` scaled (up or down) to fit
+    inside `rect`, centred (contain_rect), transparent elsewhere."""
+    image = _rgba(image)
+    x0, y0, x1, y1 = contain_rect(image.shape[1], image.shape[0], rect)
+    layer = np.zeros((canvas_height, canvas_width, 4), np.uint8)
+    size = (x1 - x0, y1 - y0)
+    layer[y0:y1, x0:x1] = image if size == image.shape[1::-1] else resample(image, size)
+    return layer
 
 
 def cover_rect(image: np.ndarray, canvas_width: int, canvas_height: int, rect: Rect) -> np.ndarray:

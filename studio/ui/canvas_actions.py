@@ -2,10 +2,11 @@
 operations, crop and resize, and placing the walk's frame on the canvas.
 
 Each action is one command on the open document, so each is one undo step.
-A generated frame lands where the artist is working: over the selection's
-box with the selection as its alpha when something is selected, else over
-the whole canvas; as a new layer that keeps the frame's recipe (Ctrl+Enter),
-or replacing the active layer's pixels inside the selection (Ctrl+Shift+Enter).
+A generated frame lands where the artist is working: fitted inside the
+selection's box (its aspect kept, centred) with the selection as its alpha
+when something is selected, else fitted inside the whole canvas; as a new
+layer that keeps the frame's recipe (Ctrl+Enter), or filling the active
+layer's pixels inside the selection (Ctrl+Shift+Enter; covering the box).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QInputDial
 from studio.core import mask as mask_ops
 from studio.core.commands import AddLayer, Macro, PixelEdit, ResizeCanvas, ScaleImage, SetLayerProps, SetMask
 from studio.core.document import Document, DocumentError, check_size
-from studio.core.placement import cover_rect
+from studio.core.placement import contain_layer, cover_rect
 from studio.core.rect import slices
 from studio.ui.messages import show_error
 from studio.ui.qimage import array_from_qimage
@@ -220,7 +221,7 @@ class CanvasActions(QObject):
             doc.layers[0].recipe = recipe
             self.placed.emit(doc.layers[0].id)
             return
-        pixels = cover_rect(image, doc.width, doc.height, self.target_rect(doc))
+        pixels = contain_layer(image, doc.width, doc.height, self.target_rect(doc))
         if doc.mask.any():  # the selection is the new layer's alpha: it lands only inside
             pixels[..., 3] = (pixels[..., 3].astype(np.uint16) * doc.mask // 255).astype(np.uint8)
         layer = doc.new_layer(name, pixels, recipe=recipe)

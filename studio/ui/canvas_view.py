@@ -25,6 +25,7 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from studio.core.document import Document
+from studio.core.placement import contain_rect
 from studio.core.rect import Rect, clip, intersect, is_empty, offset, slices
 from studio.ui.qimage import qimage_from_array
 from studio.ui.theme import current
@@ -164,7 +165,7 @@ class CanvasView(QGraphicsView):
 
     def set_preview(self, image: np.ndarray | None, rect: Rect | None = None) -> None:
         """A walk frame (uint8 HxWx3/4) to show: alone when there is no document,
-        else floating over the document, stretched over `rect` (document px;
+        else floating over the document, fitted inside `rect` (document px;
         None = the whole canvas). None hides it."""
         old_size = self._shown_size()
         self._preview = None if image is None else np.array(image, dtype=np.uint8, copy=True)
@@ -251,12 +252,13 @@ class CanvasView(QGraphicsView):
         self.viewport().update()
 
     def place_preview(self, rect: Rect | None) -> None:
-        """Stretch the floating frame over `rect` of the document (None = all of it)."""
+        """Float the frame where Place puts it: fitted inside `rect` of the
+        document (None = all of it), centred, its aspect kept (core.placement)."""
         frame, doc = self._preview, self.document
         if frame is None or doc is None:
             self._preview_item.setPixmap(QPixmap())
             return
-        x0, y0, x1, y1 = rect if rect is not None else doc.rect
+        x0, y0, x1, y1 = contain_rect(frame.shape[1], frame.shape[0], rect if rect is not None else doc.rect)
         self._preview_item.setPixmap(QPixmap.fromImage(qimage_from_array(frame)))
         self._preview_item.setTransform(QTransform.fromScale((x1 - x0) / frame.shape[1], (y1 - y0) / frame.shape[0]))
         self._preview_item.setPos(x0, y0)

@@ -155,8 +155,9 @@ def test_a_generated_frame_lands_as_a_layer_with_its_recipe(qtbot, painting, wai
     assert len(doc.layers) == 2 and not win.canvas.has_preview()
     layer = doc.layers[1]
     assert layer.recipe["model"]["name"] == "tiny" and layer.recipe["seeds"] == seeds
+    # The square frame fits inside the 80 x 60 box, centred, its aspect kept: 60 x 60 at x 30..90.
     alpha = layer.pixels[..., 3]
-    assert alpha[30:90, 20:100].all() and not alpha[:30].any() and not alpha[:, 100:].any()
+    assert alpha[30:90, 30:90].all() and not alpha[:30].any() and not alpha[:, 90:].any() and not alpha[:, :30].any()
     # Hold Tab: the image without the generated layer.
     qtbot.keyPress(win.canvas, Qt.Key_Tab)
     np.testing.assert_array_equal(win.canvas.image(), doc.composite_without(layer.id))
