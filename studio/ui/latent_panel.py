@@ -43,6 +43,9 @@ class LatentPanel(QWidget):
     renderFailed = Signal(str)  # one line
     rescanRequested = Signal()
     modelChanged = Signal(object)  # ModelEntry or None
+    # The artist did something with the walk (picked, dragged, played, moved it):
+    # over a document the frame floats only after that.
+    walkTouched = Signal()
     pictureRequested = Signal(str)  # a PICTURE_SOURCES key: the window encodes that picture
     picturesDropped = Signal(list)  # image file paths dropped on the keyframes
 
@@ -79,6 +82,7 @@ class LatentPanel(QWidget):
         self.play_action.setShortcut(QKeySequence("P"))
         self.play_action.setToolTip("Play / pause the walk (P)")
         self.play_action.toggled.connect(self.set_playing)
+        self.play_action.triggered.connect(self.walkTouched)
         self.reroll_action = QAction(style.standardIcon(QStyle.SP_BrowserReload), "Reroll", self)
         self.reroll_action.setShortcut(QKeySequence("R"))
         self.reroll_action.setToolTip("New random block of seeds (R)")
@@ -185,6 +189,7 @@ class LatentPanel(QWidget):
         self.position_slider.setRange(0, SLIDER_STEPS)
         self.position_slider.setToolTip("Position along the path through the keyframes")
         self.position_slider.valueChanged.connect(self._on_position)
+        self.position_slider.actionTriggered.connect(self.walkTouched)  # the artist's moves, not the code's
         row.addWidget(self.position_slider, 1)
         self.position_label = QLabel("0.000")
         self.position_label.setMinimumWidth(44)
@@ -197,9 +202,11 @@ class LatentPanel(QWidget):
         self.mode_combo.setToolTip("slerp keeps latents at a typical length (sharper mid-points); "
                                    "lerp is a straight line")
         self.mode_combo.currentTextChanged.connect(self._on_mode)
+        self.mode_combo.activated.connect(self.walkTouched)
         self.loop_check = QCheckBox("Loop")
         self.loop_check.setToolTip("Return from the last keyframe to the first")
         self.loop_check.toggled.connect(self._on_loop)
+        self.loop_check.clicked.connect(self.walkTouched)
         row = QHBoxLayout()
         row.addWidget(self.mode_combo, 1)
         row.addWidget(self.loop_check)
@@ -211,6 +218,7 @@ class LatentPanel(QWidget):
         self.truncation_slider.setValue(100)
         self.truncation_slider.setToolTip("Lower: more typical, cleaner images; higher: more variety")
         self.truncation_slider.valueChanged.connect(self._on_truncation)
+        self.truncation_slider.actionTriggered.connect(self.walkTouched)
         self.truncation_label = QLabel("1.00")
         self.truncation_label.setMinimumWidth(44)
         self.truncation_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -350,6 +358,7 @@ class LatentPanel(QWidget):
 
     def add_keyframe(self, seed: int) -> None:
         """Append `seed` to the walk and move to it."""
+        self.walkTouched.emit()
         self.walk.keyframes.append(int(seed))
         self._keyframes_changed()
         self.jump_to_keyframe(len(self.walk.keyframes) - 1)
@@ -364,6 +373,7 @@ class LatentPanel(QWidget):
         encoder found one for, or a kept frame), and move to it."""
         if self.entry is None or key.model != self.entry.name:
             return  # encoded for a model the artist has since left
+        self.walkTouched.emit()
         self.walk.keyframes.append(key)
         self._keyframes_changed()
         self.request_thumbnails()
@@ -397,6 +407,7 @@ class LatentPanel(QWidget):
 
     def jump_to_keyframe(self, index: int) -> None:
         if 0 <= index < len(self.walk.keyframes):
+            self.walkTouched.emit()
             self.set_position(self.walk.keyframe_position(index))
 
     def _keyframes_changed(self) -> None:
@@ -461,6 +472,8 @@ class LatentPanel(QWidget):
         self.add_latent_keyframe(key)
 
     def _on_offset(self, offset) -> None:
+        if offset is not None:
+            self.walkTouched.emit()
         self.walk.offset = offset
         self.request_frame()
 

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._last_placed: int | None = None  # the layer the last AI result landed on (Tab hides it)
         self._last_in_place = False  # the last AI result was an in-place fill (Tab shows the pixels before it)
         self._models_listed = False  # set on the GUI thread once the first scan has ended
+        self._walk_asked = False  # the artist walked since the picture opened: the frame may float over it
         self._pending_open: tuple | None = None  # a file opened before the first model scan ended
 
         self.setWindowTitle("Latent Studio")
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.panel.frameReady.connect(self._show_frame)
+        self.panel.walkTouched.connect(self._walk_touched)
         self.dock.visibilityChanged.connect(self._latent_shown)
         self.panel.renderFailed.connect(self._render_failed)
         self.panel.rescanRequested.connect(self.scan_models)
@@ -448,9 +450,20 @@ class MainWindow(QMainWindow):
         self.canvas.set_document(doc)
         self.layers_panel.set_document(doc)
         self._last_placed, self._last_in_place = None, False
+        self._walk_asked = False  # a new picture: no generated frame over it until the artist walks
+        if doc is None:
+            self._show_last_frame()  # the frame is the canvas again
+        else:
+            self.canvas.set_preview(None)
+        self._update_title(None)
+
+    def _walk_touched(self) -> None:
+        self._walk_asked = True
+        self._show_last_frame()
+
+    def _show_last_frame(self) -> None:
         if self.panel.last_frame is not None:
             self._show_frame(self.panel.last_frame.images[0], self.panel.last_frame.seconds, "")
-        self._update_title(None)
 
     def _document_edited(self, _rect) -> None:
         """A floating frame follows the selection it will land in."""
@@ -464,9 +477,9 @@ class MainWindow(QMainWindow):
         generated picture inside it."""
         if self.files.document is None:
             return
-        if shown and self.panel.last_frame is not None:
-            self._show_frame(self.panel.last_frame.images[0], self.panel.last_frame.seconds, "")
-        elif not shown and self.style_panel.last_preview is None:
+        if shown:
+            self._show_last_frame()
+        elif self.style_panel.last_preview is None:
             self.canvas.set_preview(None)
 
     def _show_frame(self, image, seconds: float, device: str) -> None:
@@ -475,8 +488,8 @@ class MainWindow(QMainWindow):
             self.render_label.setText("")
             return
         doc = self.files.document
-        if doc is not None and self.dock.visibleRegion().isEmpty():
-            return  # see _latent_shown
+        if doc is not None and (self.dock.visibleRegion().isEmpty() or not self._walk_asked):
+            return  # see _latent_shown and _walk_touched
         self.canvas.set_preview(image, self.actions_.target_rect(doc) if doc is not None else None)
         self.render_label.setText(f"Frame {seconds * 1000:.1f} ms")
         if device:

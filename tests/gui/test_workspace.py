@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QAbstractSlider
 
 from studio.core.document import Document
 from studio.core.project import load_project
@@ -382,3 +383,19 @@ def test_lasso_selects_and_a_frame_replaces_pixels_inside_it(qtbot, painting, wa
     key(qtbot, win, "Ctrl+Z")
     np.testing.assert_array_equal(doc.layers[0].pixels, before)
     assert doc.layers[0].recipe is None  # one step: pixels and recipe together
+
+
+def test_the_frame_floats_over_a_picture_only_after_the_artist_walks(qtbot, window, wait_frame):
+    """Opening a picture, or a model arriving (a training run's export), puts
+    no generated frame over it; picking a sample or moving the walk does."""
+    qtbot.mouseClick(window.panel.grid.buttons[1], Qt.LeftButton)
+    wait_frame(window)
+    background = np.zeros((30, 50, 4), np.uint8)
+    background[..., 3] = 255
+    window.files.adopt(Document.from_image(background, "photo"), None, "photo.png")
+    window.panel.refresh()  # a frame rendered again, as after a rescan or a device change
+    wait_frame(window)
+    assert not window.canvas.has_preview()
+    window.panel.position_slider.triggerAction(QAbstractSlider.SliderToMinimum)
+    qtbot.waitUntil(window.canvas.has_preview, timeout=5_000)
+    window.files.document.mark_saved()
