@@ -234,6 +234,16 @@ class Stylizer:
         entry = self.entry("style")
         return int(entry.manifest.get("style_count") or entry.manifest["inputs"][1]["shape"][0])
 
+    @property
+    def style_names(self) -> list[str]:
+        """A name for each built-in style: the manifest's "style_names" when it
+        has one per style, else "Style 0", "Style 1", ..."""
+        names = self.entry("style").manifest.get("style_names")
+        if isinstance(names, list) and len(names) == self.style_count and all(isinstance(n, str) and n
+                                                                               for n in names):
+            return list(names)
+        return [f"Style {i}" for i in range(self.style_count)]
+
     def weights(self, spec: WeightSpec) -> np.ndarray:
         """parse_weights for this network's style count: float32 [26], sums to 1."""
         return parse_weights(spec, self.style_count)

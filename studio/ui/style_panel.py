@@ -42,7 +42,7 @@ from studio.ui.messages import one_line, show_error
 from studio.ui.qimage import array_from_qimage
 from studio.ui.style_picker import BuiltinPicker, ImageSlot, ImageStyle
 from studio.ui.style_target import (DEFAULT_FEATHER, FULL_TILE, MODES, PROXY_PX, StyleChoice, StyleTarget,
-                                    animation_frames, builtin_thumbnails, capture, image_choice, landing_command,
+                                    animation_frames, builtin_styles, capture, image_choice, landing_command,
                                     preview, render_full, style_recipe)
 from studio.ui.style_worker import StyleResult, StyleWorker, StylizerFactory
 
@@ -228,7 +228,8 @@ class StylePanel(QWidget):
         options = {"strength": self.strength_slider.value() / 100.0,
                    "preserve_colour": self.preserve_check.isChecked()}
         if self.tabs.currentIndex() == 0:
-            return StyleChoice(weights=self.picker.blend(), **options)
+            blend = self.picker.blend()
+            return StyleChoice(weights=blend, names=tuple(self.picker.name(i) for i, _ in blend), **options)
         a, b = self.slot_a.style_, self.slot_b.style_
         if a is None:
             return None
@@ -366,7 +367,7 @@ class StylePanel(QWidget):
         # seen, not at start-up, where the Latent panel's first render has the CPU.
         if not self._thumbnails_asked:
             self._thumbnails_asked = True
-            self.waiting[THUMBNAILS] = self.worker.submit(THUMBNAILS, builtin_thumbnails)
+            self.waiting[THUMBNAILS] = self.worker.submit(THUMBNAILS, builtin_styles)
         super().showEvent(event)
 
     def hideEvent(self, event) -> None:
@@ -585,7 +586,7 @@ class StylePanel(QWidget):
         if not self.worker.is_current(channel, result.serial):
             return  # a newer request of this channel is on its way
         if channel == THUMBNAILS:
-            self.picker.set_thumbnails(result.value)
+            self.picker.set_thumbnails(*result.value)
         elif channel == PREVIEW:
             self._show_preview(result)
         elif channel == APPLY:

@@ -73,6 +73,7 @@ class BuiltinPicker(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.names: list[str] = []  # the styles' names, from the network, once known
         self.thumbnails: list[np.ndarray] = []
         self.weights: dict[int, int] = {}  # style index -> slider weight 1..100, in the order added
         self._syncing = False
@@ -103,7 +104,7 @@ class BuiltinPicker(QWidget):
         self.grid.clear()
         for i in range(count):
             item = QListWidgetItem(self._blank, "")
-            item.setToolTip(f"Style {i}\nClick: use it   Ctrl+click: add it to the blend")
+            item.setToolTip(f"{self.name(i)}\nClick: use it   Ctrl+click: add it to the blend")
             item.setData(Qt.UserRole, i)
             item.setSizeHint(QSize(THUMB_PX + 8, THUMB_PX + 8))
             self.grid.addItem(item)
@@ -112,9 +113,14 @@ class BuiltinPicker(QWidget):
         self.weights = {}
         self._set_blend(kept)
 
-    def set_thumbnails(self, images: list[np.ndarray]) -> None:
-        """Show the rendered thumbnails (uint8 HxWx3, one per style)."""
-        if len(images) != self.grid.count():
+    def name(self, index: int) -> str:
+        """Style `index`'s name (the network's, once its thumbnails came; "Style N" before)."""
+        return self.names[index] if index < len(self.names) else f"Style {index}"
+
+    def set_thumbnails(self, images: list[np.ndarray], names: list[str] | None = None) -> None:
+        """Show the rendered thumbnails (uint8 HxWx3, one per style) and the styles' names."""
+        self.names = list(names or [])
+        if len(images) != self.grid.count() or names:
             self.set_count(len(images))
         self.thumbnails = list(images)
         for i, image in enumerate(images):
@@ -203,7 +209,7 @@ class BuiltinPicker(QWidget):
                 icon.setPixmap(pixmap_from_array(self.thumbnails[index], ROW_THUMB_PX))
             icon.setFixedSize(ROW_THUMB_PX, ROW_THUMB_PX)
             layout.addWidget(icon)
-            name = QLabel(f"Style {index}")
+            name = QLabel(self.name(index))
             name.setMinimumWidth(52)
             layout.addWidget(name)
             slider = QSlider(Qt.Horizontal)

@@ -124,10 +124,10 @@ def capture(doc: Document, mode: str, feather: float = DEFAULT_FEATHER) -> Style
 class StyleChoice:
     """A style and how strongly to use it.
 
-    Built-in: `weights`, (index, weight) pairs (any positive scale). Image:
-    `vector`, float32 [100], already interpolated A -> B; `names` the picture(s)
-    and `t` the interpolation. strength 0..1; preserve_colour keeps the
-    target's chroma."""
+    Built-in: `weights`, (index, weight) pairs (any positive scale), `names`
+    the styles' names in the same order. Image: `vector`, float32 [100],
+    already interpolated A -> B; `names` the picture(s) and `t` the
+    interpolation. strength 0..1; preserve_colour keeps the target's chroma."""
 
     weights: tuple[tuple[int, float], ...] = ()
     vector: np.ndarray | None = field(default=None, compare=False)
@@ -142,10 +142,11 @@ class StyleChoice:
 
     @property
     def label(self) -> str:
-        """Short name for a layer: "Style 7", "3 + 12", "starry.jpg", "a.jpg → b.png"."""
+        """Short name for a layer: "Blue Nocturne", "Ink on Yellow + Red Blocks",
+        "starry.jpg", "a.jpg → b.png" (a built-in style without a name: "Style 7")."""
         if self.is_builtin:
-            indices = [i for i, _ in self.weights]
-            return f"Style {indices[0]}" if len(indices) == 1 else " + ".join(str(i) for i in indices)
+            names = self.names or tuple(f"Style {i}" for i, _ in self.weights)
+            return " + ".join(names)
         return " → ".join(self.names)
 
     def spec(self) -> str:
@@ -289,6 +290,11 @@ def reference_picture(size: int = THUMB_SOURCE_PX) -> np.ndarray:
     img[roof] = (0.75, 0.18, 0.12)
     img[(np.abs(xx - 0.62) < 0.02) & (yy > 0.66) & (yy < 0.74)] = (0.3, 0.2, 0.15)  # door
     return np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
+
+
+def builtin_styles(stylizer: Stylizer, size: int = THUMB_SOURCE_PX) -> tuple[list[np.ndarray], list[str]]:
+    """Every built-in style's thumbnail (builtin_thumbnails) and name."""
+    return builtin_thumbnails(stylizer, size), stylizer.style_names
 
 
 def builtin_thumbnails(stylizer: Stylizer, size: int = THUMB_SOURCE_PX) -> list[np.ndarray]:

@@ -232,3 +232,19 @@ def test_missing_network_is_a_one_line_model_error(tmp_path):
     with pytest.raises(ModelError, match="unknown model 'style26'"):
         stylizer.builtin(photo(), 3)
 
+
+
+def test_the_built_in_styles_have_names(tmp_path):
+    import shutil
+
+    stylizer = Stylizer(runtime=Runtime("cpu", threads=1))
+    names = stylizer.style_names
+    assert len(names) == 26 and len(set(names)) == 26 and names[7] == "Blue Nocturne"
+    # A manifest without names (or with the wrong count) numbers them.
+    folder = tmp_path / "models" / "style26"
+    shutil.copytree(shipped_models_dir() / "style26", folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["style_names"] = ["only one"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    numbered = Stylizer(Registry([tmp_path / "models", shipped_models_dir()]), Runtime("cpu", threads=1)).style_names
+    assert numbered[:2] == ["Style 0", "Style 1"]

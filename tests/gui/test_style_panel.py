@@ -201,7 +201,7 @@ def test_whole_image_lands_as_a_new_layer_with_its_recipe(qtbot, studio, stylize
     settle(qtbot, panel)
     assert len(doc.layers) == 2
     styled = doc.layers[1]
-    assert styled.name == "Styled (Style 0)" and doc.active_id == styled.id
+    assert styled.name == "Styled (Ochre Dusk)" and doc.active_id == styled.id  # the name in style26's manifest
     assert_close(styled.pixels, stylizer.builtin(base, 0, preserve_colour=True))
     assert styled.recipe["preserve_colour"] is True and styled.recipe["apply_to"] == "image"
     np.testing.assert_array_equal(doc.layers[0].pixels, base)
