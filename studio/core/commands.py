@@ -380,6 +380,37 @@ class ScaleImage(_Reshape):
         return None
 
 
+class TransformImage(_Reshape):
+    """Flip or rotate the whole image, every layer and the mask alike, by one
+    of TRANSFORMS; a quarter turn swaps the canvas's width and height."""
+
+    TRANSFORMS = {
+        "flip-horizontal": ("Flip Horizontally", lambda a: a[:, ::-1]),
+        "flip-vertical": ("Flip Vertically", lambda a: a[::-1]),
+        "rotate-90": ("Rotate 90° Clockwise", lambda a: np.rot90(a, -1)),
+        "rotate-180": ("Rotate 180°", lambda a: a[::-1, ::-1]),
+        "rotate-270": ("Rotate 90° Counter-clockwise", lambda a: np.rot90(a, 1)),
+    }
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        if kind not in self.TRANSFORMS:
+            raise DocumentError(f"unknown transform {kind!r}; one of {', '.join(self.TRANSFORMS)}")
+        self.kind = kind
+        self.text, self._transform = self.TRANSFORMS[kind]
+
+    def _reshape_layer(self, layer: Layer) -> np.ndarray:
+        return np.ascontiguousarray(self._transform(layer.pixels))
+
+    def _reshape_mask(self, mask: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self._transform(mask))
+
+    def do(self, doc: Document) -> Rect | None:
+        quarter = self.kind in ("rotate-90", "rotate-270")
+        self._apply(doc, doc.height if quarter else doc.width, doc.width if quarter else doc.height)
+        return None
+
+
 class ReplaceCanvas(_Reshape):
     """Give the canvas a new size, with every layer's pixels and the mask
     computed beforehand (an upscale run on a worker): `layers` maps each

@@ -1,5 +1,6 @@
 """The Edit, Select, Image and Layer menus: undo/redo, paste, selection
-operations, crop and resize, and placing the walk's frame on the canvas.
+operations, crop, resize, flip and rotate, and placing the walk's frame on
+the canvas.
 
 Each action is one command on the open document, so each is one undo step.
 A generated frame lands where the artist is working: fitted inside the
@@ -19,7 +20,8 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QSpinBox
 
 from studio.core import mask as mask_ops
-from studio.core.commands import AddLayer, Macro, PixelEdit, ResizeCanvas, ScaleImage, SetLayerProps, SetMask
+from studio.core.commands import (AddLayer, Macro, PixelEdit, ResizeCanvas, ScaleImage, SetLayerProps, SetMask,
+                                  TransformImage)
 from studio.core.document import Document, DocumentError, check_size
 from studio.core.placement import contain_layer, cover_rect
 from studio.core.rect import slices
@@ -79,6 +81,8 @@ class CanvasActions(QObject):
         self.crop_action = a("&Crop to Selection", None, self.crop_to_selection)
         self.resize_action = a("Resize &Canvas…", None, self.resize_canvas)
         self.scale_action = a("&Scale Image…", None, self.scale_image)
+        self.transform_actions = [a(text, None, lambda kind=kind, text=text: self._apply(TransformImage(kind), text))
+                                  for kind, (text, _) in TransformImage.TRANSFORMS.items()]
         self.place_action = a("&Place Generated as Layer", "Ctrl+Return", self.place_as_layer)
         self.replace_action = a("&Replace Selection with Generated", "Ctrl+Shift+Return", self.replace_in_selection)
 
@@ -97,8 +101,8 @@ class CanvasActions(QObject):
         for action in (self.select_all_action, self.deselect_action, self.invert_action, None, self.grow_action,
                        self.shrink_action, self.feather_action):
             select.addSeparator() if action is None else select.addAction(action)
-        for action in (self.crop_action, self.resize_action, self.scale_action):
-            image.addAction(action)
+        for action in (self.crop_action, self.resize_action, self.scale_action, None, *self.transform_actions):
+            image.addSeparator() if action is None else image.addAction(action)
         for action in (self.place_action, self.replace_action):
             layer.addAction(action)
 
@@ -111,7 +115,7 @@ class CanvasActions(QObject):
         self.redo_action.setEnabled(doc is not None and doc.can_redo)
         for action in (self.select_all_action, self.deselect_action, self.invert_action, self.grow_action,
                        self.shrink_action, self.feather_action, self.crop_action, self.resize_action,
-                       self.scale_action, self.replace_action):
+                       self.scale_action, self.replace_action, *self.transform_actions):
             action.setEnabled(doc is not None)
 
     # -- edits -------------------------------------------------------------------------------

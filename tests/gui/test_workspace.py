@@ -399,3 +399,17 @@ def test_the_frame_floats_over_a_picture_only_after_the_artist_walks(qtbot, wind
     window.panel.position_slider.triggerAction(QAbstractSlider.SliderToMinimum)
     qtbot.waitUntil(window.canvas.has_preview, timeout=5_000)
     window.files.document.mark_saved()
+
+
+def test_image_flip_and_rotate_from_the_menu_with_exact_undo(qtbot, painting):
+    win, doc = painting, painting.files.document
+    before = doc.composite().copy()
+    actions = {a.text(): a for a in win.actions_.transform_actions}
+    actions["Rotate 90° Clockwise"].trigger()
+    np.testing.assert_array_equal(doc.composite(), np.rot90(before, -1))
+    actions["Flip Horizontally"].trigger()
+    np.testing.assert_array_equal(doc.composite(), np.rot90(before, -1)[:, ::-1])
+    assert "Flip Horizontally" in win.actions_.undo_action.text()
+    win.actions_.undo_action.trigger()
+    win.actions_.undo_action.trigger()
+    np.testing.assert_array_equal(doc.composite(), before)
