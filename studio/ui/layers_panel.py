@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
 from studio.core.blending import BLEND_MODES
 from studio.core.commands import AddLayer, MoveLayerIndex, RemoveLayer, SetLayerProps
 from studio.core.document import Document, DocumentError
+from studio.core.layer_edits import duplicate_layer, flatten, merge_down
 from studio.ui.messages import show_error
 from studio.ui.qimage import pixmap_from_array
 
@@ -197,6 +198,32 @@ class LayersPanel(QWidget):
         if doc is None or doc.active is None:
             return
         self._apply(RemoveLayer(doc.active_id, "Delete Layer"))
+
+    def duplicate_layer(self) -> None:
+        doc = self.document
+        if doc is not None and doc.active is not None:
+            self._apply(duplicate_layer(doc, doc.active_id))
+
+    def merge_down(self) -> None:
+        doc = self.document
+        if doc is None or doc.active is None:
+            return
+        try:
+            command = merge_down(doc, doc.active_id)
+        except DocumentError as exc:  # the bottom layer, or a hidden one
+            show_error(self, "Merge Down", str(exc))
+            return
+        self._apply(command)
+
+    def flatten(self) -> None:
+        if self.document is not None and self.document.layers:
+            self._apply(flatten(self.document))
+
+    def rename_layer(self) -> None:
+        """Rename the active layer in its row (as a double-click does)."""
+        row = self.list.currentRow()
+        if self.document is not None and row >= 0:
+            self.list.editItem(self.list.item(row))
 
     def move_layer(self, step: int) -> None:
         doc = self.document

@@ -230,8 +230,13 @@ class MainWindow(QMainWindow):
         self.actions_.add_to(menus)
         menus["image"].addSeparator()
         menus["image"].addAction(self.upscales.upscale_action)
-        menus["layer"].insertAction(menus["layer"].actions()[0] if menus["layer"].actions() else None,
-                                    self._action("&New Layer", "Ctrl+Shift+N", self.layers_panel.add_layer))
+        first = menus["layer"].actions()[0] if menus["layer"].actions() else None
+        for text, keys, slot in (("&New Layer", "Ctrl+Shift+N", self.layers_panel.add_layer),
+                                 ("&Duplicate Layer", "Ctrl+J", self.layers_panel.duplicate_layer),
+                                 ("&Rename Layer", "F2", self.layers_panel.rename_layer),
+                                 ("&Merge Down", "Ctrl+Shift+M", self.layers_panel.merge_down),
+                                 ("&Flatten Image", None, self.layers_panel.flatten)):
+            menus["layer"].insertAction(first, self._action(text, keys, slot))
         menus["layer"].insertSeparator(self.actions_.place_action)
         menus["edit"].addSeparator()
         menus["edit"].addAction(self.inpaint_panel.fill_action)

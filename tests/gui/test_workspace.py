@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QAbstractSlider
+from PySide6.QtWidgets import QAbstractSlider, QLineEdit
 
+from studio.core.commands import SetLayerProps
 from studio.core.document import Document
 from studio.core.project import load_project
 from test_exports import walk_with_keys
@@ -413,3 +414,37 @@ def test_image_flip_and_rotate_from_the_menu_with_exact_undo(qtbot, painting):
     win.actions_.undo_action.trigger()
     win.actions_.undo_action.trigger()
     np.testing.assert_array_equal(doc.composite(), before)
+
+
+def test_layer_duplicate_merge_down_flatten_and_rename_with_exact_undo(qtbot, painting, message_boxes):
+    win, doc = painting, painting.files.document
+    panel = win.layers_panel
+    menu = {a.text().replace("&", ""): a for a in win.findChildren(type(win.actions_.place_action))}
+    shown = doc.composite().copy()
+    bottom = doc.layers[0]
+    menu["Duplicate Layer"].trigger()
+    assert [l.name for l in doc.layers][-1] == f"{bottom.name} copy" and doc.active_id == doc.layers[-1].id
+    np.testing.assert_array_equal(doc.layers[-1].pixels, bottom.pixels)
+    doc.apply(SetLayerProps(doc.active_id, opacity=0.5))
+    menu["Merge Down"].trigger()
+    assert len(doc.layers) == 1 and doc.undo_text == "Merge Down"
+    np.testing.assert_array_equal(doc.composite(), shown)  # an opaque copy over itself looks the same
+    win.actions_.undo_action.trigger()
+    assert len(doc.layers) == 2
+    menu["Flatten Image"].trigger()
+    assert [l.name for l in doc.layers] == ["Flattened"]
+    np.testing.assert_array_equal(doc.composite(), shown)
+    win.actions_.undo_action.trigger()
+    assert len(doc.layers) == 2
+    doc.active_id = doc.layers[0].id
+    panel.sync()
+    menu["Merge Down"].trigger()  # the bottom layer: nothing below
+    assert message_boxes.pop() == ("Merge Down", f"'{bottom.name}' is the bottom layer: there is nothing below to "
+                                                 "merge it into")
+    menu["Rename Layer"].trigger()
+    editor = panel.list.findChild(QLineEdit)
+    assert editor is not None
+    editor.setText("Sky")
+    qtbot.keyClick(editor, Qt.Key_Return)
+    qtbot.waitUntil(lambda: doc.layers[0].name == "Sky", timeout=5_000)  # the delegate commits on the next loop
+    assert doc.undo_text == "Rename Layer"
