@@ -20,13 +20,14 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QSpinBox
 
 from studio.core import mask as mask_ops
+from studio.core.clipboard_edits import copied_region, cut_command
 from studio.core.commands import (AddLayer, Macro, PixelEdit, ResizeCanvas, ScaleImage, SetLayerProps, SetMask,
                                   TransformImage)
 from studio.core.document import Document, DocumentError, check_size
 from studio.core.placement import contain_layer, cover_rect
 from studio.core.rect import slices
 from studio.ui.messages import show_error
-from studio.ui.qimage import array_from_qimage
+from studio.ui.qimage import array_from_qimage, qimage_from_array
 
 MASK_OP_MAX_PX = 500
 
@@ -67,7 +68,10 @@ class CanvasActions(QObject):
         self.undo_action = a("&Undo", QKeySequence.Undo, self.undo)
         self.redo_action = a("&Redo", "Ctrl+Shift+Z", self.redo)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.cut_action = a("Cu&t", QKeySequence.Cut, lambda: self.copy(cut=True))
+        self.copy_action = a("&Copy", QKeySequence.Copy, self.copy)
         self.paste_action = a("&Paste as Layer", QKeySequence.Paste, self.paste)
+        self._copied: tuple[np.ndarray, tuple[int, int]] | None = None  # our last copy and where it came from
         self.select_all_action = a("Select &All", "Ctrl+A", lambda: self._set_mask(lambda m: np.full_like(m, 255),
                                                                                  "Select All"))
         self.deselect_action = a("&Deselect", "Ctrl+Shift+A", lambda: self._set_mask(np.zeros_like, "Deselect"))
@@ -96,7 +100,8 @@ class CanvasActions(QObject):
 
     def add_to(self, menus: dict) -> None:
         edit, select, image, layer = menus["edit"], menus["select"], menus["image"], menus["layer"]
-        for action in (self.undo_action, self.redo_action, None, self.paste_action):
+        for action in (self.undo_action, self.redo_action, None, self.cut_action, self.copy_action,
+                       self.paste_action):
             edit.addSeparator() if action is None else edit.addAction(action)
         for action in (self.select_all_action, self.deselect_action, self.invert_action, None, self.grow_action,
                        self.shrink_action, self.feather_action):
@@ -115,7 +120,8 @@ class CanvasActions(QObject):
         self.redo_action.setEnabled(doc is not None and doc.can_redo)
         for action in (self.select_all_action, self.deselect_action, self.invert_action, self.grow_action,
                        self.shrink_action, self.feather_action, self.crop_action, self.resize_action,
-                       self.scale_action, self.replace_action, *self.transform_actions):
+                       self.scale_action, self.replace_action, self.cut_action, self.copy_action,
+                       *self.transform_actions):
             action.setEnabled(doc is not None)
 
     # -- edits -------------------------------------------------------------------------------
@@ -141,12 +147,34 @@ class CanvasActions(QObject):
         if doc is not None and doc.redo():
             self.message.emit(f"Redid {doc.undo_text}")
 
+    def copy(self, cut: bool = False) -> None:
+        """The active layer inside the selection (or all of it) to the system
+        clipboard; a cut also clears it there, as one undo step."""
+        doc = self._document()
+        if doc is None:
+            return
+        title = "Cut" if cut else "Copy"
+        try:
+            pixels, rect = copied_region(doc)
+        except DocumentError as exc:
+            show_error(self.window, title, str(exc))
+            return
+        QGuiApplication.clipboard().setImage(qimage_from_array(pixels))
+        self._copied = (pixels, (rect[0], rect[1]))
+        if cut and not self._apply(cut_command(doc, rect), title):
+            return
+        self.message.emit(f"{'Cut' if cut else 'Copied'} {pixels.shape[1]} × {pixels.shape[0]} px")
+
     def paste(self) -> None:
+        """The clipboard's picture as a new layer: where it was copied from
+        when it is our own copy, else at the selection, else centred."""
         image = QGuiApplication.clipboard().image()
         if image.isNull():
             self.message.emit("The clipboard holds no image")
             return
-        self.window.files.add_image_layer(array_from_qimage(image), "Pasted")
+        pixels = array_from_qimage(image)
+        ours = self._copied is not None and np.array_equal(self._copied[0], pixels)
+        self.window.files.add_image_layer(pixels, "Pasted", self._copied[1] if ours else None)
 
     def _set_mask(self, make: Callable[[np.ndarray], np.ndarray], text: str) -> None:
         doc = self._document()

@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from studio.core.clipboard_edits import paste_origin
 from studio.core.commands import AddLayer
 from studio.core.document import Document
 from studio.core.imageio import IMAGE_SUFFIXES, load_image
@@ -123,17 +124,18 @@ class DocumentFiles(QObject):
 
         self.then_discard(show)
 
-    def add_image_layer(self, image: np.ndarray, name: str) -> None:
-        """Put `image` (uint8 HxWx4) on the document as a new layer, centred and
-        scaled down to fit if larger (dropped or pasted pictures); without a
-        document it becomes one."""
+    def add_image_layer(self, image: np.ndarray, name: str, origin: tuple[int, int] | None = None) -> None:
+        """Put `image` (uint8 HxWx4) on the document as a new layer, scaled
+        down to fit if larger (dropped or pasted pictures), its top-left at
+        `origin` or else where clipboard_edits.paste_origin puts it (the
+        selection's corner, else centred); without a document it becomes one."""
         doc = self.document
         if doc is None:
             self.adopt(Document.from_image(image, name), None, name)
             return
         image = fit_within(image, doc.width, doc.height)
         h, w = image.shape[:2]
-        x, y = (doc.width - w) // 2, (doc.height - h) // 2
+        x, y = paste_origin(doc, w, h, origin)
         pixels = np.zeros((doc.height, doc.width, 4), np.uint8)
         pixels[y:y + h, x:x + w] = image
         doc.apply(AddLayer(doc.new_layer(name, pixels), text=f"Add {name}"))

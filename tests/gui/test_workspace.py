@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QAbstractSlider, QLineEdit
 
-from studio.core.commands import SetLayerProps
+from studio.core.commands import SetLayerProps, SetMask
 from studio.core.document import Document
 from studio.core.project import load_project
 from test_exports import walk_with_keys
@@ -448,3 +448,33 @@ def test_layer_duplicate_merge_down_flatten_and_rename_with_exact_undo(qtbot, pa
     qtbot.keyClick(editor, Qt.Key_Return)
     qtbot.waitUntil(lambda: doc.layers[0].name == "Sky", timeout=5_000)  # the delegate commits on the next loop
     assert doc.undo_text == "Rename Layer"
+
+
+def test_cut_copy_and_paste_with_the_system_clipboard(qtbot, painting, message_boxes):
+    from PySide6.QtGui import QGuiApplication
+
+    from studio.core import mask as masks
+    from studio.ui.qimage import array_from_qimage
+
+    win, doc = painting, painting.files.document
+    layer = doc.active
+    original = layer.pixels.copy()
+    doc.apply(SetMask(masks.rectangle(doc.width, doc.height, (10, 20, 40, 50)), "Select"))
+    win.actions_.copy_action.trigger()
+    copied = array_from_qimage(QGuiApplication.clipboard().image())
+    np.testing.assert_array_equal(copied, original[20:50, 10:40])
+    win.actions_.cut_action.trigger()
+    assert not layer.pixels[20:50, 10:40, 3].any() and layer.pixels[:20, :, 3].all()
+    win.actions_.paste_action.trigger()  # our own copy lands where it came from
+    pasted = doc.layers[-1]
+    np.testing.assert_array_equal(pasted.pixels[20:50, 10:40], original[20:50, 10:40])
+    np.testing.assert_array_equal(doc.composite(), Document.from_image(original).composite())
+    for _ in range(2):
+        win.actions_.undo_action.trigger()
+    np.testing.assert_array_equal(layer.pixels, original)
+    # Nothing selected on an empty layer: one message, nothing copied.
+    win.layers_panel.add_layer()
+    doc.apply(SetMask(np.zeros_like(doc.mask), "Deselect"))
+    win.actions_.copy_action.trigger()
+    title, text = message_boxes.pop()
+    assert title == "Copy" and "has nothing on it to copy" in text
