@@ -88,7 +88,9 @@ class Document:
     selected); history; revision (bumped by every apply/undo/redo);
     saved_revision (the revision at the last mark_saved); listeners (called
     after every change with the dirty rect, None = everything);
-    tile_renders (count of 256 px composite tiles rendered, for tests/profiling).
+    tile_renders (count of 256 px composite tiles rendered, for tests/profiling);
+    workspace (JSON-able dict: what the app's panels showed for this picture,
+    such as the Latent panel's walk; saved in projects, not in the history).
     """
 
     def __init__(self, width: int, height: int) -> None:
@@ -102,6 +104,7 @@ class Document:
         self._saved_state = self.history.state
         self.listeners: list[Listener] = []
         self.tile_renders = 0
+        self.workspace: dict[str, Any] = {}
         self._next_id = 1
         self._cache: TileCache | None = None
         self._without: tuple[int, TileCache] | None = None  # (skipped layer id, its cache)
@@ -156,7 +159,9 @@ class Document:
         goes on changing."""
         layers = [replace(layer, pixels=layer.pixels.copy(), recipe=copy.deepcopy(layer.recipe))
                   for layer in self.layers]
-        return Document.from_layers(self.width, self.height, layers, self.mask.copy(), self.active_id)
+        doc = Document.from_layers(self.width, self.height, layers, self.mask.copy(), self.active_id)
+        doc.workspace = copy.deepcopy(self.workspace)
+        return doc
 
     def new_layer_id(self) -> int:
         """A layer id never used in this document (ids are not reused, so an id

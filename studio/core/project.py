@@ -4,7 +4,8 @@ Layout (format "latent-studio/project@1"):
     manifest.json      DEFLATED. {"format", "app_version", "width", "height",
                        "active_layer": index | null, "layers": [{"name", "file",
                        "opacity", "visible", "locked", "blend", "recipe"}, ...]
-                       (bottom..top), "mask": "mask.png" (absent when the mask is empty)}
+                       (bottom..top), "mask": "mask.png" (absent when the mask is empty),
+                       "workspace": {...} (Document.workspace; absent when empty)}
     layers/0001.png    STORED (PNG is compressed already). RGBA, canvas size, one per layer.
     mask.png           STORED. L, canvas size; 0 = not selected, 255 = selected.
     thumbnail.png      STORED. RGBA composite, at most THUMBNAIL_SIZE px on its long side.
@@ -26,7 +27,7 @@ import os
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -112,6 +113,7 @@ class ProjectSnapshot:
     layers: tuple[Layer, ...]
     mask: np.ndarray | None
     thumbnail: np.ndarray
+    workspace: dict = field(default_factory=dict)
 
 
 def capture_project(doc: Document) -> ProjectSnapshot:
@@ -137,7 +139,8 @@ def capture_project(doc: Document) -> ProjectSnapshot:
     active_index = doc.index_of(active.id) if active is not None else None
     mask = doc.mask
     mask_copy = np.array(mask, copy=True) if mask is not None and np.any(mask) else None
-    return ProjectSnapshot(doc.width, doc.height, active_index, layers, mask_copy, _thumbnail(doc.composite()))
+    return ProjectSnapshot(doc.width, doc.height, active_index, layers, mask_copy, _thumbnail(doc.composite()),
+                           copy.deepcopy(doc.workspace))
 
 
 def write_project(snapshot: ProjectSnapshot, path: str | os.PathLike) -> None:
@@ -222,6 +225,8 @@ def _manifest(snapshot: ProjectSnapshot) -> dict[str, Any]:
     }
     if snapshot.mask is not None:
         manifest["mask"] = MASK_FILE
+    if snapshot.workspace:
+        manifest["workspace"] = snapshot.workspace
     return manifest
 
 
@@ -348,6 +353,7 @@ def _read_document(zf: zipfile.ZipFile) -> Document:
         raise _Invalid(str(exc)) from exc
     if active is None:
         doc.active_id = None  # from_layers would pick the top layer; keep what was saved
+    doc.workspace = manifest["workspace"]
     return doc
 
 
@@ -376,12 +382,15 @@ def _parse_manifest(data: bytes) -> dict[str, Any]:
     mask = value.get("mask")
     if mask is not None:
         _check_file_name(mask, "mask")
+    workspace = value.get("workspace", {})
     return {
         "width": width,
         "height": height,
         "layers": entries,
         "active_layer": active,
         "mask": mask,
+        # The panels' state is a convenience: one that is not an object is dropped, not fatal.
+        "workspace": workspace if isinstance(workspace, dict) else {},
     }
 
 

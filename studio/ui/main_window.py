@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._models_listed = False  # set on the GUI thread once the first scan has ended
         self._walk_asked = False  # the artist walked since the picture opened: the frame may float over it
         self._pending_open: tuple | None = None  # a file opened before the first model scan ended
+        self._pending_walk: tuple | None = None  # a project's walk, reopened before the first model scan ended
 
         self.setWindowTitle("Latent Studio")
         self.resize(1440, 900)
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.panel.frameReady.connect(self._show_frame)
+        self.panel.frameReady.connect(lambda *_: self._remember_walk())
         self.panel.walkTouched.connect(self._walk_touched)
         self.dock.visibilityChanged.connect(self._latent_shown)
         self.panel.renderFailed.connect(self._render_failed)
@@ -360,6 +362,9 @@ class MainWindow(QMainWindow):
         if self._pending_open is not None:  # shown after the scan, even a failed one
             pending, self._pending_open = self._pending_open, None
             self._show_file(*pending)
+        if self._pending_walk is not None:
+            pending, self._pending_walk = self._pending_walk, None
+            self._reopen_walk(*pending)
 
     def _models_found(self, entries: list[ModelEntry]) -> None:
         self.panel.set_models(entries)
@@ -460,7 +465,24 @@ class MainWindow(QMainWindow):
             self._show_last_frame()  # the frame is the canvas again
         else:
             self.canvas.set_preview(None)
+        walk = doc.workspace.get("latent") if doc is not None else None
+        if isinstance(walk, dict):  # a project reopens with the walk it was saved with
+            self._reopen_walk(walk, self.files.source_name)
         self._update_title(None)
+
+    def _remember_walk(self) -> None:
+        """The open picture keeps the walk being shown (saved with a project)."""
+        doc, entry = self.files.document, self.panel.entry
+        if doc is not None and entry is not None and self.panel.walk.keyframes:
+            doc.workspace["latent"] = model_recipe(entry, **self.panel.walk.frame_recipe())
+
+    def _reopen_walk(self, walk: dict, name: str) -> None:
+        if not self._models_listed:  # opened at start-up: the models are still being read
+            self._pending_walk = (walk, name)
+            return
+        restored = self._restore_recipe(walk, Path(name))
+        if restored:
+            self.statusBar().showMessage(restored.replace("the recipe of", "the walk of"), 8000)
 
     def _walk_touched(self) -> None:
         self._walk_asked = True
@@ -609,7 +631,7 @@ class MainWindow(QMainWindow):
     def _restore_recipe(self, recipe: dict, path: Path) -> str | None:
         """Put the panel back where `recipe` was made; a status line, or None
         (with a message box saying why) when it cannot be."""
-        model = recipe.get("model") or {}
+        model = recipe.get("model") if isinstance(recipe.get("model"), dict) else {}
         entry = next((e for e in self.panel.entries if e.name == model.get("name")), None)
         try:
             walk = LatentWalk.from_recipe(recipe)

@@ -597,3 +597,22 @@ def test_random_damage_gives_a_project_error_or_a_document(tmp_path):
             assert "\n" not in str(exc)
             outcomes["refused"] += 1
     assert outcomes["refused"] > 100
+
+
+def test_the_workspace_travels_with_the_project_and_a_bad_one_is_dropped(tmp_path):
+    import json
+    import zipfile
+
+    doc = Document.from_image(np.zeros((4, 6, 4), np.uint8), "a")
+    doc.workspace = {"latent": {"seeds": [3, 4], "position": 0.5}}
+    save_project(doc, tmp_path / "p.studio")
+    assert load_project(tmp_path / "p.studio").workspace == doc.workspace
+    with zipfile.ZipFile(tmp_path / "p.studio") as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        files = {name: zf.read(name) for name in zf.namelist()}
+    manifest["workspace"] = ["not", "an", "object"]
+    files["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(tmp_path / "q.studio", "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    assert load_project(tmp_path / "q.studio").workspace == {}

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QAbstractSlider, QLineEdit
 from studio.core.commands import SetLayerProps, SetMask
 from studio.core.document import Document
 from studio.core.project import load_project
+from studio.ui.latent_panel import SLIDER_STEPS
+from main_window_factory import open_window
 from test_exports import walk_with_keys
 
 
@@ -478,3 +480,29 @@ def test_cut_copy_and_paste_with_the_system_clipboard(qtbot, painting, message_b
     win.actions_.copy_action.trigger()
     title, text = message_boxes.pop()
     assert title == "Copy" and "has nothing on it to copy" in text
+
+
+def test_a_project_keeps_the_latent_walk(qtbot, painting, tmp_path, monkeypatch, wait_frame, tiny_generator_dir):
+    win = painting
+    seeds = walk_with_keys(qtbot, win, 2, 6)
+    win.panel.mode_combo.setCurrentText("lerp")
+    win.panel.truncation_slider.setValue(60)
+    win.panel.position_slider.setValue(SLIDER_STEPS // 4)
+    shown = wait_frame(win)
+    target = tmp_path / "walked.studio"
+    monkeypatch.setattr("studio.ui.document_files.QFileDialog.getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    key(qtbot, win, "Ctrl+S")
+    qtbot.waitUntil(lambda: win.files.path == target, timeout=10_000)
+    assert load_project(target).workspace["latent"]["seeds"] == seeds
+
+    again = open_window(qtbot, tiny_generator_dir)
+    again.open_file(target)
+    qtbot.waitUntil(lambda: again.panel.walk.keyframes == seeds, timeout=10_000)
+    walk = again.panel.walk
+    assert (walk.mode, walk.truncation, walk.position) == ("lerp", 0.6, 0.25)
+    qtbot.waitUntil(lambda: again.panel.last_frame is not None and again.worker.is_idle(), timeout=10_000)
+    np.testing.assert_array_equal(again.panel.last_frame.images[0], shown)
+    assert not again.canvas.has_preview()  # the walk is back; it floats over the picture when asked
+    again.files.document.mark_saved()
+    again.close()
