@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QPainter, QPixmap, QStandardItemModel
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QPainter, QPixmap, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -351,6 +351,17 @@ class TrainPanel(QWidget):
         self.stats_label.setWordWrap(True)
         self.stats_label.setVisible(False)  # until the first progress line
         run_layout.addWidget(self.stats_label)
+        row = QHBoxLayout()
+        self.run_folder_label = PathLabel("")
+        self.run_folder_label.setObjectName("hint")
+        row.addWidget(self.run_folder_label, 1)
+        self.open_folder_button = QPushButton("Open Folder")
+        self.open_folder_button.setToolTip("Show the run folder (checkpoints, sample grids, curves, log) in the "
+                                           "file manager")
+        self.open_folder_button.clicked.connect(self.open_run_folder)
+        self.open_folder_button.setEnabled(False)
+        row.addWidget(self.open_folder_button)
+        run_layout.addLayout(row)
         root.addWidget(run_box)
 
         # Samples and curves
@@ -602,6 +613,8 @@ class TrainPanel(QWidget):
                                   checkpoint_every=checkpoint_every, batch=batch, task=self.task(),
                                   encoder=TASKS[self.task()].offers_encoder and self.encoder_check.isChecked())
         update = self.run.begin(rundir, name, self.task(), args, steps)
+        self.run_folder_label.set_path_text(str(rundir))
+        self.open_folder_button.setEnabled(True)
         self.trainer = TrainerProcess(self)
         self.trainer.received.connect(self._on_event)
         self.trainer.stderrLine.connect(lambda line: self._log(f"trainer: {line}"))
@@ -609,6 +622,10 @@ class TrainPanel(QWidget):
         self._show(update)
         self.trainer.start(args, rundir)
         return True
+
+    def open_run_folder(self) -> None:
+        if self.run.rundir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run.rundir)))
 
     def set_paused(self, paused: bool) -> None:
         """Pause (create RUNDIR/PAUSE) or go on (delete it)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
 
 from studio.core.paths import user_models_dir
@@ -163,16 +164,22 @@ def start_tiny_run(qtbot, panel, data: Path, name: str, resolution: int = 16) ->
     assert panel.is_busy() and not panel.settings_box.isEnabled() and panel.stop_button.isEnabled()
 
 
-def test_train_pause_stop_export_and_pick(qtbot, train_window, tmp_path, user_dir, message_boxes):
+def test_train_pause_stop_export_and_pick(qtbot, train_window, tmp_path, user_dir, message_boxes, monkeypatch):
     win, panel = train_window, train_window.train_panel
     assert [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())] == \
         ["none (train from scratch)", "tiny (8 px)"]
     assert not panel.base_combo.model().item(1).isEnabled()  # no training checkpoint to fine-tune from
     panel.set_data_folder(make_images(tmp_path / "squares"))
     assert panel.name_edit.text() == "squares"
+    assert not panel.open_folder_button.isEnabled()
     start_tiny_run(qtbot, panel, tmp_path / "squares", "trained16")
     assert panel.image_files == 8 and panel.data_info.text().startswith("8 image files")
     assert panel.run.rundir.parent == user_dir / "runs"
+    assert panel.run_folder_label.toolTip() == str(panel.run.rundir) and panel.open_folder_button.isEnabled()
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toLocalFile())))
+    qtbot.mouseClick(panel.open_folder_button, Qt.LeftButton)
+    assert opened == [str(panel.run.rundir)]
 
     # Progress lines feed the loss plot; each checkpoint's sample grid is shown.
     qtbot.waitUntil(lambda: panel.loss_plot.point_count() >= 4 and panel.samples_shown >= 1,
