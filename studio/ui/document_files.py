@@ -52,6 +52,8 @@ class DocumentFiles(QObject):
         self.path: Path | None = None  # the .studio file, None until saved as one
         self.source_name = ""  # what the document was made from, for its title
         self._saving = False
+        # Called with the document before it is saved, to note the panels' state in its workspace.
+        self.before_save: list[Callable[[Document], None]] = []
 
     # -- the document ------------------------------------------------------------------------
 
@@ -178,6 +180,8 @@ class DocumentFiles(QObject):
             self.message.emit("Still saving the previous version…")
             return
         doc = self.document
+        for note in self.before_save:  # the panels write what they show into the workspace
+            note(doc)
         snapshot = capture_project(doc)
         state = doc.history.state
         task = BackgroundTask(lambda _task: write_project(snapshot, path))

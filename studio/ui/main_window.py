@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self.train_panel.modelExported.connect(self.show_trained_model)
         self.files.documentChanged.connect(self._document_changed)
         self.files.documentChanged.connect(self.style_panel.set_document)
+        self.files.before_save.append(lambda doc: doc.workspace.update(style=self.style_panel.settings()))
         self.style_panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         # Tab compares without a styled or inpainted layer, as without a generated one.
         self.style_panel.layerAdded.connect(self._result_layer_added)
@@ -465,9 +466,11 @@ class MainWindow(QMainWindow):
             self._show_last_frame()  # the frame is the canvas again
         else:
             self.canvas.set_preview(None)
-        walk = doc.workspace.get("latent") if doc is not None else None
-        if isinstance(walk, dict):  # a project reopens with the walk it was saved with
-            self._reopen_walk(walk, self.files.source_name)
+        workspace = doc.workspace if doc is not None else {}
+        if isinstance(workspace.get("style"), dict):  # a project reopens with its style settings
+            self.style_panel.apply_settings(workspace["style"])
+        if isinstance(workspace.get("latent"), dict):  # and with the walk it was saved with
+            self._reopen_walk(workspace["latent"], self.files.source_name)
         self._update_title(None)
 
     def _remember_walk(self) -> None:

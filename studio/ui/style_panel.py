@@ -223,6 +223,24 @@ class StylePanel(QWidget):
         self.mode_combo.setCurrentIndex(self.mode_combo.findData(mode))
         self._mode_changed()
 
+    def settings(self) -> dict:
+        """The built-in style controls as a project keeps them (workspace "style")."""
+        return {"blend": [[i, int(w)] for i, w in self.picker.blend()], "strength": self.strength_slider.value(),
+                "preserve_colour": self.preserve_check.isChecked()}
+
+    def apply_settings(self, settings: dict) -> None:
+        """Put the controls back as settings() described them; a value that is
+        not one is skipped (a project's workspace is a convenience, not a contract)."""
+        try:
+            self.picker.set_blend({int(i): int(w) for i, w in settings.get("blend", [])})
+        except (TypeError, ValueError):
+            pass
+        strength = settings.get("strength")
+        if isinstance(strength, int) and not isinstance(strength, bool):
+            self.strength_slider.setValue(strength)
+        if isinstance(settings.get("preserve_colour"), bool):
+            self.preserve_check.setChecked(settings["preserve_colour"])
+
     def choice(self) -> StyleChoice | None:
         """The style the controls describe now; None on the Picture tab before A is chosen."""
         options = {"strength": self.strength_slider.value() / 100.0,

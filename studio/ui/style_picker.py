@@ -153,6 +153,12 @@ class BuiltinPicker(QWidget):
         if index in self.weights:
             self._row_sliders[index].setValue(int(weight))
 
+    def set_blend(self, blend: dict[int, int]) -> None:
+        """Use the styles of `blend` (index -> weight 1..100) together; what is
+        out of range is left out, and nothing left picks style 0."""
+        kept = {int(i): min(max(int(w), 1), 100) for i, w in blend.items() if 0 <= int(i) < self.grid.count()}
+        self._set_blend(kept or {0: DEFAULT_WEIGHT})
+
     def blend(self) -> tuple[tuple[int, float], ...]:
         """(index, weight) pairs in the order the styles were added."""
         return tuple((i, float(w)) for i, w in self.weights.items())

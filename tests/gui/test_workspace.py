@@ -482,13 +482,16 @@ def test_cut_copy_and_paste_with_the_system_clipboard(qtbot, painting, message_b
     assert title == "Copy" and "has nothing on it to copy" in text
 
 
-def test_a_project_keeps_the_latent_walk(qtbot, painting, tmp_path, monkeypatch, wait_frame, tiny_generator_dir):
+def test_a_project_keeps_the_latent_walk_and_the_style_settings(qtbot, painting, tmp_path, monkeypatch, wait_frame,
+                                                                 tiny_generator_dir, message_boxes):
     win = painting
     seeds = walk_with_keys(qtbot, win, 2, 6)
     win.panel.mode_combo.setCurrentText("lerp")
     win.panel.truncation_slider.setValue(60)
     win.panel.position_slider.setValue(SLIDER_STEPS // 4)
     shown = wait_frame(win)
+    win.style_panel.picker.set_blend({3: 40, 12: 100})
+    win.style_panel.strength_slider.setValue(70)
     target = tmp_path / "walked.studio"
     monkeypatch.setattr("studio.ui.document_files.QFileDialog.getSaveFileName",
                         staticmethod(lambda *a, **k: (str(target), "")))
@@ -504,5 +507,9 @@ def test_a_project_keeps_the_latent_walk(qtbot, painting, tmp_path, monkeypatch,
     qtbot.waitUntil(lambda: again.panel.last_frame is not None and again.worker.is_idle(), timeout=10_000)
     np.testing.assert_array_equal(again.panel.last_frame.images[0], shown)
     assert not again.canvas.has_preview()  # the walk is back; it floats over the picture when asked
+    assert again.style_panel.picker.blend() == ((3, 40.0), (12, 100.0))
+    assert again.style_panel.strength_slider.value() == 70
+    # These windows have no style network to preview with (tests/gui/test_style_panel.py has them).
+    message_boxes[:] = [box for box in message_boxes if box[0] != "Style Preview"]
     again.files.document.mark_saved()
     again.close()
