@@ -33,6 +33,11 @@ def user_models_dir() -> Path:
     return user_data_dir() / "models"
 
 
+def assets_dir() -> Path:
+    """assets/ (icons, screenshots) at the top of the source tree, next to the studio package."""
+    return Path(__file__).resolve().parents[2] / "assets"
+
+
 def shipped_models_dir() -> Path:
     """models/ at the top of the source tree, next to the studio package."""
     return Path(__file__).resolve().parents[2] / "models"

@@ -29,6 +29,7 @@ from studio.ui.document_export import TITLE as EXPORT_TITLE, export_task
 from studio.ui.document_files import DocumentFiles, image_filter
 from studio.ui.export_actions import ExportActions
 from studio.ui.export_dialog import ExportDialog
+from studio.ui.getting_started import GettingStarted
 from studio.ui.inpaint_panel import InpaintPanel
 from studio.ui.latent_panel import LatentPanel
 from studio.ui.layers_panel import LayersPanel
@@ -273,6 +274,7 @@ class MainWindow(QMainWindow):
             train_menu.addAction(action)
 
         help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&Getting Started", None, lambda: GettingStarted(self).exec()))
         help_menu.addAction(self._action("&Keyboard Shortcuts", "F1", lambda: ShortcutsDialog(self).exec()))
         help_menu.addAction(self._action("&About Latent Studio", None, self._about))
 

@@ -14,12 +14,13 @@ look of a running app.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-ICONS = Path(__file__).resolve().parents[2] / "assets" / "icons"
+from studio.core.paths import assets_dir
+
+ICONS = assets_dir() / "icons"
 
 
 @dataclass(frozen=True)

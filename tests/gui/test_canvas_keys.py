@@ -73,3 +73,19 @@ def test_the_shortcuts_list_is_read_from_the_actions(qtbot, window):
     assert rows["Brand New Thing"] == QKeySequence("Ctrl+Alt+J").toString(QKeySequence.NativeText)
     keys = [table.item(r, 0).text() for r in range(table.rowCount())]
     assert rows["Toggle Eraser"] == "E" and rows["Open"] == "Ctrl+O" and "Hold Tab" in keys
+
+
+def test_getting_started_is_one_illustrated_page_from_the_help_menu(qtbot, window):
+    from pathlib import Path
+
+    from PySide6.QtCore import QUrl
+
+    from studio.ui.getting_started import GettingStarted
+
+    page = GettingStarted(window)
+    qtbot.addWidget(page)
+    html = page.browser.toHtml()
+    assert "Getting started" in html and "Train your own" in html
+    source = html.split('<img src="', 1)[1].split('"', 1)[0]
+    assert Path(QUrl(source).toLocalFile()).is_file()
+    assert any(a.text() == "&Getting Started" for a in window.findChildren(QAction))
