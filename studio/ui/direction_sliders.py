@@ -3,10 +3,11 @@ generator's main latent directions (engine/directions.py), each with a
 strip showing the frame a little further either way.
 
 The directions are found (or read from the cache) on a BackgroundTask when
-a model is picked; Keep as Keyframe turns the moved frame into a keyframe; the strips are one batch on the render worker's
+a model is picked; the strips are one batch on the render worker's
 "directions" channel, asked for when the frame settles. The sliders' sum,
 amounts x directions, is the walk's offset, which the panel applies to
-every frame and the recipe records.
+every frame and the recipe records; Keep as Keyframe turns the moved frame
+into a keyframe of its own.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class DirectionSliders(QGroupBox):
         self.sliders, self.values, self.strips = [], [], []
         for index in range(count):
             label = QLabel(str(index + 1))
-            label.setToolTip(f"Direction {index + 1}: the {self._ordinal(index)} most varied way")
+            label.setToolTip(f"Direction {index + 1}: the {self._ordinal(index)}way the pictures vary most")
             slider = QSlider(Qt.Horizontal)
             slider.setRange(-SLIDER_STEPS, SLIDER_STEPS)
             slider.setToolTip(f"Direction {index + 1}, from -{RANGE:g} to +{RANGE:g} standard deviations")
@@ -149,7 +150,8 @@ class DirectionSliders(QGroupBox):
 
     @staticmethod
     def _ordinal(index: int) -> str:
-        return ("", "2nd", "3rd")[index] if index < 3 else f"{index + 1}th"
+        """"" for the first, "2nd ", "3rd ", "4th "... for the others."""
+        return ("", "2nd ", "3rd ")[index] if index < 3 else f"{index + 1}th "
 
     # -- amounts -----------------------------------------------------------------------------
 

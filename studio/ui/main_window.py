@@ -37,7 +37,7 @@ from studio.ui.messages import show_error
 from studio.ui.autosave import Autosaver, offer_recovery
 from studio.ui.preferences import save_device, saved_autosave_interval, saved_user_models_dir
 from studio.ui.preferences_dialog import PreferencesDialog
-from studio.ui.picture_keys import LatentKeys
+from studio.ui.picture_keys import PictureKeys
 from studio.ui.render_worker import GeneratorCache, RenderWorker
 from studio.ui.theme import apply_theme
 from studio.ui.shortcuts_dialog import ShortcutsDialog
@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
         self.dock.raise_()
 
         self.exports = ExportActions(self, self.panel, self.generators)
-        self.pictures = LatentKeys(self, self.panel, lambda: self.files.document, self.generators)
+        self.pictures = PictureKeys(self, self.panel, lambda: self.files.document, self.generators)
         self.pictures.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.panel.add_export_actions(self.exports.frame_action, self.exports.animation_action)
 

@@ -4,10 +4,9 @@ becomes a keyframe, through the current model's encoder.
 
 The GUI thread only captures pixels (copies); reading files, encoding and
 the optional refinement (the menu's Refine: a torch child process, with a
-progress window whose Cancel stops it) run on a BackgroundTask, and the
-panel receives LatentKeys (made for the
-model that was current when asked: if the artist has moved on to another
-model meanwhile, the panel drops them). What cannot be done is said in a
+progress window whose Cancel stops it) run on a BackgroundTask, and the panel receives LatentKey keyframes (made
+for the model that was current when asked: if the artist has moved on to
+another model meanwhile, the panel drops them). What cannot be done is said in a
 message box in one line.
 """
 
@@ -38,7 +37,7 @@ TITLE = "Add Picture"
 PictureSource = tuple[str, Callable[[], np.ndarray]]  # (name, read the uint8 pixels; may touch the disk)
 
 
-class LatentKeys(QObject):
+class PictureKeys(QObject):
     message = Signal(str)  # a status line
 
     def __init__(self, window: QWidget, panel: LatentPanel, document: Callable[[], Document | None],
@@ -86,7 +85,7 @@ class LatentKeys(QObject):
         if doc is None:
             raise ValueError("Open an image first, or add a picture from a file")
         if source == "layer":
-            layer = doc.active()
+            layer = doc.active
             rect = alpha_bounds(layer.pixels) if layer is not None else None
             if layer is None or is_empty(rect):
                 raise ValueError("The active layer is empty; pick a layer with a picture on it")

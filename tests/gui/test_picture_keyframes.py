@@ -188,3 +188,27 @@ def test_refine_brings_the_picture_closer_and_cancel_adds_nothing(qtbot, painter
     _add_files(qtbot, win, path)
     (key,) = panel.walk.keyframes
     assert key.psnr > projector.project(_picture(tmp_path / "again.png")).psnr + 1.0
+
+
+def test_the_active_layer_and_the_clipboard_become_keyframes(qtbot, painter_window, reference, message_boxes):
+    from PySide6.QtGui import QGuiApplication
+
+    from studio.ui.qimage import qimage_from_array
+
+    _, projector = reference
+    win, panel = painter_window, painter_window.panel
+    layer_pixels = np.zeros((40, 60, 4), np.uint8)
+    layer_pixels[5:35, 10:50] = (200, 40, 90, 255)
+    win.files.adopt(Document.from_image(layer_pixels, "figure"), None, "figure.png")
+    panel.picture_actions["layer"].trigger()
+    qtbot.waitUntil(lambda: not win.pictures.busy() and bool(panel.walk.keyframes), timeout=10_000)
+    key = panel.walk.keyframes[0]
+    assert key.name == "layer figure"
+    np.testing.assert_allclose(key.latent, projector.project(layer_pixels[5:35, 10:50]).latent, atol=1e-6)
+
+    picture = np.random.default_rng(5).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    QGuiApplication.clipboard().setImage(qimage_from_array(picture))
+    panel.picture_actions["clipboard"].trigger()
+    qtbot.waitUntil(lambda: not win.pictures.busy() and len(panel.walk.keyframes) == 2, timeout=10_000)
+    np.testing.assert_allclose(panel.walk.keyframes[1].latent, projector.project(picture).latent, atol=1e-6)
+    win.files.document.mark_saved()
