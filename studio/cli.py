@@ -306,7 +306,7 @@ def cmd_generate(args) -> int:
 def cmd_interpolate(args) -> int:
     from studio.core.animation import save_animation
     from studio.core.imageio import load_image
-    from studio.core.walk import LatentWalk, LatentKey
+    from studio.core.walk import LatentKey, LatentWalk
 
     for path in args.images or []:
         if not Path(path).is_file():

@@ -2,10 +2,11 @@
 
 A model is a folder NAME/ holding model.onnx and manifest.json (plus optional
 checkpoint.safetensors and samples.png, and companion networks the manifest
-describes in an entry of their own, such as a generator's "encoder"). Shipped models live in models/ at the
-top of the tree, the user's own in the user data folder. Every model is checked
-(manifest, sha256, ONNX signature) before anything may run it; a bad one is
-listed with one reason and skipped, never raised into the app.
+describes in an entry of their own, such as a generator's "encoder").
+Shipped models live in models/ at the top of the tree, the user's own in the
+user data folder. Every model is checked (manifest, sha256, ONNX signature)
+before anything may run it; a bad one is listed with one reason and skipped,
+never raised into the app.
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ class Registry:
         if not isinstance(spec, dict) or not all(key in spec for key in ("file", "sha256", "inputs", "outputs")):
             return f"its {MANIFEST} entry lacks file, sha256, inputs or outputs"
         path = folder / str(spec["file"])
+        if not path.resolve().is_relative_to(folder.resolve()):
+            return f"its file {spec['file']!r} is outside the model's folder"
         if not path.is_file():
             return f"{path.name} is missing"
         problem = self._verify(path, spec)[1]

@@ -114,3 +114,16 @@ def test_a_tampered_encoder_entry_is_one_model_error(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="background '#xyz' is not one the trainer writes"):
         Projector(_generator(tmp_path, "painter"))
+
+
+def test_an_encoder_file_outside_the_model_folder_is_refused(tmp_path):
+    import json
+    import shutil
+
+    folder = write_encoder_model(tmp_path, "painter")
+    shutil.copy(folder / "encoder.onnx", tmp_path / "elsewhere.onnx")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["encoder"]["file"] = "../elsewhere.onnx"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="outside the model's folder"):
+        Projector(_generator(tmp_path, "painter")).project(_picture(20, 20))
