@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
@@ -229,8 +229,11 @@ class StylePanel(QWidget):
                 "preserve_colour": self.preserve_check.isChecked()}
 
     def apply_settings(self, settings: dict) -> None:
-        """Put the controls back as settings() described them; a value that is
-        not one is skipped (a project's workspace is a convenience, not a contract)."""
+        """Put the controls back as settings() described them, without
+        starting a preview (a reopened project is not the artist styling
+        it); a value that is not one is skipped (a project's workspace is a
+        convenience, not a contract)."""
+        blockers = [QSignalBlocker(w) for w in (self.picker, self.strength_slider, self.preserve_check)]
         try:
             self.picker.set_blend({int(i): int(w) for i, w in settings.get("blend", [])})
         except (TypeError, ValueError):
@@ -240,6 +243,9 @@ class StylePanel(QWidget):
             self.strength_slider.setValue(strength)
         if isinstance(settings.get("preserve_colour"), bool):
             self.preserve_check.setChecked(settings["preserve_colour"])
+        del blockers
+        self.strength_label.setText(f"{self.strength_slider.value()}%")
+        self._update_enabled()
 
     def choice(self) -> StyleChoice | None:
         """The style the controls describe now; None on the Picture tab before A is chosen."""

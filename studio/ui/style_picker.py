@@ -104,7 +104,7 @@ class BuiltinPicker(QWidget):
         self.grid.clear()
         for i in range(count):
             item = QListWidgetItem(self._blank, "")
-            item.setToolTip(f"{self.name(i)}\nClick: use it   Ctrl+click: add it to the blend")
+            item.setToolTip(self._tip(i))
             item.setData(Qt.UserRole, i)
             item.setSizeHint(QSize(THUMB_PX + 8, THUMB_PX + 8))
             self.grid.addItem(item)
@@ -113,6 +113,9 @@ class BuiltinPicker(QWidget):
         self.weights = {}
         self._set_blend(kept)
 
+    def _tip(self, index: int) -> str:
+        return f"{self.name(index)}\nClick: use it   Ctrl+click: add it to the blend"
+
     def name(self, index: int) -> str:
         """Style `index`'s name (the network's, once its thumbnails came; "Style N" before)."""
         return self.names[index] if index < len(self.names) else f"Style {index}"
@@ -120,9 +123,11 @@ class BuiltinPicker(QWidget):
     def set_thumbnails(self, images: list[np.ndarray], names: list[str] | None = None) -> None:
         """Show the rendered thumbnails (uint8 HxWx3, one per style) and the styles' names."""
         self.names = list(names or [])
-        if len(images) != self.grid.count() or names:
+        if len(images) != self.grid.count():
             self.set_count(len(images))
         self.thumbnails = list(images)
+        for i in range(self.grid.count()):  # the names, without touching the blend (no preview is asked for)
+            self.grid.item(i).setToolTip(self._tip(i))
         for i, image in enumerate(images):
             self.grid.item(i).setIcon(QIcon(pixmap_from_array(image, THUMB_PX)))
         self.status.setText("Click a style; Ctrl+click to blend several")

@@ -498,6 +498,11 @@ def test_a_project_keeps_the_latent_walk_and_the_style_settings(qtbot, painting,
     key(qtbot, win, "Ctrl+S")
     qtbot.waitUntil(lambda: win.files.path == target, timeout=10_000)
     assert load_project(target).workspace["latent"]["seeds"] == seeds
+    # This window previewed the styles as they were set, and it has no style network to do it with
+    # (tests/gui/test_style_panel.py has them): its messages. The reopened window must ask for no preview.
+    qtbot.waitUntil(lambda: bool(message_boxes), timeout=10_000)
+    assert {box[0] for box in message_boxes} == {"Style Preview"}
+    message_boxes.clear()
 
     again = open_window(qtbot, tiny_generator_dir)
     again.open_file(target)
@@ -508,8 +513,6 @@ def test_a_project_keeps_the_latent_walk_and_the_style_settings(qtbot, painting,
     np.testing.assert_array_equal(again.panel.last_frame.images[0], shown)
     assert not again.canvas.has_preview()  # the walk is back; it floats over the picture when asked
     assert again.style_panel.picker.blend() == ((3, 40.0), (12, 100.0))
-    assert again.style_panel.strength_slider.value() == 70
-    # These windows have no style network to preview with (tests/gui/test_style_panel.py has them).
-    message_boxes[:] = [box for box in message_boxes if box[0] != "Style Preview"]
+    assert again.style_panel.strength_slider.value() == 70 and again.style_panel.strength_label.text() == "70%"
     again.files.document.mark_saved()
     again.close()
