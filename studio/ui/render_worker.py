@@ -43,24 +43,20 @@ class GeneratorCache:
             self._projectors.clear()
 
     def get(self, entry: ModelEntry) -> Generator:
-        key = (entry.name, entry.sha256)
-        with self._lock:
-            generator = self._generators.get(key)
-            if generator is None:
-                generator = Generator(entry, self.runtime)
-                self._generators[key] = generator
-            return generator
+        return self._cached(self._generators, entry, lambda: Generator(entry, self.runtime))
 
     def projector(self, entry: ModelEntry) -> Projector:
         """The model's Projector (ModelError when it has no usable encoder)."""
         generator = self.get(entry)
+        return self._cached(self._projectors, entry, lambda: Projector(generator, self.runtime))
+
+    def _cached(self, store: dict, entry: ModelEntry, make):
+        """store's object for `entry` (by name and sha256), made by make() the first time."""
         key = (entry.name, entry.sha256)
         with self._lock:
-            projector = self._projectors.get(key)
-            if projector is None:
-                projector = Projector(generator, self.runtime)
-                self._projectors[key] = projector
-            return projector
+            if key not in store:
+                store[key] = make()
+            return store[key]
 
 
 @dataclass
