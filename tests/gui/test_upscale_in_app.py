@@ -97,15 +97,26 @@ def settle(qtbot, win) -> None:
     qtbot.waitUntil(lambda: not win.upscales.busy(), timeout=30_000)
 
 
-def test_upscale_grows_every_layer_as_one_exact_undo_step(qtbot, window, model, runtime, monkeypatch):
-    win = window
+def open_painting(win):
+    """The test painting, open in the window."""
     doc = painting()
     win.files.adopt(doc, None, "painting.png")
-    before = pixels(doc)
-    background = doc.layers[0].pixels.copy()
-    choose(monkeypatch, "document", 2, "x4")
+    return doc
+
+
+def upscale_from_menu(qtbot, win, monkeypatch, mode: str, factor: int, method: str) -> None:
+    """Image > Upscale… answered with these choices, run to the end."""
+    choose(monkeypatch, mode, factor, method)
     win.upscales.upscale_action.trigger()
     settle(qtbot, win)
+
+
+def test_upscale_grows_every_layer_as_one_exact_undo_step(qtbot, window, model, runtime, monkeypatch):
+    win = window
+    doc = open_painting(win)
+    before = pixels(doc)
+    background = doc.layers[0].pixels.copy()
+    upscale_from_menu(qtbot, win, monkeypatch, "document", 2, "x4")
 
     assert (doc.width, doc.height) == (2 * W, 2 * H) and doc.undo_text == "Upscale"
     assert win.canvas.image().shape[:2] == (2 * H, 2 * W)
@@ -129,13 +140,10 @@ def test_upscale_grows_every_layer_as_one_exact_undo_step(qtbot, window, model, 
 
 def test_the_active_layer_grows_about_its_centre_and_the_canvas_keeps_its_size(qtbot, window, monkeypatch):
     win = window
-    doc = painting()
-    win.files.adopt(doc, None, "painting.png")
+    doc = open_painting(win)
     before = pixels(doc)
     patch = doc.layers[1].pixels.copy()
-    choose(monkeypatch, "layer", 2, "Lanczos")
-    win.upscales.upscale_action.trigger()
-    settle(qtbot, win)
+    upscale_from_menu(qtbot, win, monkeypatch, "layer", 2, "Lanczos")
     assert (doc.width, doc.height) == (W, H)
     np.testing.assert_array_equal(doc.layers[0].pixels, before[1][0][1])  # the other layer is untouched
     # The patch (20, 2)-(34, 14) doubles about its centre (27, 8) to (13, -4)-(41, 20): the whole layer
@@ -175,8 +183,7 @@ def test_a_result_over_the_limits_is_refused_with_one_line(qtbot, message_boxes,
 
 def test_cancel_leaves_the_document_as_it_was(qtbot, window, monkeypatch):
     win = window
-    doc = painting()
-    win.files.adopt(doc, None, "painting.png")
+    doc = open_painting(win)
     before, revision = pixels(doc), doc.revision
     choose(monkeypatch, "document", 4, "x4")
     win.upscales.upscale_action.trigger()
@@ -191,8 +198,7 @@ def test_cancel_leaves_the_document_as_it_was(qtbot, window, monkeypatch):
 def test_export_with_the_upscaler_writes_its_result_and_names_it(qtbot, window, model, runtime, monkeypatch,
                                                                  tmp_path):
     win = window
-    doc = painting()
-    win.files.adopt(doc, None, "painting.png")
+    doc = open_painting(win)
     composite = doc.composite()
     target = tmp_path / "big.png"
 
