@@ -18,6 +18,7 @@ import numpy as np
 from studio import __version__
 from studio.core.arguments import ArgumentError
 from studio.core.arguments import Parser as _Parser
+from studio.engine.devices import add_device_flag
 
 EXIT_USAGE = 2
 
@@ -99,11 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, prog=f"studio {name}", help=COMMANDS[name], description=COMMANDS[name])
 
-    def device_flag(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="force a device (default: STUDIO_DEVICE or auto)")
-
     p = command("doctor")
-    device_flag(p)
+    add_device_flag(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("models")
@@ -114,9 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, required=True, help="first seed")
     p.add_argument("--count", type=_positive_int, default=1, help="seeds seed..seed+count-1 as a grid")
     p.add_argument("--truncation", type=_truncation, default=1.0, help="0..2; lower is more typical (default 1)")
-    p.add_argument("-o", "--output", required=True, help="PNG, JPEG, WebP or TIFF file")
+    p.add_argument("-o", "--output", required=True,
+                   help="PNG, JPEG, WebP or TIFF file (several seeds: a grid), or DIR/ for one PNG per seed")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
-    device_flag(p)
+    add_device_flag(p)
 
     p = command("interpolate")
     p.add_argument("--model", required=True, help="generator name (see: studio models)")
@@ -131,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=24.0)
     p.add_argument("-o", "--output", required=True, help="out.gif, out.mp4, out.webp, or a folder DIR/ for PNG frames")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
-    device_flag(p)
+    add_device_flag(p)
 
     p = command("project")
     p.add_argument("image", help="the picture (PNG, JPEG, WebP, TIFF, ...)")
@@ -143,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="the reconstruction, with the latent in its recipe (PNG, JPEG, WebP or TIFF)")
     p.add_argument("--json", action="store_true", help="print what was written, the error and the latent as JSON")
-    device_flag(p)
+    add_device_flag(p)
 
     p = command("recipe")
     p.add_argument("file")
@@ -175,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # `studio train/export ...` hand their arguments to the trainer untouched,
     # so its own --help and errors apply.
+    if argv and argv[0] in ("train", "export"):
+        from studio.core.trainer_availability import trainer_missing
+
+        if trainer_missing():
+            print(f"error: {trainer_missing()}", file=sys.stderr)
+            return EXIT_USAGE
     if argv and argv[0] == "train":
         from studio.train import cli  # imports torch: only here
 
@@ -184,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return export.main(argv[1:])
     try:
+        if argv and _is_a_mistyped_command(argv[0]):
+            raise UserError(_unknown_command(argv[0]))
         if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
             return _open_app(argv)
         args = build_parser().parse_args(argv)
@@ -199,14 +206,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _is_a_mistyped_command(word: str) -> bool:
+    """A first word that is neither a command, an option nor a file to open:
+    a bare word with no suffix that names nothing on disk."""
+    return (word not in COMMANDS and not word.startswith("-") and not Path(word).suffix
+            and not Path(word).exists())
+
+
+def _unknown_command(word: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.5)
+    close = close or [c for c in COMMANDS if c.startswith(word)][:1]
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown command '{word}' ({hint}see: studio --help)"
+
+
 def _open_app(argv: list[str]) -> int:
     parser = _Parser(prog="studio", add_help=False)
     parser.add_argument("file", nargs="?")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    add_device_flag(parser)
     args = parser.parse_args(argv)
     if args.file and not Path(args.file).exists():
-        if not Path(args.file).suffix:  # a mistyped command, not a missing picture
-            raise UserError(f"unknown command '{args.file}' (see: studio --help)")
         raise UserError(f"no such file: {args.file}")
     from studio.ui import app  # Qt is loaded only for the window
 
@@ -243,9 +264,12 @@ def cmd_doctor(args) -> int:
         report = diagnose(args.device)
     except _engine_errors() as exc:
         raise UserError(str(exc)) from None
+    from studio.ui.system_libraries import xcb_problem  # no Qt: it checks what Qt would load
+
+    report["problems"] += [xcb_problem()] if xcb_problem() else []
     if args.json:
         print(json.dumps(report, indent=2))
-        return 0
+        return 1 if report["problems"] else 0
     dev = report["device"]
     print(f"Latent Studio {report['studio']}  (Python {report['python']}, {report['platform']})")
     print("packages:  " + ", ".join(f"{k} {v}" for k, v in report["packages"].items()))
@@ -253,19 +277,22 @@ def cmd_doctor(args) -> int:
     print(f"providers: available {', '.join(dev['providers_available'])}")
     active = ", ".join(dev["providers_active"]) if dev["providers_active"] else "(no usable model to open a session)"
     print(f"           active    {active}")
-    print(f"CUDA:      {'usable' if dev['cuda_usable'] else 'not usable'} ({dev['cuda_reason']})")
+    for name, status in dev["accelerators"].items():
+        print(f"{name.upper() + ':':<10} {'usable' if status['usable'] else 'not usable'} ({status['reason']})")
     print(f"GPUs:      {', '.join(dev['gpus']) or 'none found'}")
     print("models:")
+    name_w = max([20] + [len(m["name"]) for m in report["models"]])
+    kind_w = max([10] + [len(m["kind"]) for m in report["models"]])
     for m in report["models"]:
         state = "ok" if m["status"] == "ok" else f"skipped: {m['reason']}"
-        print(f"  {m['name']:<20} {m['kind']:<10} {state}")
+        print(f"  {m['name']:<{name_w}} {m['kind']:<{kind_w}} {state}")
     if not report["models"]:
         print("  (none)")
     for role, folder in report["folders"].items():
         print(f"{role + ':':<16} {folder}")
     for problem in report["problems"]:
         print(f"problem:   {problem}")
-    return 0
+    return 1 if report["problems"] else 0
 
 
 def cmd_models(args) -> int:
@@ -285,21 +312,42 @@ def cmd_models(args) -> int:
 
 
 def cmd_generate(args) -> int:
+    """One picture, a grid of seeds, or with -o DIR/ (or an existing folder) one
+    file per seed, each carrying its own recipe."""
     from studio.core.grid import make_grid
     from studio.core.imageio import save_image
     from studio.core.latent import latent_from_seed, truncate
 
+    seeds = list(range(args.seed, args.seed + args.count))
+    if seeds[-1] >= 2**32:
+        raise UserError(f"seeds {args.seed}..{seeds[-1]} go past the last seed, {2**32 - 1}")
+    to_folder = args.output.endswith(("/", os.sep)) or Path(args.output).is_dir()
+    written = []
     try:
         gen = _generator(args)
-        seeds = list(range(args.seed, args.seed + args.count))
-        latents = np.stack([truncate(latent_from_seed(s, gen.latent_size), args.truncation) for s in seeds])
-        images = np.concatenate([gen.render(latents[i:i + 64]) for i in range(0, len(seeds), 64)])
-        image = images[0] if len(seeds) == 1 else make_grid(images)
-        recipe = gen.recipe(action="generate", seeds=seeds, truncation=args.truncation)
-        save_image(args.output, image, recipe)
+        if to_folder:
+            Path(args.output).mkdir(parents=True, exist_ok=True)
+        batches = []
+        for start in range(0, len(seeds), 64):
+            batch = seeds[start:start + 64]
+            images = gen.render(np.stack([truncate(latent_from_seed(s, gen.latent_size), args.truncation)
+                                          for s in batch]))
+            if not to_folder:
+                batches.append(images)
+                continue
+            for seed, image in zip(batch, images):
+                written.append(Path(args.output) / f"{gen.entry.name}-seed{seed}.png")
+                save_image(written[-1], image, gen.recipe(action="generate", seeds=[seed], truncation=args.truncation))
+        if not to_folder:
+            images = np.concatenate(batches)
+            image = images[0] if len(seeds) == 1 else make_grid(images)
+            save_image(args.output, image, gen.recipe(action="generate", seeds=seeds, truncation=args.truncation))
+            written.append(Path(args.output))
     except _engine_errors() as exc:
         raise UserError(str(exc)) from None
-    _report(args, {"output": str(args.output), "seeds": seeds, "size": list(image.shape[1::-1])})
+    size = list(images.shape[2:0:-1]) if to_folder else list(image.shape[1::-1])
+    facts = {"outputs": [str(p) for p in written]} if to_folder else {"output": str(args.output)}
+    _report(args, {**facts, "seeds": seeds, "size": size})
     return 0
 
 
@@ -385,6 +433,8 @@ def cmd_datasets(args) -> int:
 def _report(args, facts: dict) -> None:
     if args.json:
         print(json.dumps(facts))
+    elif "outputs" in facts:
+        print(f"wrote {len(facts['outputs'])} files to {Path(facts['outputs'][0]).parent}")
     else:
         print(f"wrote {facts['output']}")
 

@@ -18,6 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.engine.devices import add_device_flag
+
 METHODS = ("learned", "telea", "ns", "patchmatch")  # engine.inpaint.METHODS, without importing OpenCV for --help
 
 
@@ -33,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="inpaint model name (see: studio models); implies --method learned")
     p.add_argument("-o", "--output", required=True, help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="force a device (default: STUDIO_DEVICE or auto)")
+    add_device_flag(p)
 
 
 def run(args, fail, report) -> int:

@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.engine.devices import add_device_flag
+
 DEFAULT_TILE = 1024  # px; larger images run in tiles that share one set of statistics
 
 
@@ -34,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser, positive_int) -> None:
                                                                        "most PX first (default: full size)")
     p.add_argument("-o", "--output", required=True, help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="force a device (default: STUDIO_DEVICE or auto)")
+    add_device_flag(p)
 
 
 def run(args, fail, report) -> int:

@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.engine.devices import add_device_flag
+
 METHODS = ("model", "lanczos")  # engine.upscale.METHODS, without importing onnxruntime for --help
 SCALES = (2, 4)
 
@@ -29,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile", type=int, help="input pixels per tile side (default 512; smaller uses less memory)")
     p.add_argument("-o", "--output", required=True, help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="force a device (default: STUDIO_DEVICE or auto)")
+    add_device_flag(p)
 
 
 def run(args, fail, report) -> int:

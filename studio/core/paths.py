@@ -7,6 +7,7 @@ installs never touch the real one; STUDIO_CACHE_DIR moves the cache alone.
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -33,11 +34,17 @@ def user_models_dir() -> Path:
     return user_data_dir() / "models"
 
 
+def package_data(name: str) -> Path:
+    """A folder shipped inside the studio package: in a checkout studio/NAME links
+    to the top-level folder, in a wheel it is a copy (pyproject.toml's package-data)."""
+    return Path(str(resources.files("studio") / name)).resolve()
+
+
 def assets_dir() -> Path:
-    """assets/ (icons, screenshots) at the top of the source tree, next to the studio package."""
-    return Path(__file__).resolve().parents[2] / "assets"
+    """Icons and screenshots."""
+    return package_data("assets")
 
 
 def shipped_models_dir() -> Path:
-    """models/ at the top of the source tree, next to the studio package."""
-    return Path(__file__).resolve().parents[2] / "models"
+    """The models we trained and ship (models/README.md gives their recipes)."""
+    return package_data("models")

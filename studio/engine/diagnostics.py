@@ -17,7 +17,8 @@ import onnxruntime as ort
 from studio import __version__
 from studio.core.paths import shipped_models_dir, user_data_dir, user_models_dir
 from studio.engine.registry import Registry
-from studio.engine.runtime import Runtime, cuda_status, requested_device
+from studio.engine.devices import ACCELERATORS
+from studio.engine.runtime import Runtime, accelerator_status, requested_device
 
 PACKAGES = ("onnxruntime-gpu", "onnxruntime", "numpy", "Pillow", "PySide6-Essentials", "PySide6",
             "torch", "safetensors", "platformdirs", "imageio", "imageio-ffmpeg", "fonttools")
@@ -46,17 +47,28 @@ def gpu_names() -> list[str]:
     return [line.strip() for line in out.stdout.splitlines() if line.strip()] if out.returncode == 0 else []
 
 
+def shipped_models_problems() -> list[str]:
+    """A wheel or checkout without its models: every built-in feature would
+    quietly be missing (no generators, no styles, Telea instead of learned inpainting)."""
+    folder = shipped_models_dir()
+    if not folder.is_dir():
+        return [f"the shipped models folder {folder} is missing; reinstall latent-studio"]
+    if not any((child / "manifest.json").is_file() for child in folder.iterdir()):
+        return [f"the shipped models folder {folder} holds no models; reinstall latent-studio"]
+    return []
+
+
 def diagnose(device: str | None = None, registry: Registry | None = None) -> dict:
     """Everything doctor shows, as JSON-ready data. Opens a session on the
     first usable model so 'active' is what onnxruntime really gave us."""
     registry = registry or Registry()
     runtime = Runtime(device)
-    cuda = cuda_status()
+    cuda = accelerator_status("cuda")
     active = None
     usable = registry.entries()
     if usable:
         active = runtime.session(usable[0].onnx_path).providers
-    problems = []
+    problems = shipped_models_problems()
     if "onnxruntime" in package_versions() and "onnxruntime-gpu" in package_versions():
         # Both wheels write the same onnxruntime/ folder; whichever installed last
         # wins, and the CPU-only one hides the CUDA provider.
@@ -76,6 +88,8 @@ def diagnose(device: str | None = None, registry: Registry | None = None) -> dic
             "providers_active": active,
             "cuda_usable": cuda.usable,
             "cuda_reason": cuda.reason,
+            "accelerators": {name: {"usable": status.usable, "reason": status.reason}
+                             for name, status in ((n, accelerator_status(n)) for n in ACCELERATORS)},
             "gpus": gpu_names(),
         },
         "models": [e.summary() for e in registry.entries(usable_only=False)],

@@ -28,9 +28,10 @@ import numpy as np
 
 from studio.core.fidelity import psnr
 from studio.core.framing import FITS, prepare_image
-from studio.engine.generator import Generator
 from studio.core.imageio import save_image
 from studio.core.recipe import decode_latent, encode_latent
+from studio.core.trainer_availability import trainer_missing
+from studio.engine.generator import Generator
 from studio.engine.registry import ModelError
 from studio.engine.runtime import Runtime, default_runtime, default_threads
 
@@ -122,6 +123,8 @@ def refine_latent(generator: Generator, target: np.ndarray, steps: int, start: n
     float32 [latent_size]. ModelError when the trainer cannot run it."""
     if steps < 1:
         raise ModelError(f"refinement needs at least 1 step, got {steps}")
+    if trainer_missing():
+        raise ModelError(f"refinement runs in the trainer: {trainer_missing()}")
     with tempfile.TemporaryDirectory(prefix="studio-refine-") as tmp:
         picture = Path(tmp) / "target.png"
         save_image(picture, target)

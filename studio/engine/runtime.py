@@ -1,9 +1,10 @@
 """The one place that makes onnxruntime sessions.
 
-Device choice: CUDA only when it really works here, CPU otherwise. onnxruntime
-silently falls back to CPU when the CUDA provider cannot load, so the truth is
-read back from `session.get_providers()` after a probe session, never assumed
-from `get_available_providers()` (the GPU build lists CUDA even with no GPU).
+Device choice: an accelerator (CUDA, then CoreML, then DirectML: devices.py)
+only when it really works here, CPU otherwise. onnxruntime silently falls back
+to CPU when a provider cannot load, so the truth is read back from
+`session.get_providers()` after a probe session, never assumed from
+`get_available_providers()` (the GPU build lists CUDA even with no GPU).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from typing import Callable, Iterator
 import numpy as np
 import onnxruntime as ort
 
-DEVICES = ("auto", "cpu", "cuda")
-CUDA = "CUDAExecutionProvider"
+from studio.engine.devices import ACCELERATORS, DEVICES
+
 CPU = "CPUExecutionProvider"
 
-# A 65-byte ONNX model (one Relu) used to find out whether the CUDA provider
-# really comes up, without touching any user model.
+# A 65-byte ONNX model (one Relu) used to find out whether an accelerator's
+# provider really comes up, without touching any user model.
 _PROBE_MODEL = base64.b64decode(
     "CAg6NwoMCgF4EgF5IgRSZWx1EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0="
 )
@@ -36,13 +37,13 @@ ort.set_default_logger_severity(4)
 
 
 class DeviceError(ValueError):
-    """A device name that is not auto, cpu or cuda."""
+    """A device name that is not one of devices.DEVICES."""
 
 
 @dataclass(frozen=True)
-class CudaStatus:
+class AcceleratorStatus:
     usable: bool
-    reason: str  # why not, or the device name when usable
+    reason: str  # why not, or what runs it when usable
 
 
 @dataclass(frozen=True)
@@ -80,53 +81,83 @@ def _silenced_native_output() -> Iterator[None]:
             os.close(fd)
 
 
-_cuda_lock = threading.Lock()
-_cuda_status: CudaStatus | None = None
+_status_lock = threading.Lock()
+_statuses: dict[str, AcceleratorStatus] = {}
 
 
-def cuda_status() -> CudaStatus:
-    """Whether the CUDA provider really runs here (probed once per process)."""
-    global _cuda_status
-    with _cuda_lock:
-        if _cuda_status is None:
-            _cuda_status = _probe_cuda()
-        return _cuda_status
+def accelerator_status(name: str) -> AcceleratorStatus:
+    """Whether accelerator `name` (a key of devices.ACCELERATORS) really runs
+    here: probed once per process."""
+    with _status_lock:
+        if name not in _statuses:
+            _statuses[name] = _probe(name)
+        return _statuses[name]
 
 
-def _probe_cuda() -> CudaStatus:
-    if CUDA not in ort.get_available_providers():
-        return CudaStatus(False, "this onnxruntime build has no CUDA provider")
+def cuda_status() -> AcceleratorStatus:
+    return accelerator_status("cuda")
+
+
+def _probe(name: str) -> AcceleratorStatus:
+    provider, label = ACCELERATORS[name]
+    if provider not in ort.get_available_providers():
+        return AcceleratorStatus(False, f"this onnxruntime build has no {provider}")
     with _silenced_native_output():
-        # Loads the CUDA/cuDNN libraries that pip's nvidia-* wheels provide, so
-        # no system-wide CUDA install is needed.
-        with contextlib.suppress(Exception):
-            ort.preload_dlls()
+        if name == "cuda":
+            # Loads the CUDA/cuDNN libraries that pip's nvidia-* wheels provide, so
+            # no system-wide CUDA install is needed.
+            with contextlib.suppress(Exception):
+                ort.preload_dlls()
         try:
-            probe = ort.InferenceSession(_PROBE_MODEL, _session_options(1), providers=[CUDA, CPU])
+            probe = ort.InferenceSession(_PROBE_MODEL, _session_options(1), providers=[provider, CPU])
             active = probe.get_providers()
         except Exception as exc:  # any provider failure means "not usable"
-            return CudaStatus(False, f"CUDA provider failed to start ({type(exc).__name__})")
-    if CUDA not in active:
-        if sys.platform.startswith("linux") and not Path("/dev/nvidiactl").exists():
-            return CudaStatus(False, "no NVIDIA GPU or driver found")
-        return CudaStatus(False, "the CUDA or cuDNN libraries this onnxruntime needs did not load")
-    return CudaStatus(True, "NVIDIA GPU")
+            return AcceleratorStatus(False, f"the {label} provider failed to start ({type(exc).__name__})")
+    if provider in active:
+        return AcceleratorStatus(True, label)
+    if name != "cuda":
+        return AcceleratorStatus(False, f"the {label} provider did not start")
+    if sys.platform.startswith("linux") and not Path("/dev/nvidiactl").exists():
+        return AcceleratorStatus(False, "no NVIDIA GPU or driver found")
+    return AcceleratorStatus(False, "the CUDA or cuDNN libraries this onnxruntime needs did not load")
 
 
 def requested_device(requested: str | None = None) -> str:
     """The device asked for: the argument, else STUDIO_DEVICE, else auto."""
     choice = (requested or os.environ.get("STUDIO_DEVICE") or "auto").strip().lower()
     if choice not in DEVICES:
-        raise DeviceError(f"unknown device '{choice}' (choose auto, cpu or cuda)")
+        raise DeviceError(f"unknown device '{choice}' (choose {', '.join(DEVICES[:-1])} or {DEVICES[-1]})")
     return choice
 
 
 def resolve_device(requested: str | None = None) -> str:
-    """'cpu' or 'cuda': what a session will really run on."""
+    """'cpu' or an accelerator's name: what a session will really run on. Auto
+    takes the first usable accelerator, best first."""
     choice = requested_device(requested)
     if choice == "cpu":
         return "cpu"
-    return "cuda" if cuda_status().usable else "cpu"
+    candidates = ACCELERATORS if choice == "auto" else (choice,)
+    return next((name for name in candidates if accelerator_status(name).usable), "cpu")
+
+
+def offered_devices() -> list[str]:
+    """auto, cpu and the accelerators this onnxruntime build has a provider
+    for (usable or not: choosing one says why it did not start)."""
+    available = ort.get_available_providers()
+    return ["auto", "cpu", *(name for name, (provider, _label) in ACCELERATORS.items() if provider in available)]
+
+
+def unusable_accelerator_notice(requested: str) -> str | None:
+    """Why a request for an accelerator ended on the CPU, when the user could
+    have expected one: the one asked for, or under auto the best one this
+    onnxruntime build offers. None when nothing was expected."""
+    if requested == "cpu":
+        return None
+    names = ACCELERATORS if requested == "auto" else (requested,)
+    offered = [n for n in names if requested != "auto" or ACCELERATORS[n][0] in ort.get_available_providers()]
+    if not offered:
+        return None
+    return f"{offered[0].upper()} not usable ({accelerator_status(offered[0]).reason}); running on CPU"
 
 
 def default_threads() -> int:
@@ -240,14 +271,23 @@ def _share_cpu_arena(opts: ort.SessionOptions) -> None:
     opts.add_session_config_entry("session.use_env_allocators", "1")
 
 
+def _accelerated_session(model: bytes, opts: ort.SessionOptions, device: str) -> ort.InferenceSession | None:
+    """A session on accelerator `device` when its provider really came up for
+    this model, else None (the caller falls back to the CPU)."""
+    if device == "cpu":
+        return None
+    provider = ACCELERATORS[device][0]
+    with _silenced_native_output():
+        session = ort.InferenceSession(model, opts, providers=[provider, CPU])
+    return session if provider in session.get_providers() else None
+
+
 def _open_session(model: bytes, device: str, threads: int) -> ModelSession:
     opts = _session_options(threads)
     _share_cpu_arena(opts)
-    if device == "cuda":
-        with _silenced_native_output():
-            session = ort.InferenceSession(model, opts, providers=[CUDA, CPU])
-        if CUDA in session.get_providers():
-            return ModelSession(session, "cuda", model, threads)
+    session = _accelerated_session(model, opts, device)
+    if session is not None:
+        return ModelSession(session, device, model, threads)
     return ModelSession(ort.InferenceSession(model, opts, providers=[CPU]), "cpu", model, threads)
 
 
@@ -272,9 +312,7 @@ class Runtime:
         self.requested = requested_device(device)
         self.device = resolve_device(self.requested)
         self.threads = threads or default_threads()
-        self.notice: str | None = None
-        if self.device == "cpu" and self.requested != "cpu" and CUDA in ort.get_available_providers():
-            self.notice = f"CUDA not usable ({cuda_status().reason}); running on CPU"
+        self.notice = unusable_accelerator_notice(self.requested) if self.device == "cpu" else None
         self._sessions: dict[tuple[str, float, str], ModelSession] = {}
         self._lock = threading.Lock()
 
@@ -296,12 +334,11 @@ class Runtime:
         # The session runs the fused graph; model_bytes() stays the file's, for tiling.
         model, _count = fuse_instance_norms(path.read_bytes())
         opts = _session_options(self.threads)
-        if self.device == "cuda":
-            with _silenced_native_output():
-                session = ort.InferenceSession(model, opts, providers=[CUDA, CPU])
-            if CUDA in session.get_providers():
-                return ModelSession(session, "cuda", path, self.threads)
-            self.notice = "CUDA did not start for this model; running on CPU"
+        session = _accelerated_session(model, opts, self.device)
+        if session is not None:
+            return ModelSession(session, self.device, path, self.threads)
+        if self.device != "cpu":
+            self.notice = f"{self.device.upper()} did not start for this model; running on CPU"
         session = ort.InferenceSession(model, opts, providers=[CPU])
         return ModelSession(session, "cpu", path, self.threads)
 

@@ -131,8 +131,9 @@ def build_parser() -> Parser:
                               "loss scaling; fp32 on CPU), fp32, fp16 or bf16. Weights are float32 in every mode")
     session.add_argument("--threads", type=int, default=0, help="CPU threads for torch and decoding (0 = all)")
     session.add_argument("--nice", type=int, default=0, help="lower this process's priority by N (where supported)")
-    session.add_argument("--progress", choices=MODES, default="json",
-                         help="json: one event per line on stdout (for the app); bar: a progress bar on stderr")
+    session.add_argument("--progress", choices=MODES,
+                         help="json: one event per line on stdout (for the app and scripts); bar: a progress "
+                              "bar on stderr (default: bar at a terminal, json otherwise)")
     return p
 
 
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Under torchrun only rank 0 speaks; the others report nothing.
     main_rank = int(os.environ.get("RANK", "0")) == 0
-    reporter = make_reporter(args.progress) if main_rank else SilentReporter()
+    reporter = make_reporter(args.progress or ("bar" if sys.stdout.isatty() else "json")) if main_rank \
+        else SilentReporter()
     control = Control(args.out or args.resume or ".")
     control.install()
     try:

@@ -68,9 +68,12 @@ def run(file: str | None = None, device: str | None = None) -> int:
     """Open the main window (optionally showing image `file`) and run until it closes.
 
     Returns the exit status: 0 on a normal close, 2 (after one `error:` line on
-    stderr) when there is no display or the device name is unknown.
+    stderr) when there is no display, Qt's xcb plugin lacks a system library,
+    or the device name is unknown.
     """
-    problem = display_problem()
+    from studio.ui.system_libraries import xcb_problem
+
+    problem = display_problem() or xcb_problem()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

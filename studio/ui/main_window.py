@@ -18,7 +18,8 @@ from studio.core.recipe import encode_latent
 from studio.core.walk import LatentWalk
 from studio.engine.generator import model_recipe
 from studio.engine.registry import ModelEntry, Registry
-from studio.engine.runtime import Runtime
+from studio.engine.devices import DEVICE_LABELS
+from studio.engine.runtime import Runtime, offered_devices
 from studio.engine.style import Stylizer
 from studio.ui.background_task import BackgroundTask, TaskSet
 from studio.ui.canvas_actions import CanvasActions, SizeDialog
@@ -286,8 +287,8 @@ class MainWindow(QMainWindow):
         menu = QMenu("Inference &Device", self)
         group = QActionGroup(menu)
         self.device_actions: dict[str, QAction] = {}
-        for device, label in (("auto", "&Auto (CUDA when usable)"), ("cpu", "&CPU"), ("cuda", "C&UDA")):
-            action = menu.addAction(label)
+        for device in offered_devices():
+            action = menu.addAction(DEVICE_LABELS[device])
             action.setCheckable(True)
             action.setChecked(device == self.runtime.requested)
             action.triggered.connect(lambda checked=False, d=device: self.set_device(d))

@@ -14,7 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from studio.core.paths import user_models_dir
-from studio.engine.runtime import DEVICES, DeviceError
+from studio.engine.devices import DEVICES
+from studio.engine.runtime import DeviceError
 from studio.ui.theme import THEMES as LOOKS
 
 DEVICE_KEY = "inference/device"

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.paths import user_models_dir
-from studio.engine.runtime import default_threads
+from studio.engine.devices import DEVICE_LABELS
+from studio.engine.runtime import default_threads, offered_devices
 from studio.ui.messages import one_line, show_error
 from studio.ui.preferences import (
     MAX_AUTOSAVE_S,
@@ -37,7 +38,6 @@ from studio.ui.preferences import (
     save_preferences,
 )
 
-DEVICE_LABELS = {"auto": "Automatic (GPU if usable)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)"}
 THEME_LABELS = {"dark": "Dark", "light": "Light"}
 
 
@@ -54,8 +54,8 @@ class PreferencesDialog(QDialog):
         prefs = load_preferences()
 
         self.device_combo = QComboBox()
-        for device, label in DEVICE_LABELS.items():
-            self.device_combo.addItem(label, device)
+        for device in offered_devices():
+            self.device_combo.addItem(DEVICE_LABELS[device], device)
         self.device_combo.setCurrentIndex(self.device_combo.findData(prefs.device))
 
         self.threads_spin = QSpinBox()

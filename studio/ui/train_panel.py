@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.imageio import IMAGE_SUFFIXES
+from studio.core.trainer_availability import trainer_missing
 from studio.engine.registry import ModelEntry
 from studio.train.presets import PRESETS, Preset, generator_defaults, is_default_base
 from studio.train.protocol import PAUSE_FILE, STOP_FILE
@@ -343,7 +344,9 @@ class TrainPanel(QWidget):
         self.progress.setTextVisible(True)
         self._show_progress(self.run.progress)
         run_layout.addWidget(self.progress)
-        self.status_label = QLabel("Idle")
+        self.trainer_missing = trainer_missing()
+        self.status_label = QLabel(f"{self.trainer_missing[0].upper()}{self.trainer_missing[1:]}."
+                                   if self.trainer_missing else "Idle")
         self.status_label.setWordWrap(True)
         run_layout.addWidget(self.status_label)
         self.stats_label = QLabel("")
@@ -730,7 +733,8 @@ class TrainPanel(QWidget):
         self.settings_box.setEnabled(idle)
         if idle:
             self._on_base_picked(self.base_combo.currentIndex())
-        self.start_action.setEnabled(self.run.can("begin") and self.data_folder is not None)
+        self.start_action.setEnabled(self.run.can("begin") and self.data_folder is not None
+                                     and not self.trainer_missing)
         self.start_button.setEnabled(self.start_action.isEnabled())
         pausable = self.run.can("pause") or self.run.can("resume")
         self.pause_action.setEnabled(pausable)

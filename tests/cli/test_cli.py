@@ -63,6 +63,21 @@ def test_generate_grid_and_json(capsys, tiny, tmp_path):
     assert iio.imread(out_file).shape[:2] == (8 * 2 + 2, 8 * 3 + 4)  # 3 columns, 2 rows, 2 px gaps
 
 
+def test_generate_into_a_folder_writes_one_file_per_seed(capsys, tiny, tmp_path):
+    folder = tmp_path / "sheet"
+    code, out, err = run_cli(capsys, "generate", "--model", tiny, "--seed", "7", "--count", "3", "-o", f"{folder}/")
+    assert code == 0, err
+    assert out.strip() == f"wrote 3 files to {folder}"
+    generator = Generator(Registry().get(tiny), Runtime("cpu"))
+    for seed in (7, 8, 9):
+        written = folder / f"tiny-seed{seed}.png"
+        assert np.array_equal(iio.imread(written)[..., :3], generator.render(latent_from_seed(seed, 8))[0])
+        assert read_recipe(written)["seeds"] == [seed]
+    code, _, err = run_cli(capsys, "generate", "--model", tiny, "--seed", str(2**32 - 2), "--count", "3",
+                           "-o", str(tmp_path / "x.png"))
+    assert_one_error_line(code, err, "go past the last seed")
+
+
 @pytest.mark.parametrize("suffix", ["gif", "webp"])
 def test_interpolate_writes_every_frame(capsys, tiny, tmp_path, suffix):
     out_file = tmp_path / f"walk.{suffix}"
@@ -88,6 +103,8 @@ def test_interpolate_into_a_folder_of_frames(capsys, tiny, tmp_path):
     (["interpolate", "--model", "tiny", "--seeds", "1,2", "--frames", "0", "-o", "a.gif"], ["at least 1"]),
     (["recipe", "missing.png"], ["no such file"]),
     (["frobnicate"], ["unknown command 'frobnicate'"]),
+    (["gen", "--model", "tiny", "--seed", "1", "-o", "x.png"], ["unknown command 'gen'", "did you mean 'generate'"]),
+    (["stylise", "a.png", "-o", "b.png"], ["unknown command 'stylise'", "did you mean 'stylize'"]),
     (["missing.studio"], ["no such file: missing.studio"]),
     (["generate", "--seed", "1"], ["required"]),
 ])
@@ -136,6 +153,19 @@ def test_doctor_reports_devices_and_models(capsys, tiny):
     assert any(m["name"] == "tiny" for m in report["models"])
     code, out, _ = run_cli(capsys, "doctor")
     assert code == 0 and "providers" in out and "tiny" in out
+
+
+@pytest.mark.parametrize("shipped", ["missing", "empty"])
+def test_doctor_calls_a_missing_or_empty_shipped_models_folder_a_problem(capsys, tiny, tmp_path, monkeypatch, shipped):
+    folder = tmp_path / "shipped"
+    if shipped == "empty":
+        folder.mkdir()
+    monkeypatch.setattr("studio.engine.diagnostics.shipped_models_dir", lambda: folder)
+    code, out, _ = run_cli(capsys, "doctor")
+    assert code == 1
+    assert f"problem:   the shipped models folder {folder}" in out
+    code, out, _ = run_cli(capsys, "doctor", "--json")
+    assert code == 1 and "reinstall latent-studio" in json.loads(out)["problems"][0]
 
 
 def test_without_a_display_the_app_says_so_in_one_line(tmp_path):

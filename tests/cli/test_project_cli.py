@@ -3,6 +3,7 @@ encoder; the reconstruction carries the latent in its recipe; bad input is
 one `error:` line with exit status 2."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -87,3 +88,16 @@ def test_refine_brings_a_picture_into_a_model_without_an_encoder(capsys, tmp_pat
     code, _, err = run_cli(capsys, "project", str(tmp_path / "me.png"), "--model", "plain", "--refine", "0",
                            "-o", str(tmp_path / "r.png"))
     assert_one_error_line(code, err, "at least 1")
+
+
+def test_without_pytorch_training_and_refinement_say_why_in_one_line(capsys, tmp_path, installed, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # as on an Intel Mac: the import system finds no torch
+    save_image(tmp_path / "me.png", np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    code, _, err = run_cli(capsys, "project", str(tmp_path / "me.png"), "--model", "plain", "--refine", "10",
+                           "-o", str(tmp_path / "r.png"))
+    assert_one_error_line(code, err, "refinement runs in the trainer", "PyTorch")
+    for command in ("train", "export"):
+        code, _, err = run_cli(capsys, command, "--help")
+        assert_one_error_line(code, err, "training needs PyTorch, which is not installed")
+    code, _, err = run_cli(capsys, "project", str(tmp_path / "me.png"), "--model", "painter", "-o", str(tmp_path / "e.png"))
+    assert code == 0, err  # the encoder alone needs no trainer

@@ -3,7 +3,8 @@ import onnxruntime as ort
 import pytest
 
 from studio.engine import runtime
-from studio.engine.runtime import DeviceError, Runtime, requested_device, resolve_device
+from studio.engine.devices import ACCELERATORS, DEVICES
+from studio.engine.runtime import DeviceError, Runtime, accelerator_status, requested_device, resolve_device
 
 
 def test_device_choice_from_argument_env_and_default(monkeypatch):
@@ -23,16 +24,37 @@ def test_unusable_cuda_falls_back_to_cpu_with_one_notice(monkeypatch):
     assert resolve_device("cuda") == "cpu"
     rt = Runtime("cuda")
     assert rt.device == "cpu"
-    if runtime.CUDA in ort.get_available_providers():
+    if ACCELERATORS["cuda"][0] in ort.get_available_providers():
         assert rt.notice and "running on CPU" in rt.notice and "\n" not in rt.notice
     assert Runtime("cpu").notice is None  # asking for CPU is not news
 
 
-def test_probe_prints_nothing(capfd):
-    runtime._cuda_status = None
-    runtime.cuda_status()
+def test_probe_prints_nothing(capfd, monkeypatch):
+    monkeypatch.setattr(runtime, "_statuses", {})
+    for name in ACCELERATORS:
+        accelerator_status(name)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+@pytest.mark.parametrize("name", [n for n in ACCELERATORS if ACCELERATORS[n][0] not in ort.get_available_providers()])
+def test_an_accelerator_this_build_lacks_is_refused_by_the_real_probe(name):
+    status = accelerator_status(name)
+    assert not status.usable and "this onnxruntime build has no" in status.reason
+    assert resolve_device(name) == "cpu"
+    rt = Runtime(name)
+    assert rt.device == "cpu" and rt.notice == f"{name.upper()} not usable ({status.reason}); running on CPU"
+
+
+def test_auto_takes_the_best_usable_accelerator_in_order(monkeypatch):
+    usable = {"coreml", "directml"}
+    monkeypatch.setattr(runtime, "accelerator_status",
+                        lambda name: runtime.AcceleratorStatus(name in usable, "test"))
+    assert resolve_device("auto") == "coreml"  # CoreML before DirectML; CUDA, first, is unusable here
+    usable.add("cuda")
+    assert resolve_device("auto") == "cuda"
+    assert resolve_device("directml") == "directml" and resolve_device("cpu") == "cpu"
+    assert DEVICES[:2] == ("auto", "cpu")
 
 
 def test_sessions_are_cached_threads_set_and_outputs_match_plain_onnxruntime(tiny_generator_dir):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -364,3 +365,15 @@ def test_a_generator_trained_with_an_encoder_takes_pictures_in(qtbot, train_wind
     qtbot.waitUntil(lambda: latent.entry is not None and latent.entry.name == "faces32", timeout=10_000)
     assert latent.can_encode and latent.picture_button.isEnabled()
     assert not message_boxes
+
+
+def test_without_pytorch_the_panel_says_why_and_cannot_start(qtbot, tmp_path, tiny_generator_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # as on an Intel Mac: the import system finds no torch
+    win = MainWindow(Runtime("cpu"), [tiny_generator_dir])
+    qtbot.addWidget(win)
+    panel = win.train_panel
+    panel.set_data_folder(make_images(tmp_path / "squares"))
+    qtbot.waitUntil(lambda: panel.image_files is not None, timeout=10_000)
+    assert panel.status_label.text().startswith("Training needs PyTorch, which is not installed")
+    assert not panel.start_button.isEnabled() and not panel.start_action.isEnabled()
+    win.close()

@@ -281,6 +281,32 @@ def test_bar_mode_prints_human_lines(tmp_path, capfd):
                                                                   f"{tmp_path / 'run' / 'checkpoint.safetensors'}")
 
 
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_at_a_terminal_the_bar_is_the_default_and_json_otherwise(tmp_path):
+    data = make_images(tmp_path / "data", count=4)
+    args = [sys.executable, "-m", "studio", "train", "--data", str(data), "--resolution", "8", "--batch", "2",
+            "--width", "0.25", "--steps", "1", "--threads", "1"]
+    main_side, terminal = os.openpty()  # stdout is a real terminal, as when a person types the command
+    with os.fdopen(main_side, "rb", buffering=0) as screen:
+        proc = subprocess.run(args + ["--out", str(tmp_path / "at-terminal")], stdout=terminal,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+        os.close(terminal)
+        shown = b""
+        while chunk := _read_available(screen):
+            shown += chunk
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("data: 4 images") and '"event"' not in proc.stderr + shown.decode()
+    piped = subprocess.run(args + ["--out", str(tmp_path / "piped")], capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0 and json.loads(piped.stdout.splitlines()[0])["event"]
+
+
+def _read_available(stream) -> bytes:
+    try:
+        return stream.read(4096)
+    except OSError:  # EIO: the terminal's other side is closed and drained
+        return b""
+
+
 @pytest.mark.parametrize("case", ["missing data", "no images", "resume nothing", "run exists", "recipe clash",
                                   "bad background", "no out", "bad device"])
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capfd, case):
