@@ -40,6 +40,7 @@ COMMANDS = {
     "stylize": "restyle an image or a folder with a built-in style blend or any picture as the style",
     "inpaint": "fill the holes a mask marks in an image or a folder (learned model, OpenCV Telea/NS, or PatchMatch content-aware)",
     "upscale": "enlarge an image or a folder x2 or x4, to print size (learned upscaler or Lanczos)",
+    "install-desktop": "add the app to this desktop's menus, with its icon and .studio files (Linux)",
 }
 
 
@@ -163,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     from studio import cli_upscale
 
     cli_upscale.add_arguments(command("upscale"))
+
+    from studio import cli_desktop
+
+    cli_desktop.add_arguments(command("install-desktop"))
 
     for name in ("train", "export"):
         p = command(name)
@@ -439,33 +444,36 @@ def _report(args, facts: dict) -> None:
         print(f"wrote {facts['output']}")
 
 
+def _fail(message: str):
+    """What the cli_* modules call for bad input: one error line, exit 2."""
+    raise UserError(message)
+
+
 def cmd_stylize(args) -> int:
     from studio import cli_stylize
 
-    def fail(message: str):
-        raise UserError(message)
-
-    return cli_stylize.run(args, fail, lambda facts: _report(args, facts))
+    return cli_stylize.run(args, _fail, lambda facts: _report(args, facts))
 
 
 def cmd_inpaint(args) -> int:
     from studio import cli_inpaint
 
-    def fail(message: str):
-        raise UserError(message)
-
-    return cli_inpaint.run(args, fail, lambda facts: _report(args, facts))
+    return cli_inpaint.run(args, _fail, lambda facts: _report(args, facts))
 
 
 def cmd_upscale(args) -> int:
     from studio import cli_upscale
 
-    def fail(message: str):
-        raise UserError(message)
+    return cli_upscale.run(args, _fail, lambda facts: _report(args, facts))
 
-    return cli_upscale.run(args, fail, lambda facts: _report(args, facts))
+
+def cmd_install_desktop(args) -> int:
+    from studio import cli_desktop
+
+    return cli_desktop.run(args, _fail)
 
 
 HANDLERS = {"doctor": cmd_doctor, "models": cmd_models, "generate": cmd_generate,
             "interpolate": cmd_interpolate, "project": cmd_project, "recipe": cmd_recipe, "datasets": cmd_datasets,
-            "stylize": cmd_stylize, "inpaint": cmd_inpaint, "upscale": cmd_upscale}
+            "stylize": cmd_stylize, "inpaint": cmd_inpaint, "upscale": cmd_upscale,
+            "install-desktop": cmd_install_desktop}

@@ -32,6 +32,7 @@ def create_application(argv: list[str] | None = None):
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from studio import APP_ID
     from studio.core.paths import assets_dir
     from studio.ui.preferences import saved_theme
     from studio.ui.theme import apply_theme
@@ -39,7 +40,7 @@ def create_application(argv: list[str] | None = None):
     app = QApplication.instance() or QApplication(argv if argv is not None else [sys.argv[0]])
     app.setApplicationName("Latent Studio")
     app.setOrganizationName("latent-studio")
-    app.setDesktopFileName("latent-studio")
+    app.setDesktopFileName(APP_ID)
     icon = assets_dir() / "icons" / "latent-studio.svg"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))

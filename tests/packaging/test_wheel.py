@@ -66,7 +66,8 @@ def installed(tmp_path_factory) -> tuple[Path, dict]:
     subprocess.run([bin_dir / "python", "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
                    check=True, timeout=300)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(STUDIO_USER_DIR=str(root / "user"), STUDIO_DEVICE="cpu", QT_QPA_PLATFORM="offscreen")
+    env.update(STUDIO_USER_DIR=str(root / "user"), STUDIO_DEVICE="cpu", QT_QPA_PLATFORM="offscreen",
+               XDG_DATA_HOME=str(root / "share"))
     (root / "outside").mkdir()
     return bin_dir, env
 
@@ -97,6 +98,9 @@ def test_the_installed_wheel_lists_and_runs_its_shipped_models(installed, tmp_pa
         assert Image.open(tmp_path / out).size[0] > 0
         if "--json" in argv:  # learned, not a quiet fall back to Telea
             assert json.loads(done.stdout)["method"] == "learned"
+
+    desktop = run(installed, "studio", "install-desktop")  # its files are package data too
+    assert desktop.returncode == 0 and desktop.stdout.startswith("installed 6 files"), desktop.stderr
 
     doctor = run(installed, "studio", "doctor", "--json")
     assert doctor.returncode == 0, doctor.stdout
