@@ -269,8 +269,18 @@ def cmd_doctor(args) -> int:
         report = diagnose(args.device)
     except _engine_errors() as exc:
         raise UserError(str(exc)) from None
-    from studio.ui.system_libraries import xcb_problem  # no Qt: it checks what Qt would load
+    from studio.core.datasets import NOTO_EMOJI_PATH
+    from studio.core.trainer_availability import trainer_missing
+    from studio.ui.app import display_problem  # neither loads Qt: they check what Qt would need
+    from studio.ui.system_libraries import xcb_problem
 
+    report["system"] = {
+        "display": display_problem() or "ok",
+        "qt_libraries": xcb_problem() or "ok",
+        "trainer": trainer_missing() or "ok (PyTorch installed)",
+        "emoji_font": (str(NOTO_EMOJI_PATH) if NOTO_EMOJI_PATH.is_file()
+                       else "not found: `studio datasets emoji` needs it (apt install fonts-noto-color-emoji)"),
+    }
     report["problems"] += [xcb_problem()] if xcb_problem() else []
     if args.json:
         print(json.dumps(report, indent=2))
@@ -295,6 +305,8 @@ def cmd_doctor(args) -> int:
         print("  (none)")
     for role, folder in report["folders"].items():
         print(f"{role + ':':<16} {folder}")
+    for part, state in report["system"].items():
+        print(f"{part.replace('_', ' ') + ':':<16} {state}")
     for problem in report["problems"]:
         print(f"problem:   {problem}")
     return 1 if report["problems"] else 0

@@ -43,6 +43,19 @@ def new_folder_mode() -> int:
     return 0o777 & ~umask()
 
 
+class FolderNotWritable(OSError):
+    """The folder a file was to be written in cannot take it. Its text names
+    that folder, never the temporary file the write would have gone through."""
+
+    def __init__(self, folder: Path, cause: OSError):
+        super().__init__(cause.errno, cause.strerror)
+        self.folder = folder
+
+    def __str__(self) -> str:
+        why = (self.strerror or "cannot be written").lower()
+        return f"cannot write in {self.folder} ({why})"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`.
@@ -52,8 +65,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     is left as it was.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise FolderNotWritable(target.parent, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:

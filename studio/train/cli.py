@@ -239,7 +239,10 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         raise DataError(f"data folder not found: {plan.data}{where}")
     if not plan.data.is_dir():
         raise DataError(f"data path is not a folder: {plan.data}")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot make the run folder {out} ({(exc.strerror or 'not writable').lower()})") from None
     control.set_rundir(out)
     if main_rank:
         control.clear_stale_stop()

@@ -151,8 +151,11 @@ def test_doctor_reports_devices_and_models(capsys, tiny):
     assert report["device"]["providers_active"] == ["CPUExecutionProvider"]
     assert "CPUExecutionProvider" in report["device"]["providers_available"]
     assert any(m["name"] == "tiny" for m in report["models"])
+    assert set(report["device"]["accelerators"]) == {"cuda", "coreml", "directml"}
+    assert report["system"]["display"] == "ok" and report["system"]["trainer"].startswith("ok")
     code, out, _ = run_cli(capsys, "doctor")
     assert code == 0 and "providers" in out and "tiny" in out
+    assert "\nemoji font:      " in out and "\nCOREML:    not usable (" in out
 
 
 @pytest.mark.parametrize("shipped", ["missing", "empty"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from studio.core.animation import save_animation
-from studio.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text, umask
+from studio.core.atomic import FolderNotWritable, atomic_path, atomic_write_bytes, atomic_write_text, umask
 
 
 def test_write_creates_folders_and_replaces(tmp_path):
@@ -66,3 +66,11 @@ def test_saved_files_get_the_mode_the_umask_gives_not_the_temporary_files(tmp_pa
         assert stat.S_IMODE((tmp_path / "private.txt").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_folder_that_cannot_take_the_file_is_named_not_the_temporary_file(tmp_path):
+    (tmp_path / "a-file").write_text("a file where a folder should be")
+    with pytest.raises(FolderNotWritable) as caught:
+        atomic_write_bytes(tmp_path / "a-file" / "out.png", b"x")
+    assert str(caught.value).startswith(f"cannot write in {tmp_path / 'a-file'} (")
+    assert ".tmp" not in str(caught.value) and isinstance(caught.value, OSError)

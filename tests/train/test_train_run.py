@@ -308,7 +308,7 @@ def _read_available(stream) -> bytes:
 
 
 @pytest.mark.parametrize("case", ["missing data", "no images", "resume nothing", "run exists", "recipe clash",
-                                  "bad background", "no out", "bad device"])
+                                  "bad background", "no out", "bad device", "unwritable out"])
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capfd, case):
     data = tmp_path / "data"
     args = {"missing data": ["--data", data, "--out", tmp_path / "run"],
@@ -318,7 +318,11 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capfd, case):
             "recipe clash": ["--resume", tmp_path / "run", "--resolution", "32"],
             "bad background": ["--data", data, "--out", tmp_path / "run", "--background", "blue"],
             "no out": ["--data", data],
-            "bad device": ["--data", data, "--out", tmp_path / "run", "--device", "warp-drive"]}[case]
+            "bad device": ["--data", data, "--out", tmp_path / "run", "--device", "warp-drive"],
+            "unwritable out": ["--data", data, "--out", tmp_path / "a-file" / "run"]}[case]
+    if case == "unwritable out":
+        make_images(data, count=2)
+        (tmp_path / "a-file").write_text("a file where a folder should be")
     if case == "no images":
         data.mkdir()
         (data / "notes.txt").write_text("not an image")
@@ -332,7 +336,8 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capfd, case):
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
     assert {"missing data": str(data), "no images": "no usable images", "resume nothing": "nothing to resume",
             "run exists": "--resume", "recipe clash": "--resolution 16", "bad background": "#rrggbb",
-            "no out": "--out", "bad device": "device 'warp-drive' is not usable"}[case] in err
+            "no out": "--out", "bad device": "device 'warp-drive' is not usable",
+            "unwritable out": f"cannot make the run folder {tmp_path / 'a-file' / 'run'}"}[case] in err
 
 
 def test_export_of_missing_run_is_error_exit_2(tmp_path):
