@@ -40,6 +40,7 @@ COMMANDS = {
     "stylize": "restyle an image or a folder with a built-in style blend or any picture as the style",
     "inpaint": "fill the holes a mask marks in an image or a folder (learned model, OpenCV Telea/NS, or PatchMatch content-aware)",
     "upscale": "enlarge an image or a folder x2 or x4, to print size (learned upscaler or Lanczos)",
+    "convert": "convert between .studio, OpenRaster .ora and flat images (files or folders)",
     "install-desktop": "add the app to this desktop's menus, with its icon and .studio files (Linux)",
 }
 
@@ -164,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     from studio import cli_upscale
 
     cli_upscale.add_arguments(command("upscale"))
+
+    from studio import cli_convert
+
+    cli_convert.add_arguments(command("convert"))
 
     from studio import cli_desktop
 
@@ -479,6 +484,12 @@ def cmd_upscale(args) -> int:
     return cli_upscale.run(args, _fail, lambda facts: _report(args, facts))
 
 
+def cmd_convert(args) -> int:
+    from studio import cli_convert
+
+    return cli_convert.run(args, _fail, lambda facts: _report(args, facts))
+
+
 def cmd_install_desktop(args) -> int:
     from studio import cli_desktop
 
@@ -488,4 +499,4 @@ def cmd_install_desktop(args) -> int:
 HANDLERS = {"doctor": cmd_doctor, "models": cmd_models, "generate": cmd_generate,
             "interpolate": cmd_interpolate, "project": cmd_project, "recipe": cmd_recipe, "datasets": cmd_datasets,
             "stylize": cmd_stylize, "inpaint": cmd_inpaint, "upscale": cmd_upscale,
-            "install-desktop": cmd_install_desktop}
+            "convert": cmd_convert, "install-desktop": cmd_install_desktop}

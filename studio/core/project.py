@@ -18,84 +18,55 @@ failure is a ProjectError whose str() is one line.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
-import math
 import os
-import warnings
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 import studio
 from studio.core.atomic import atomic_path
 from studio.core.blending import BLEND_MODES
 from studio.core.document import Document, DocumentError, Layer
-from studio.core.errors import one_line
-# imageio's list of what Pillow raises on damaged input; shared so both readers agree.
-from studio.core.imageio import DECODE_ERRORS, DEFAULT_MAX_PIXELS, image_from_array
+from studio.core.imageio import image_from_array
+from studio.core.layered_archive import (
+    MAX_LAYERS,
+    BadArchive,
+    ProjectError,
+    add_entry,
+    check_canvas,
+    check_size,
+    decode_png,
+    describe_os_error,
+    encode_png,
+    member,
+    name_problem,
+    open_archive,
+    open_png,
+    parse_json,
+    png_byte_cap,
+    read_member,
+    show,
+)
 
 FORMAT = "latent-studio/project@1"
 FORMAT_FAMILY = "latent-studio/project@"
 SUFFIX = ".studio"
+KIND = "a Latent Studio project"  # what a file that is not one is told it is not
 MANIFEST = "manifest.json"
 MASK_FILE = "mask.png"
 THUMBNAIL_FILE = "thumbnail.png"
 THUMBNAIL_SIZE = 256
 
-# Far beyond what a person builds by hand (Krita's own UI slows down well before),
-# yet it bounds the work a hostile manifest can ask for.
-MAX_LAYERS = 1000
-# Layers, mask, thumbnail, manifest, and some room for files a later version adds.
-MAX_ENTRIES = MAX_LAYERS + 16
-# All layers together, decoded: 16 x imageio's per-image limit = 2 Gi pixels = 8 GiB
-# of RGBA. Admits 4096^2 x 128 layers or 8192^2 x 32; stops a small file of many
-# tiny all-transparent PNGs from asking for terabytes.
-MAX_TOTAL_PIXELS = 16 * DEFAULT_MAX_PIXELS
 # Recipes carry latents as base64 (about 700 bytes per 128 floats): 16 MiB is
 # thousands of AI layers' worth.
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_NAME_CHARS = 1000
-
-# Fastest zlib level: about 8x quicker than Pillow's default 6 for ~15% more bytes,
-# which matters for Ctrl+S and autosave on 4096^2 layers.
-PNG_COMPRESS_LEVEL = 1
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
-# Fixed timestamp: the same document always gives the same bytes.
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-# What zipfile raises on damaged archives, besides BadZipFile: truncated data
-# (EOFError, OSError), bad deflate streams (zlib.error), encrypted entries
-# (RuntimeError), unknown compression (NotImplementedError), undecodable names
-# (UnicodeDecodeError, a ValueError) and broken headers (struct.error, OverflowError).
-_ZIP_ERRORS: tuple[type[BaseException], ...] = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    RuntimeError,
-    NotImplementedError,
-    ValueError,
-    OverflowError,
-    IndexError,
-    KeyError,
-)
-
-
-class ProjectError(Exception):
-    """A project file that cannot be read or written; str() is one readable line."""
-
-
-class _Invalid(Exception):
-    """A reason inside one file; load_project prefixes it with 'cannot open NAME: '."""
 
 
 @dataclass(frozen=True)
@@ -155,15 +126,15 @@ def write_project(snapshot: ProjectSnapshot, path: str | os.PathLike) -> None:
     manifest_text = json.dumps(manifest, indent=1, ensure_ascii=False, allow_nan=False, default=_json_plain)
     try:
         with atomic_path(p) as tmp, zipfile.ZipFile(tmp, "w") as zf:
-            _add(zf, MANIFEST, manifest_text.encode("utf-8"), zipfile.ZIP_DEFLATED)
+            add_entry(zf, MANIFEST, manifest_text.encode("utf-8"), zipfile.ZIP_DEFLATED)
             h, w = snapshot.height, snapshot.width
             for entry, layer in zip(manifest["layers"], snapshot.layers):
-                _add(zf, entry["file"], _encode_png(layer.pixels, (h, w, 4), f"layer {layer.name!r}"))
+                add_entry(zf, entry["file"], encode_png(layer.pixels, (h, w, 4), f"layer {layer.name!r}"))
             if snapshot.mask is not None:
-                _add(zf, MASK_FILE, _encode_png(snapshot.mask, (h, w), "mask"))
-            _add(zf, THUMBNAIL_FILE, _encode_png(snapshot.thumbnail, snapshot.thumbnail.shape, "thumbnail"))
+                add_entry(zf, MASK_FILE, encode_png(snapshot.mask, (h, w), "mask"))
+            add_entry(zf, THUMBNAIL_FILE, encode_png(snapshot.thumbnail, snapshot.thumbnail.shape, "thumbnail"))
     except OSError as exc:
-        raise ProjectError(f"cannot save {p.name or p}: {_describe_os_error(exc)}") from exc
+        raise ProjectError(f"cannot save {p.name or p}: {describe_os_error(exc)}") from exc
 
 
 def save_project(doc: Document, path: str | os.PathLike) -> None:
@@ -182,19 +153,19 @@ def load_project(path: str | os.PathLike) -> Document:
     ProjectError (one line, "cannot open NAME: reason") for anything that is not
     a readable project; never writes to disk.
     """
-    with _archive(path) as zf:
+    with open_archive(path, KIND) as zf:
         return _read_document(zf)
 
 
 def read_thumbnail(path: str | os.PathLike) -> np.ndarray:
     """The stored composite preview of a .studio file: uint8 hxwx4 straight alpha,
     long side <= THUMBNAIL_SIZE. Cheap: reads no layer. Raises ProjectError."""
-    with _archive(path) as zf:
-        info = _member(zf, THUMBNAIL_FILE)
-        data = _read(zf, info, _png_byte_cap(THUMBNAIL_SIZE, THUMBNAIL_SIZE, 4))
-        with _png(THUMBNAIL_FILE, data) as im:
+    with open_archive(path, KIND) as zf:
+        info = member(zf, THUMBNAIL_FILE)
+        data = read_member(zf, info, png_byte_cap(THUMBNAIL_SIZE, THUMBNAIL_SIZE, 4))
+        with open_png(THUMBNAIL_FILE, data) as im:
             if max(im.size) > THUMBNAIL_SIZE or im.mode != "RGBA":
-                raise _Invalid(f"{THUMBNAIL_FILE} is {im.mode} {im.width} x {im.height}, not a thumbnail")
+                raise BadArchive(f"{THUMBNAIL_FILE} is {im.mode} {im.width} x {im.height}, not a thumbnail")
             im.load()
             return np.array(im, dtype=np.uint8)
 
@@ -237,22 +208,6 @@ def _thumbnail(composite: np.ndarray) -> np.ndarray:
     return np.array(im.convert("RGBA"), dtype=np.uint8)
 
 
-def _encode_png(array: np.ndarray, shape: tuple[int, ...], what: str) -> bytes:
-    a = np.asarray(array)
-    if a.dtype != np.uint8 or a.shape != tuple(shape):
-        raise ValueError(f"cannot save the {what}: expected uint8 {tuple(shape)}, got {a.dtype} {a.shape}")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(a)).save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buf.getvalue()
-
-
-def _add(zf: zipfile.ZipFile, name: str, data: bytes, compression: int = zipfile.ZIP_STORED) -> None:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16  # rw-r--r-- for people who unzip it
-    zf.writestr(info, data)
-
-
 def _json_plain(value: Any) -> Any:
     # Recipes may carry numpy scalars (seeds, strengths); arrays must be encoded first.
     if isinstance(value, np.generic):
@@ -260,97 +215,37 @@ def _json_plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} values cannot go into a project manifest (JSON only)")
 
 
-def _describe_os_error(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, FileNotFoundError):
-        return "the folder does not exist"
-    return " ".join((exc.strerror or str(exc) or type(exc).__name__).split()).lower()
-
-
 # --- reading -----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _archive(path: str | os.PathLike) -> Iterator[zipfile.ZipFile]:
-    """The open, entry-checked ZipFile of `path`; every failure inside the block
-    becomes one ProjectError "cannot open NAME: reason"."""
-    p = Path(path)
-    name = p.name or str(p)
-    try:
-        fh = open(p, "rb")
-    except IsADirectoryError as exc:
-        raise ProjectError(f"cannot open {name}: it is a folder, not a file") from exc
-    except FileNotFoundError as exc:
-        raise ProjectError(f"cannot open {name}: no such file") from exc
-    except OSError as exc:
-        raise ProjectError(f"cannot open {name}: {_describe_os_error(exc)}") from exc
-    try:
-        with fh, _open_zip(fh) as zf:
-            _check_entries(zf)
-            yield zf
-    except _Invalid as exc:
-        raise ProjectError(f"cannot open {name}: {exc}") from exc
-    except MemoryError as exc:
-        raise ProjectError(f"cannot open {name}: not enough memory to load it") from exc
-
-
-def _open_zip(fh: Any) -> zipfile.ZipFile:
-    if os.fstat(fh.fileno()).st_size == 0:
-        raise _Invalid("file is empty")
-    try:
-        return zipfile.ZipFile(fh)
-    except _ZIP_ERRORS as exc:
-        fh.seek(0)
-        if fh.read(4) in _ZIP_SIGNATURES:
-            raise _Invalid("file is damaged or truncated (it starts like a zip file)") from exc
-        raise _Invalid("not a Latent Studio project (not a zip file)") from exc
-
-
-def _check_entries(zf: zipfile.ZipFile) -> None:
-    infos = zf.infolist()
-    if len(infos) > MAX_ENTRIES:
-        raise _Invalid(f"the archive has {len(infos):,} entries, over the limit of {MAX_ENTRIES:,}")
-    seen: set[str] = set()
-    for info in infos:
-        for name in {info.filename, info.orig_filename}:
-            plain = name[:-1] if name.endswith("/") else name  # folder entries some zip tools add
-            problem = _name_problem(plain)
-            if problem:
-                raise _Invalid(f"the archive holds an unsafe name {_show(name)} ({problem})")
-        if info.filename in seen:
-            raise _Invalid(f"the archive holds {_show(info.filename)} twice")
-        seen.add(info.filename)
-
-
 def _read_document(zf: zipfile.ZipFile) -> Document:
-    manifest = _parse_manifest(_read(zf, _member(zf, MANIFEST), MAX_MANIFEST_BYTES))
+    manifest = _parse_manifest(read_member(zf, member(zf, MANIFEST), MAX_MANIFEST_BYTES))
     width, height = manifest["width"], manifest["height"]
-    _check_canvas(width, height, len(manifest["layers"]))
-    layer_cap = _png_byte_cap(width, height, 4)
-    mask_cap = _png_byte_cap(width, height, 1)
+    check_canvas(width, height, len(manifest["layers"]))
+    layer_cap = png_byte_cap(width, height, 4)
+    mask_cap = png_byte_cap(width, height, 1)
     # Look up every entry before decoding anything, so a bad file fails fast.
-    layer_infos = [_member(zf, entry["file"]) for entry in manifest["layers"]]
+    layer_infos = [member(zf, entry["file"]) for entry in manifest["layers"]]
     mask_name = manifest.get("mask")
-    mask_info = _member(zf, mask_name) if mask_name is not None else None
+    mask_info = member(zf, mask_name) if mask_name is not None else None
     for info in layer_infos:
-        _check_size(info, layer_cap)
+        check_size(info, layer_cap)
     if mask_info is not None:
-        _check_size(mask_info, mask_cap)
+        check_size(mask_info, mask_cap)
 
     layers = []
     for number, (entry, info) in enumerate(zip(manifest["layers"], layer_infos), start=1):
-        pixels = _decode_png(_read(zf, info, layer_cap), info.filename, "RGBA", width, height)
+        pixels = decode_png(read_member(zf, info, layer_cap), info.filename, "RGBA", width, height)
         layers.append(Layer(number, entry["name"], pixels, entry["opacity"], entry["visible"],
                             entry["locked"], entry["blend"], entry["recipe"]))
     mask = None
     if mask_info is not None:
-        mask = _decode_png(_read(zf, mask_info, mask_cap), mask_info.filename, "L", width, height)
+        mask = decode_png(read_member(zf, mask_info, mask_cap), mask_info.filename, "L", width, height)
     active = manifest["active_layer"]
     try:
         doc = Document.from_layers(width, height, layers, mask, layers[active].id if active is not None else None)
     except DocumentError as exc:  # the checks above should leave nothing for it to find
-        raise _Invalid(str(exc)) from exc
+        raise BadArchive(str(exc)) from exc
     if active is None:
         doc.active_id = None  # from_layers would pick the top layer; keep what was saved
     doc.workspace = manifest["workspace"]
@@ -358,27 +253,24 @@ def _read_document(zf: zipfile.ZipFile) -> Document:
 
 
 def _parse_manifest(data: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError) as exc:
-        raise _Invalid(f"{MANIFEST} is not valid JSON ({one_line(exc)[:120]})") from exc
+    value = parse_json(data, MANIFEST)
     if not isinstance(value, dict):
-        raise _Invalid(f"{MANIFEST} is not a JSON object")
+        raise BadArchive(f"{MANIFEST} is not a JSON object")
     found = value.get("format")
     if not isinstance(found, str) or not found.startswith(FORMAT_FAMILY):
-        raise _Invalid(f"not a Latent Studio project ({MANIFEST} has format {_show(found)})")
+        raise BadArchive(f"not a Latent Studio project ({MANIFEST} has format {show(found)})")
     if found != FORMAT:
-        raise _Invalid(f"it is a {_show(found)} project, newer than this app reads ({FORMAT})")
+        raise BadArchive(f"it is a {show(found)} project, newer than this app reads ({FORMAT})")
 
     width = _int(value, "width", 1, 1 << 31)
     height = _int(value, "height", 1, 1 << 31)
     layers = _field(value, "layers", list, "a list")
     if len(layers) > MAX_LAYERS:
-        raise _Invalid(f"{MANIFEST} lists {len(layers):,} layers, over the limit of {MAX_LAYERS:,}")
+        raise BadArchive(f"{MANIFEST} lists {len(layers):,} layers, over the limit of {MAX_LAYERS:,}")
     entries = [_parse_layer(entry, i) for i, entry in enumerate(layers)]
     active = _field(value, "active_layer", (int, type(None)), "a layer index or null")
     if active is not None and not 0 <= active < len(entries):
-        raise _Invalid(f"{MANIFEST}: active_layer {active} is not one of the {len(entries)} layers")
+        raise BadArchive(f"{MANIFEST}: active_layer {active} is not one of the {len(entries)} layers")
     mask = value.get("mask")
     if mask is not None:
         _check_file_name(mask, "mask")
@@ -394,33 +286,20 @@ def _parse_manifest(data: bytes) -> dict[str, Any]:
     }
 
 
-def _check_canvas(width: int, height: int, layers: int) -> None:
-    pixels = width * height
-    if pixels > DEFAULT_MAX_PIXELS:
-        raise _Invalid(
-            f"the canvas is {width} x {height} = {pixels:,} pixels, over the limit of {DEFAULT_MAX_PIXELS:,}"
-        )
-    if pixels * layers > MAX_TOTAL_PIXELS:
-        raise _Invalid(
-            f"{layers} layers of {width} x {height} are {pixels * layers:,} pixels in all, "
-            f"over the limit of {MAX_TOTAL_PIXELS:,}"
-        )
-
-
 def _parse_layer(entry: Any, index: int) -> dict[str, Any]:
     where = f"layers[{index}]"
     if not isinstance(entry, dict):
-        raise _Invalid(f"{MANIFEST}: {where} is not a JSON object")
+        raise BadArchive(f"{MANIFEST}: {where} is not a JSON object")
     name = _field(entry, "name", str, "text", where)
     if len(name) > MAX_NAME_CHARS:
-        raise _Invalid(f"{MANIFEST}: {where}.name is {len(name):,} characters, over {MAX_NAME_CHARS:,}")
+        raise BadArchive(f"{MANIFEST}: {where}.name is {len(name):,} characters, over {MAX_NAME_CHARS:,}")
     opacity = _field(entry, "opacity", (int, float), "a number from 0 to 1", where)
     if not 0.0 <= opacity <= 1.0:
-        raise _Invalid(f"{MANIFEST}: {where}.opacity must be a number from 0 to 1, got {_show(opacity)}")
+        raise BadArchive(f"{MANIFEST}: {where}.opacity must be a number from 0 to 1, got {show(opacity)}")
     blend = _field(entry, "blend", str, "a blend mode", where)
     if blend not in BLEND_MODES:
-        raise _Invalid(
-            f"{MANIFEST}: {where}.blend {_show(blend)} is not a blend mode ({', '.join(BLEND_MODES)})"
+        raise BadArchive(
+            f"{MANIFEST}: {where}.blend {show(blend)} is not a blend mode ({', '.join(BLEND_MODES)})"
         )
     file = _field(entry, "file", str, "a file name", where)
     _check_file_name(file, f"{where}.file")
@@ -438,131 +317,25 @@ def _parse_layer(entry: Any, index: int) -> dict[str, Any]:
 def _field(obj: dict[str, Any], key: str, kinds: Any, wanted: str, where: str = "") -> Any:
     label = f"{where}.{key}" if where else key
     if key not in obj:
-        raise _Invalid(f"{MANIFEST}: {label} is missing")
+        raise BadArchive(f"{MANIFEST}: {label} is missing")
     value = obj[key]
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     # bool is an int to Python but never a number or an index in a manifest.
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise _Invalid(f"{MANIFEST}: {label} must be {wanted}, got {_show(value)}")
+        raise BadArchive(f"{MANIFEST}: {label} must be {wanted}, got {show(value)}")
     return value
 
 
 def _int(obj: dict[str, Any], key: str, low: int, high: int) -> int:
     value = _field(obj, key, int, f"a whole number from {low} to {high:,}")
     if not low <= value <= high:
-        raise _Invalid(f"{MANIFEST}: {key} must be a whole number from {low} to {high:,}, got {_show(value)}")
+        raise BadArchive(f"{MANIFEST}: {key} must be a whole number from {low} to {high:,}, got {show(value)}")
     return value
 
 
 def _check_file_name(name: Any, where: str) -> None:
     if not isinstance(name, str):
-        raise _Invalid(f"{MANIFEST}: {where} must be a file name, got {_show(name)}")
-    problem = _name_problem(name)
+        raise BadArchive(f"{MANIFEST}: {where} must be a file name, got {show(name)}")
+    problem = name_problem(name)
     if problem:
-        raise _Invalid(f"{MANIFEST}: {where} is an unsafe name {_show(name)} ({problem})")
-
-
-def _name_problem(name: str) -> str | None:
-    """Why `name` could escape or confuse a folder it were extracted to; None if safe."""
-    if not name:
-        return "empty"
-    if len(name) > 255:
-        return "too long"
-    if "\\" in name:
-        return "backslash"
-    if name.startswith("/"):
-        return "absolute path"
-    if ":" in name:
-        return "drive letter or stream"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return "control character"
-    if any(part in ("", ".", "..") for part in name.split("/")):
-        return "empty, '.' or '..' path part"
-    return None
-
-
-def _member(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
-    try:
-        return zf.getinfo(name)
-    except KeyError:
-        raise _Invalid(f"{_show(name)} is missing from the archive") from None
-
-
-def _png_byte_cap(width: int, height: int, channels: int) -> int:
-    """The most bytes a PNG of that size can honestly take: raw samples plus filter
-    bytes, stored-deflate and chunk overheads (under 1%), and 1 MiB for metadata."""
-    raw = height * (width * channels + 1)
-    return raw + raw // 100 + (1 << 20)
-
-
-def _check_size(info: zipfile.ZipInfo, cap: int) -> None:
-    if info.file_size > cap:
-        raise _Invalid(f"{_show(info.filename)} is {info.file_size:,} bytes, over the limit of {cap:,}")
-
-
-def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
-    """The bytes of one entry; the size is checked from the header first and then,
-    since headers can lie, while reading."""
-    _check_size(info, cap)
-    if info.flag_bits & 0x1:
-        raise _Invalid(f"{_show(info.filename)} is encrypted")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise _Invalid(f"{_show(info.filename)} uses a compression this app does not read")
-    try:
-        with zf.open(info) as fh:
-            data = fh.read(cap + 1)
-    except _ZIP_ERRORS as exc:
-        raise _Invalid(f"{_show(info.filename)} is damaged ({one_line(exc)})") from exc
-    if len(data) > cap:
-        raise _Invalid(f"{_show(info.filename)} is over the limit of {cap:,} bytes")
-    return data
-
-
-@contextlib.contextmanager
-def _png(name: str, data: bytes) -> Iterator[Image.Image]:
-    """A Pillow image of the PNG `data` (pixels not yet decoded); Pillow's errors
-    inside the block become _Invalid."""
-    if not data.startswith(_PNG_SIGNATURE):
-        raise _Invalid(f"{_show(name)} is not a PNG image")
-    with warnings.catch_warnings():
-        # Our pixel limit, checked from the manifest, is the one that counts;
-        # Pillow would warn above 89 MP.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
-                yield im
-        except UnidentifiedImageError as exc:  # its text names a BytesIO object
-            raise _Invalid(f"{_show(name)} is a damaged PNG (unreadable header)") from exc
-        except DECODE_ERRORS as exc:
-            raise _Invalid(f"{_show(name)} is a damaged PNG ({one_line(exc)})") from exc
-
-
-def _decode_png(data: bytes, name: str, mode: str, width: int, height: int) -> np.ndarray:
-    """uint8 HxWx4 (mode RGBA) or HxW (mode L) pixels of a PNG entry, which must be
-    exactly that mode and the canvas size (checked before decoding)."""
-    with _png(name, data) as im:
-        if im.size != (width, height):
-            raise _Invalid(
-                f"{_show(name)} is {im.width} x {im.height} pixels, the canvas is {width} x {height}"
-            )
-        if im.mode != mode:
-            raise _Invalid(f"{_show(name)} has colour mode {im.mode}, expected {mode}")
-        im.load()
-        return np.array(im, dtype=np.uint8)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} is out of range")
-    return value
-
-
-def _show(value: Any) -> str:
-    """A short one-line rendering of a value taken from a hostile file."""
-    text = ascii(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+        raise BadArchive(f"{MANIFEST}: {where} is an unsafe name {show(name)} ({problem})")

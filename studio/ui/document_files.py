@@ -23,7 +23,9 @@ from studio.core.commands import AddLayer
 from studio.core.document import Document
 from studio.core.imageio import IMAGE_SUFFIXES, load_image
 from studio.core.placement import fit_within
-from studio.core.project import SUFFIX, capture_project, load_project, write_project
+from studio.core.layered_files import read_layered, write_layered
+from studio.core.openraster import SUFFIX as ORA_SUFFIX
+from studio.core.project import SUFFIX, capture_project
 from studio.ui.background_task import BackgroundTask
 from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import show_error
@@ -31,11 +33,13 @@ from studio.ui.messages import show_error
 RECENT_KEY = "files/recent"
 RECENT_COUNT = 10
 PROJECT_FILTER = f"Latent Studio project (*{SUFFIX})"
+ORA_FILTER = f"OpenRaster: Krita, GIMP, MyPaint (*{ORA_SUFFIX})"
 
 
 def image_filter() -> str:
     patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-    return f"Projects and images (*{SUFFIX} {patterns});;{PROJECT_FILTER};;Images ({patterns});;All files (*)"
+    return (f"Projects and images (*{SUFFIX} *{ORA_SUFFIX} {patterns});;{PROJECT_FILTER};;{ORA_FILTER};;"
+            f"Images ({patterns});;All files (*)")
 
 
 class DocumentFiles(QObject):
@@ -103,17 +107,20 @@ class DocumentFiles(QObject):
     # -- opening -----------------------------------------------------------------------------
 
     def open_project(self, path: Path) -> BackgroundTask:
-        task = BackgroundTask(lambda _task: load_project(path))
-        task.succeeded.connect(lambda doc: self._opened(doc, path))
+        """Open a layered file: a .studio project or an OpenRaster .ora (saving
+        writes back to it, in its own format)."""
+        task = BackgroundTask(lambda _task: read_layered(path))
+        task.succeeded.connect(lambda opened: self._opened(*opened, path))
         task.failed.connect(lambda msg: show_error(self.window, "Open", msg))
         self._start(task)
         return task
 
-    def _opened(self, doc: Document, path: Path) -> None:
+    def _opened(self, doc: Document, notes: list[str], path: Path) -> None:
         def show() -> None:
             self.adopt(doc, path)
             self.remember(path)
-            self.message.emit(f"Opened {path.name} ({doc.width} x {doc.height}, {len(doc.layers)} layers)")
+            kept = f"; {'; '.join(notes)}" if notes else ""
+            self.message.emit(f"Opened {path.name} ({doc.width} x {doc.height}, {len(doc.layers)} layers){kept}")
 
         self.then_discard(show)
 
@@ -166,14 +173,35 @@ class DocumentFiles(QObject):
         if self.document is None:
             return
         start = str(self.path) if self.path else str(start_folder() / (Path(self.source_name).stem + SUFFIX))
-        name, _ = QFileDialog.getSaveFileName(self.window, "Save Project", start, PROJECT_FILTER)
+        name, chosen = QFileDialog.getSaveFileName(self.window, "Save Project", start,
+                                                   f"{PROJECT_FILTER};;{ORA_FILTER}")
         if not name:
             return
         remember(name)
         path = Path(name)
-        if path.suffix.lower() != SUFFIX:
-            path = path.with_name(path.name + SUFFIX)
+        suffix = ORA_SUFFIX if chosen == ORA_FILTER else SUFFIX
+        if path.suffix.lower() not in (SUFFIX, ORA_SUFFIX):
+            path = path.with_name(path.name + suffix)
         self._write(path, then)
+
+    def export_openraster(self) -> BackgroundTask | None:
+        """Write a copy as OpenRaster for Krita, GIMP or MyPaint; the document
+        stays tied to its own file."""
+        if self.document is None:
+            return None
+        start = str(start_folder() / (Path(self.source_name).stem + ORA_SUFFIX))
+        name, _ = QFileDialog.getSaveFileName(self.window, "Export As OpenRaster", start, ORA_FILTER)
+        if not name:
+            return None
+        remember(name)
+        path = Path(name) if Path(name).suffix.lower() == ORA_SUFFIX else Path(name + ORA_SUFFIX)
+        snapshot = capture_project(self.document)
+        task = BackgroundTask(lambda _task: write_layered(snapshot, path))
+        task.succeeded.connect(lambda _r: self.message.emit(f"Exported {path.name}"))
+        task.failed.connect(lambda msg: show_error(self.window, "Export As OpenRaster", msg))
+        self.message.emit(f"Exporting {path.name}…")
+        self._start(task)
+        return task
 
     def _write(self, path: Path, then: Callable[[], None] | None) -> None:
         if self._saving:
@@ -184,7 +212,7 @@ class DocumentFiles(QObject):
             note(doc)
         snapshot = capture_project(doc)
         state = doc.history.state
-        task = BackgroundTask(lambda _task: write_project(snapshot, path))
+        task = BackgroundTask(lambda _task: write_layered(snapshot, path))
         task.succeeded.connect(lambda _r: self._saved(doc, path, state, then))
         task.failed.connect(lambda msg: show_error(self.window, "Save", msg))
         task.finished.connect(lambda: setattr(self, "_saving", False))

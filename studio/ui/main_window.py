@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 
 from studio import __version__
 from studio.core.paths import shipped_models_dir, user_models_dir
+from studio.core.layered_files import is_layered
 from studio.core.project import SUFFIX as PROJECT_SUFFIX
 from studio.core.recipe import encode_latent
 from studio.core.walk import LatentWalk
@@ -225,6 +226,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("Save &As…", "Ctrl+Shift+S", lambda: self.files.save_as()))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Export…", "Ctrl+Shift+E", self.export_dialog))
+        file_menu.addAction(self._action("Export As &OpenRaster…", None, self.files.export_openraster))
         file_menu.addAction(self.exports.frame_action)
         file_menu.addAction(self.exports.animation_action)
         file_menu.addSeparator()
@@ -595,7 +597,7 @@ class MainWindow(QMainWindow):
         from studio.core.recipe import read_recipe
 
         target = Path(path)
-        if target.suffix.lower() == PROJECT_SUFFIX:
+        if is_layered(target):
             return self.files.open_project(target)
         task = BackgroundTask(lambda task: (load_image(target), read_recipe(target)))
         task.succeeded.connect(lambda loaded: self._show_file(*loaded, target))
@@ -622,13 +624,13 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        """A project opens; an image becomes a layer of the open document (or
+        """A project (.studio or .ora) opens; an image becomes a layer of the open document (or
         opens, when there is none)."""
         for url in event.mimeData().urls():
             if not url.isLocalFile():
                 continue
             path = Path(url.toLocalFile())
-            if path.suffix.lower() != PROJECT_SUFFIX and self.files.document is not None:
+            if not is_layered(path) and self.files.document is not None:
                 self.files.load_image_layer(path)
             else:
                 self.open_file(path)

@@ -16,9 +16,9 @@ from PIL import Image
 import studio
 from studio.core.commands import SetLayerProps
 from studio.core.document import Document, Layer
+from studio.core.layered_archive import MAX_ENTRIES
 from studio.core.project import (
     FORMAT,
-    MAX_ENTRIES,
     MAX_LAYERS,
     THUMBNAIL_SIZE,
     ProjectError,
