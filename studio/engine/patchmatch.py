@@ -26,6 +26,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from studio.engine.seam import blend_seam
+
 RADIUS = 3  # patches are 7 x 7
 COARSEST = 3  # px of hole depth (distance to the nearest known pixel) at the coarsest level
 MIN_SIDE = 24  # px; no level is made smaller than this
@@ -66,10 +68,12 @@ def _cosine_kernels() -> list[tuple[int, np.ndarray]]:
 _KERNELS = _cosine_kernels()
 
 
-def fill(rgb: np.ndarray, holes: np.ndarray) -> np.ndarray:
+def fill(rgb: np.ndarray, holes: np.ndarray, blend: bool = True) -> np.ndarray:
     """uint8 hxwx3 and bool hxw (True = hole) -> float32 hxwx3 in 0..255:
-    the holes filled from the known pixels' patches, the rest as given. A
-    window with no whole patch of known pixels to copy from gets Telea."""
+    the holes filled from the known pixels' patches and their border blended
+    into the picture, the rest as given. A window with no whole patch of
+    known pixels to copy from gets Telea. blend=False leaves the border as
+    the patches made it (benchmarks/fill_seams.py compares the two)."""
     rgb = np.ascontiguousarray(rgb[..., :3])
     holes = np.asarray(holes, bool)
     original = rgb.astype(np.float32)
@@ -99,7 +103,10 @@ def fill(rgb: np.ndarray, holes: np.ndarray) -> np.ndarray:
             field, distance = level.search(field, rng, refine)
             estimate = level.vote(field, distance)
         coarse = _Offsets(level, field)
-    return np.where(holes[..., None], estimate, original)
+    # Patches copy texture, not the light where the hole sits: spread the
+    # colour step at the border over the hole (seam.py), so no outline shows.
+    filled = np.where(holes[..., None], estimate, original)
+    return blend_seam(filled, holes) if blend else filled
 
 
 def _telea(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
