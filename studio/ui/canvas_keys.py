@@ -1,6 +1,6 @@
 """Keys that belong to the canvas wherever the keyboard focus is, as in
-Krita: the one-key shortcuts (B, E, M, L, V, I, R, P, [ and ]...) and
-holding Tab to compare. Qt lets the focused widget claim a key first (a
+Krita: the one-key shortcuts (B, E, M, L, V, I, R, P, [ and ]...),
+holding Tab to compare and holding Space to pan. Qt lets the focused widget claim a key first (a
 list's type-ahead search, a spin box's editor, any panel taking Tab to move
 the focus), so with the focus in a panel those keys did nothing. This
 application event filter hands them to the window instead, unless the
@@ -24,11 +24,13 @@ def typing_into(widget: QWidget | None) -> bool:
 
 
 class CanvasKeys(QObject):
-    """Installed on the application for `window`; hold_tab(bool) is what holding Tab does."""
+    """Installed on the application for `window`; hold_tab(bool) and
+    hold_space(bool) are what holding Tab and Space do; `canvas` is the widget
+    that handles its own keys when it has the focus."""
 
-    def __init__(self, window: QWidget, hold_tab):
+    def __init__(self, window: QWidget, canvas: QWidget, hold_tab, hold_space):
         super().__init__(window)
-        self.window, self.hold_tab = window, hold_tab
+        self.window, self.canvas, self.hold_tab, self.hold_space = window, canvas, hold_tab, hold_space
         QApplication.instance().installEventFilter(self)
 
     def _single_keys(self) -> set[int]:
@@ -55,5 +57,10 @@ class CanvasKeys(QObject):
         if event.key() == Qt.Key_Tab:
             if not event.isAutoRepeat():
                 self.hold_tab(kind == QEvent.KeyPress)
+            return True
+        if event.key() == Qt.Key_Space and watched is not self.canvas and not self.canvas.isAncestorOf(watched):
+            # Not a click of the focused button or check box: the canvas pans, as in Krita.
+            if not event.isAutoRepeat():
+                self.hold_space(kind == QEvent.KeyPress)
             return True
         return False

@@ -393,20 +393,25 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
-            self._space_held = True
-            self.viewport().setCursor(Qt.OpenHandCursor)
+            self.hold_space(True)
             event.accept()
             return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            if self._pan_from is None:
-                self._update_cursor()
+            self.hold_space(False)
             event.accept()
             return
         super().keyReleaseEvent(event)
+
+    def hold_space(self, held: bool) -> None:
+        """Space held: a left drag pans (ui/canvas_keys.py calls this with the focus elsewhere)."""
+        self._space_held = held
+        if held:
+            self.viewport().setCursor(Qt.OpenHandCursor)
+        elif self._pan_from is None:
+            self._update_cursor()
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space_held):

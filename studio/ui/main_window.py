@@ -169,7 +169,8 @@ class MainWindow(QMainWindow):
                                                self.autosaver.document_saved()))
         self.actions_.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.actions_.placed.connect(self._placed)
-        self.canvas_keys = CanvasKeys(self, self._compare)  # hold Tab to compare, one-key shortcuts: anywhere
+        # hold Tab to compare, Space to pan, one-key shortcuts: anywhere
+        self.canvas_keys = CanvasKeys(self, self.canvas, self._compare, self.canvas.hold_space)
         self.panel.add_place_actions(self.actions_.place_action, self.upscales.place_action)
         self.upscales.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._model_name = ""

@@ -4,7 +4,7 @@ window, as in Krita, except while typing into a text field."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from studio.core.document import Document
@@ -89,3 +89,24 @@ def test_getting_started_is_one_illustrated_page_from_the_help_menu(qtbot, windo
     source = html.split('<img src="', 1)[1].split('"', 1)[0]
     assert Path(QUrl(source).toLocalFile()).is_file()
     assert any(a.text() == "&Getting Started" for a in window.findChildren(QAction))
+
+
+def test_holding_space_pans_with_the_focus_in_a_panel(qtbot, window):
+    doc = Document(3000, 2000)
+    window.files.adopt(doc, None, "big")
+    window.resize(900, 600)
+    window.canvas.actual_size()  # 100 %: the canvas is larger than the view, so it can pan
+    window.style_dock.raise_()
+    button = window.style_panel.preview_check  # Space would toggle it
+    checked = button.isChecked()
+    _focus(qtbot, button)
+    bar = window.canvas.horizontalScrollBar()
+    start = bar.value()
+    qtbot.keyPress(button, Qt.Key_Space)
+    viewport = window.canvas.viewport()
+    qtbot.mousePress(viewport, Qt.LeftButton, pos=viewport.rect().center())
+    qtbot.mouseMove(viewport, viewport.rect().center() + QPoint(-120, 0))
+    qtbot.mouseRelease(viewport, Qt.LeftButton, pos=viewport.rect().center() + QPoint(-120, 0))
+    qtbot.keyRelease(button, Qt.Key_Space)
+    assert bar.value() == start + 120
+    assert button.isChecked() == checked and len(doc.layers) == 0  # Space clicked nothing, the drag painted nothing
