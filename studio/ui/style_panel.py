@@ -224,27 +224,41 @@ class StylePanel(QWidget):
         self._mode_changed()
 
     def settings(self) -> dict:
-        """The built-in style controls as a project keeps them (workspace "style")."""
+        """The style controls as a project keeps them (workspace "style"): the
+        built-in blend, the picture styles A and B and their mix, the tab in
+        front, strength and colour."""
+        pictures = {key: slot.style_.to_json() for key, slot in (("a", self.slot_a), ("b", self.slot_b))
+                    if slot.style_ is not None}
         return {"blend": [[i, int(w)] for i, w in self.picker.blend()], "strength": self.strength_slider.value(),
-                "preserve_colour": self.preserve_check.isChecked()}
+                "preserve_colour": self.preserve_check.isChecked(), "pictures": pictures,
+                "mix": self.mix_slider.value(), "tab": "picture" if self.tabs.currentIndex() == 1 else "builtin"}
 
     def apply_settings(self, settings: dict) -> None:
         """Put the controls back as settings() described them, without
         starting a preview (a reopened project is not the artist styling
         it); a value that is not one is skipped (a project's workspace is a
         convenience, not a contract)."""
-        blockers = [QSignalBlocker(w) for w in (self.picker, self.strength_slider, self.preserve_check)]
+        blockers = [QSignalBlocker(w) for w in (self.picker, self.strength_slider, self.preserve_check,
+                                                  self.mix_slider, self.tabs)]
         try:
             self.picker.set_blend({int(i): int(w) for i, w in settings.get("blend", [])})
         except (TypeError, ValueError):
             pass
-        strength = settings.get("strength")
-        if isinstance(strength, int) and not isinstance(strength, bool):
-            self.strength_slider.setValue(strength)
+        for key, value in (("strength", settings.get("strength")), ("mix", settings.get("mix"))):
+            if isinstance(value, int) and not isinstance(value, bool):
+                (self.strength_slider if key == "strength" else self.mix_slider).setValue(value)
         if isinstance(settings.get("preserve_colour"), bool):
             self.preserve_check.setChecked(settings["preserve_colour"])
+        pictures = settings.get("pictures") if isinstance(settings.get("pictures"), dict) else {}
+        for key, slot in (("a", self.slot_a), ("b", self.slot_b)):
+            style = ImageStyle.from_json(pictures.get(key))
+            if style is not None:
+                slot.set_style(style)
+        if settings.get("tab") in ("builtin", "picture"):
+            self.tabs.setCurrentIndex(1 if settings["tab"] == "picture" else 0)
         del blockers
         self.strength_label.setText(f"{self.strength_slider.value()}%")
+        self._mix_label()
         self._update_enabled()
 
     def choice(self) -> StyleChoice | None:
@@ -283,9 +297,13 @@ class StylePanel(QWidget):
         self.strength_label.setText(f"{value}%")
         self._interacted()
 
-    def _mix_moved(self, value: int) -> None:
-        self.mix_label.setText("A" if value == 0 else "B" if value == 100 else f"{value}% B")
+    def _mix_moved(self, _value: int) -> None:
+        self._mix_label()
         self._interacted()
+
+    def _mix_label(self) -> None:
+        value = self.mix_slider.value()
+        self.mix_label.setText("A" if value == 0 else "B" if value == 100 else f"{value}% B")
 
     def _mode_changed(self) -> None:
         self._update_enabled()

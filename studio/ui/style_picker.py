@@ -8,14 +8,19 @@ weight slider and a remove button. The blend always holds at least one style.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget)
 
+from studio.core.recipe import decode_latent, encode_latent
 from studio.ui.qimage import pixmap_from_array
 from studio.ui.thumbnail_grid import blank_icon
 
@@ -23,6 +28,8 @@ STYLE_COUNT = 26  # cells shown before the network has told its own count
 THUMB_PX = 60  # shown size of a built-in style's thumbnail
 ROW_THUMB_PX = 22
 SLOT_THUMB_PX = 52
+SLOT_THUMB_LIMIT_PX = 256  # the largest kept thumbnail a project may bring back (they are 96 px)
+MAX_VECTOR = 4096  # numbers in a kept style vector (ours have 100)
 DEFAULT_WEIGHT = 50  # slider value of a style added to a blend: all equal until moved
 VISIBLE_ROWS = 3  # thumbnail rows in view; the rest scroll
 
@@ -266,6 +273,35 @@ class ImageStyle:
     name: str
     thumbnail: np.ndarray
     vector: np.ndarray
+
+    def to_json(self) -> dict:
+        """What a project keeps of it (workspace "style"): the vector is the
+        style, the PNG thumbnail only what the slot shows."""
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(self.thumbnail)).save(buffer, format="PNG")
+        return {"name": self.name, "vector": encode_latent(self.vector),
+                "thumbnail": base64.b64encode(buffer.getvalue()).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, value: object) -> "ImageStyle | None":
+        """The style to_json described, or None for anything that is not one
+        (a project file is hostile input: the thumbnail is checked from its
+        header before it is decoded)."""
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+            return None
+        try:
+            vector = decode_latent(value.get("vector"))
+            data = base64.b64decode(str(value.get("thumbnail", "")), validate=True)
+            with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+                if max(im.size) > SLOT_THUMB_LIMIT_PX:
+                    return None
+                thumbnail = np.array(im.convert("RGBA"), np.uint8)
+        except (ValueError, OSError, binascii.Error):
+            return None
+        # The network checks the length when it runs (engine.style: one error line, not a crash).
+        if not 0 < vector.size <= MAX_VECTOR or not np.all(np.isfinite(vector)):
+            return None
+        return cls(value["name"][:200], thumbnail, vector)
 
 
 class ImageSlot(QWidget):

@@ -15,6 +15,7 @@ from studio.core.commands import SetLayerProps, SetMask
 from studio.core.document import Document
 from studio.core.project import load_project
 from studio.ui.latent_panel import SLIDER_STEPS
+from studio.ui.style_picker import ImageStyle
 from main_window_factory import open_window
 from test_exports import walk_with_keys
 
@@ -492,6 +493,13 @@ def test_a_project_keeps_the_latent_walk_and_the_style_settings(qtbot, painting,
     shown = wait_frame(win)
     win.style_panel.picker.set_blend({3: 40, 12: 100})
     win.style_panel.strength_slider.setValue(70)
+    rng = np.random.default_rng(5)
+    pictures = [ImageStyle(name, rng.integers(0, 256, (60, 96, 4), dtype=np.uint8),
+                           rng.standard_normal(100).astype(np.float32)) for name in ("waves.jpg", "Layer 2")]
+    win.style_panel.slot_a.set_style(pictures[0])
+    win.style_panel.slot_b.set_style(pictures[1])
+    win.style_panel.mix_slider.setValue(30)
+    win.style_panel.tabs.setCurrentIndex(1)
     target = tmp_path / "walked.studio"
     monkeypatch.setattr("studio.ui.document_files.QFileDialog.getSaveFileName",
                         staticmethod(lambda *a, **k: (str(target), "")))
@@ -514,5 +522,17 @@ def test_a_project_keeps_the_latent_walk_and_the_style_settings(qtbot, painting,
     assert not again.canvas.has_preview()  # the walk is back; it floats over the picture when asked
     assert again.style_panel.picker.blend() == ((3, 40.0), (12, 100.0))
     assert again.style_panel.strength_slider.value() == 70 and again.style_panel.strength_label.text() == "70%"
+    for slot, picture in zip((again.style_panel.slot_a, again.style_panel.slot_b), pictures):
+        assert slot.style_.name == picture.name and np.array_equal(slot.style_.vector, picture.vector)
+        assert np.array_equal(slot.style_.thumbnail, picture.thumbnail)
+    assert again.style_panel.mix_slider.value() == 30 and again.style_panel.mix_label.text() == "30% B"
+    assert again.style_panel.tabs.currentIndex() == 1
     again.files.document.mark_saved()
     again.close()
+
+
+@pytest.mark.parametrize("kept", [None, [], {"name": 3}, {"name": "x", "vector": "f32:!!", "thumbnail": ""},
+                                  {"name": "x", "vector": "f32:AADAfw==", "thumbnail": ""},  # nan
+                                  {"name": "x", "vector": "f32:AACAPw==", "thumbnail": "bm90IGEgcG5n"}])
+def test_a_kept_picture_style_that_is_not_one_is_dropped(kept):
+    assert ImageStyle.from_json(kept) is None
