@@ -53,11 +53,13 @@ from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
 from studio.ui.curve_plot import CurvePlot
 from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import show_error
+from studio.ui.past_runs import PastRun
+from studio.ui.past_runs_list import PastRunsList
 from studio.ui.qimage import qimage_from_array
 from studio.ui.theme import current
 from studio.ui.train_run import EXPORTING, PAUSED, Progress, TrainRun, ViewUpdate
-from studio.ui.train_setup import (model_name_problem, new_run_folder, preset_hint, suggest_model_name,
-                                   training_arguments)
+from studio.ui.train_setup import (model_name_problem, new_run_folder, preset_hint, resume_arguments,
+                                   suggest_model_name, training_arguments)
 from studio.ui.trainer_process import TrainerProcess, error_line
 
 DEFAULT_RESOLUTION = TASKS[DEFAULT_TASK].panel_resolution
@@ -397,6 +399,14 @@ class TrainPanel(QWidget):
         self.log_view.setMinimumHeight(140)
         self.log = Disclosure("Log", self.log_view)
         root.addWidget(self.log)
+
+        # Past runs: train further or export
+        self.past_runs = PastRunsList(self._start_task)
+        self.past_runs.resumeRequested.connect(self.resume_run)
+        self.past_runs.exportRequested.connect(self.export_run)
+        self.past_runs_section = Disclosure("Past runs", self.past_runs)
+        self.past_runs_section.button.toggled.connect(lambda opened: opened and self.past_runs.refresh())
+        root.addWidget(self.past_runs_section)
         root.addStretch(1)
 
     # -- settings ----------------------------------------------------------------------------
@@ -615,16 +625,43 @@ class TrainPanel(QWidget):
                                   minutes=self.minutes_spin.value(), steps=steps, base=self.base_model(),
                                   checkpoint_every=checkpoint_every, batch=batch, task=self.task(),
                                   encoder=TASKS[self.task()].offers_encoder and self.encoder_check.isChecked())
-        update = self.run.begin(rundir, name, self.task(), args, steps)
-        self.run_folder_label.set_path_text(str(rundir))
-        self.open_folder_button.setEnabled(True)
+        self._launch(rundir, name, self.task(), args, steps)
+        return True
+
+    def resume_run(self, past: PastRun) -> bool:
+        """Train a past run further, for the Duration set above, then export
+        it under its own name (or the next free one). False when it cannot start."""
+        if not self.run.can("begin") or self.trainer_missing:
+            return False
+        name = suggest_model_name(past.name, self.model_names)
+        self._launch(past.folder, name, past.task, resume_arguments(past.folder, self.minutes_spin.value()), None)
+        return True
+
+    def export_run(self, past: PastRun) -> bool:
+        """Export a past run's checkpoint as it is. False when it cannot start."""
+        if self.trainer_missing:
+            return False
+        update = self.run.export_past(past.folder, suggest_model_name(past.name, self.model_names), past.task)
+        if update is None:
+            return False
+        self._show_run_folder(past.folder)
+        self._show(update)
+        self._start_export()
+        return True
+
+    def _launch(self, rundir: Path, name: str, task: str, args: list[str], steps: int | None) -> None:
+        update = self.run.begin(rundir, name, task, args, steps)
+        self._show_run_folder(rundir)
         self.trainer = TrainerProcess(self)
         self.trainer.received.connect(self._on_event)
         self.trainer.stderrLine.connect(lambda line: self._log(f"trainer: {line}"))
         self.trainer.finished.connect(self._trainer_finished)
         self._show(update)
         self.trainer.start(args, rundir)
-        return True
+
+    def _show_run_folder(self, rundir: Path) -> None:
+        self.run_folder_label.set_path_text(str(rundir))
+        self.open_folder_button.setEnabled(True)
 
     def open_run_folder(self) -> None:
         if self.run.rundir is not None:
@@ -742,9 +779,12 @@ class TrainPanel(QWidget):
         self.stop_action.setEnabled(self.run.can("stop"))
         self.stop_button.setEnabled(self.run.can("stop"))
         self._render_pause()
+        self.past_runs.set_busy(self.run.is_busy() or bool(self.trainer_missing))
         if self._busy_shown != self.run.is_busy():
             self._busy_shown = self.run.is_busy()
             self.busyChanged.emit(self._busy_shown)
+            if not self._busy_shown and self.past_runs_section.content.isVisible():
+                self.past_runs.refresh()  # the run that ended is a past run now
 
     def _render_pause(self) -> None:
         paused = self.run.state == PAUSED

@@ -35,6 +35,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "resume": {PAUSED: RUNNING},
     "stop": {state: STOPPING for state in TRAINING},
     "export": {state: EXPORTING for state in (*TRAINING, STOPPING)},
+    "export_past": {IDLE: EXPORTING},  # a past run's checkpoint, as it is
     "end": {state: IDLE for state in (*TRAINING, STOPPING, EXPORTING)},
 }
 
@@ -111,6 +112,16 @@ class TrainRun:
         self._clear_reports()
         return ViewUpdate(state=self.state, reset=True, status=f"Starting the trainer (run folder {rundir})…",
                           log=["studio.train " + " ".join(arguments)], progress=self.progress)
+
+    def export_past(self, rundir: Path, model_name: str, task: str) -> ViewUpdate | None:
+        """An exporter was launched on the past run `rundir`; None (refused) while another run is busy."""
+        if not self._move("export_past"):
+            return None
+        self.rundir, self.model_name, self.task, self.steps_goal = rundir, model_name, task, None
+        self._clear_reports()
+        self.progress = Progress(None, "Exporting…")
+        return ViewUpdate(state=self.state, reset=True, progress=self.progress,
+                          status=f"Exporting {model_name} from {rundir} (ONNX, checked against torch)…")
 
     def set_paused(self, paused: bool) -> ViewUpdate | None:
         """PAUSE was written (paused) or removed; None (refused) when the state does not allow it."""

@@ -14,6 +14,9 @@ from studio.core.paths import user_data_dir
 from studio.train.presets import Preset
 from studio.train.tasks import DEFAULT_TASK, TASKS
 
+# Every core, at low priority: the scheduler serves the canvas first, so it
+# stays responsive, and a 2-core laptop trains on both cores, not one.
+RUN_PRIORITY = ["--threads", "0", "--nice", "10", "--progress", "json"]
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # what `studio.train export --name` accepts
 
 
@@ -77,6 +80,9 @@ def training_arguments(data: Path, rundir: Path, resolution: int, minutes: float
         args += ["--checkpoint-every", str(checkpoint_every)]
     if batch is not None:
         args += ["--batch", str(batch)]
-    # Every core, at low priority: the scheduler serves the canvas first, so it
-    # stays responsive, and a 2-core laptop trains on both cores, not one.
-    return args + ["--threads", "0", "--nice", "10", "--progress", "json"]
+    return args + RUN_PRIORITY
+
+
+def resume_arguments(rundir: Path, minutes: float) -> list[str]:
+    """The trainer's command line that trains the run in `rundir` for `minutes` more."""
+    return ["--resume", str(rundir), "--minutes", f"{minutes:g}"] + RUN_PRIORITY

@@ -377,3 +377,34 @@ def test_without_pytorch_the_panel_says_why_and_cannot_start(qtbot, tmp_path, ti
     assert panel.status_label.text().startswith("Training needs PyTorch, which is not installed")
     assert not panel.start_button.isEnabled() and not panel.start_action.isEnabled()
     win.close()
+
+
+def test_past_runs_are_listed_exported_and_resumed(qtbot, train_window, tmp_path, user_dir, message_boxes):
+    from studio.train.cli import main as train_main
+
+    panel = train_window.train_panel
+    data = make_images(tmp_path / "squares")
+    past = user_dir / "runs" / "squares-20261201-101010"
+    assert train_main(["--data", str(data), "--out", str(past), "--resolution", "16", "--steps", "2",
+                       "--width", "0.25", "--batch", "4", "--threads", "1", "--progress", "json"]) == 0
+    (user_dir / "runs" / "not-a-run").mkdir()
+    panel.past_runs_section.set_open(True)
+    qtbot.waitUntil(lambda: panel.past_runs.list.count() == 1, timeout=10_000)
+    assert panel.past_runs.list.item(0).text().startswith("squares  ·  16 px  ·  step 2\nGenerator (new images)")
+    assert not panel.past_runs.export_button.isEnabled()  # nothing selected yet
+
+    panel.past_runs.list.setCurrentRow(0)
+    qtbot.mouseClick(panel.past_runs.export_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: (user_dir / "models" / "squares" / "model.onnx").is_file() and panel.run.state == IDLE,
+                    timeout=RUN_TIMEOUT_MS)
+
+    panel.past_runs.list.setCurrentRow(0)
+    qtbot.mouseClick(panel.past_runs.resume_button, Qt.LeftButton)
+    assert panel.is_busy() and not panel.past_runs.resume_button.isEnabled()
+    qtbot.waitUntil(lambda: (panel.run.last_progress or {}).get("step", 0) > 2, timeout=RUN_TIMEOUT_MS)
+    qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: (user_dir / "models" / "squares-2" / "model.onnx").is_file() and panel.run.state == IDLE,
+                    timeout=RUN_TIMEOUT_MS)  # the name taken by the first export: the next free one
+    assert panel.run.rundir == past and panel.run.done["reason"] == "stop-file"
+    qtbot.waitUntil(lambda: "step 2\n" not in panel.past_runs.list.item(0).text(), timeout=10_000)  # listed anew
+    assert not message_boxes

@@ -60,7 +60,7 @@ def test_a_run_goes_from_idle_through_each_state_and_back():
 
 
 @pytest.mark.parametrize("state, allowed", [
-    (IDLE, {"begin"}),
+    (IDLE, {"begin", "export_past"}),
     (STARTING, {"started", "pause", "stop", "export", "end"}),
     (RUNNING, {"pause", "stop", "export", "end"}),
     (PAUSED, {"resume", "stop", "export", "end"}),
