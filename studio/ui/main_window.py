@@ -36,6 +36,7 @@ from studio.ui.inpaint_panel import InpaintPanel
 from studio.ui.latent_panel import LatentPanel
 from studio.ui.layers_panel import LayersPanel
 from studio.ui.messages import show_error
+from studio.ui.adjust_actions import AdjustActions
 from studio.ui.autosave import Autosaver, offer_recovery
 from studio.ui.preferences import save_device, saved_autosave_interval, saved_user_models_dir
 from studio.ui.preferences_dialog import PreferencesDialog
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.actions_ = CanvasActions(self, lambda: self.files.document, self._current_frame)
         self.upscales = UpscaleActions(self, lambda: self.files.document, lambda: self.runtime, self.actions_,
                                        self._current_frame)
+        self.adjustments = AdjustActions(self, lambda: self.files.document, self.canvas)
 
         self.panel = LatentPanel(self.worker)
         self.dock = self._panel_dock("Latent", "latent_dock", self.panel)
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
         self.canvas_keys = CanvasKeys(self, self.canvas, self._compare, self.canvas.hold_space)
         self.panel.add_place_actions(self.actions_.place_action, self.upscales.place_action)
         self.upscales.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.adjustments.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._model_name = ""
         self._document_changed(None)
         self._select_after_scan: str | None = None  # a model just trained, to pick once the scan has it
@@ -237,6 +240,9 @@ class MainWindow(QMainWindow):
                  (("edit", "&Edit"), ("select", "&Select"), ("image", "&Image"), ("layer", "&Layer"))}
         self.actions_.add_to(menus)
         menus["image"].addSeparator()
+        adjust_menu = menus["image"].addMenu("&Adjust")
+        for action in self.adjustments.actions:
+            adjust_menu.addAction(action)
         menus["image"].addAction(self.upscales.upscale_action)
         first = menus["layer"].actions()[0] if menus["layer"].actions() else None
         for text, keys, slot in (("&New Layer", "Ctrl+Shift+N", self.layers_panel.add_layer),
@@ -668,6 +674,7 @@ class MainWindow(QMainWindow):
         self.train_panel.shutdown()
         self.exports.stop_all()
         self.upscales.shutdown()
+        self.adjustments.shutdown()
         self.pictures.shutdown()
         self.panel.directions.shutdown()
         self.style_panel.shutdown()
