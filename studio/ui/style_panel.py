@@ -6,13 +6,15 @@ one, Ctrl+click to blend; weights per row). Picture tab: style A (and B) from
 a file, the active layer or the clipboard, an A -> B slider, and an animation
 of the A -> B interpolation on the preview proxy.
 
-Below both: strength, preserve colours, and where the result goes (the whole
-image as a new layer, the active layer, or the selection with a feathered
-edge; the selection when there is one, else the whole image). While a control
-moves, a proxy of the target (longest side PROXY_PX) is stylized on the style
-worker, newest request winning, and floats over the canvas; Apply renders at
-full resolution in FULL_TILE px tiles and lands as ONE undoable command with
-the recipe on the layer. The GUI thread never runs a network.
+Below both: strength, preserve colours, the stroke scale (the size the
+network paints at: style_target.STROKE_SCALES) and where the result goes (the
+whole image as a new layer, the active layer, or the selection with a
+feathered edge; the selection when there is one, else the whole image). While
+a control moves, the target at the stroke scale is stylized on the style
+worker, newest request winning, and floats over the canvas; Apply paints at
+the same size (in FULL_TILE px tiles), enlarges to the target's and lands as
+ONE undoable command with the recipe on the layer, so the preview shows what
+Apply makes. The GUI thread never runs a network.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import one_line, show_error
 from studio.ui.qimage import array_from_qimage
 from studio.ui.style_picker import BuiltinPicker, ImageSlot, ImageStyle
-from studio.ui.style_target import (DEFAULT_FEATHER, FULL_TILE, MODES, PROXY_PX, StyleChoice, StyleTarget,
-                                    animation_frames, builtin_styles, capture, image_choice, landing_command,
-                                    preview, render_full, style_recipe)
+from studio.ui.style_target import (DEFAULT_FEATHER, DEFAULT_STROKE_SCALE, FULL_TILE, MODES, STROKE_SCALES,
+                                    StyleChoice, StyleTarget, animation_frames, builtin_styles, capture,
+                                    image_choice, landing_command, preview, render_full, style_recipe)
 from studio.ui.style_worker import StyleResult, StyleWorker, StylizerFactory
 
 ANIMATION_FPS = 24
@@ -133,6 +135,15 @@ class StylePanel(QWidget):
                                        "from the style")
         self.preserve_check.toggled.connect(lambda _on: self._interacted())
         form.addRow("", self.preserve_check)
+        self.stroke_combo = QComboBox()
+        for key, (_px, text) in STROKE_SCALES.items():
+            self.stroke_combo.addItem(text, key)
+        self.stroke_combo.setCurrentIndex(self.stroke_combo.findData(DEFAULT_STROKE_SCALE))
+        self.stroke_combo.setToolTip("The size the style is painted at, then enlarged to the picture: smaller "
+                                     "gives bigger brush strokes. The preview paints at the same size, so it "
+                                     "shows what Apply makes")
+        self.stroke_combo.activated.connect(lambda _i: self._interacted())
+        form.addRow("Stroke scale", self.stroke_combo)
         self.mode_combo = QComboBox()
         for mode, text in MODES.items():
             self.mode_combo.addItem(text, mode)
@@ -151,8 +162,8 @@ class StylePanel(QWidget):
         form.addRow("Soft edge", self._edge_row)
         self.preview_check = QCheckBox("Live preview")
         self.preview_check.setChecked(True)
-        self.preview_check.setToolTip(f"Show the style over the canvas while you choose (at most {PROXY_PX} px; "
-                                      "Apply renders at full size)")
+        self.preview_check.setToolTip("Show the style over the canvas while you choose, painted at the stroke "
+                                      "scale as Apply paints it")
         self.preview_check.toggled.connect(self._preview_toggled)
         form.addRow("", self.preview_check)
         self.apply_button = QPushButton("Apply")
@@ -231,7 +242,8 @@ class StylePanel(QWidget):
                     if slot.style_ is not None}
         return {"blend": [[i, int(w)] for i, w in self.picker.blend()], "strength": self.strength_slider.value(),
                 "preserve_colour": self.preserve_check.isChecked(), "pictures": pictures,
-                "mix": self.mix_slider.value(), "tab": "picture" if self.tabs.currentIndex() == 1 else "builtin"}
+                "mix": self.mix_slider.value(), "tab": "picture" if self.tabs.currentIndex() == 1 else "builtin",
+                "stroke_scale": str(self.stroke_combo.currentData())}
 
     def apply_settings(self, settings: dict) -> None:
         """Put the controls back as settings() described them, without
@@ -254,6 +266,8 @@ class StylePanel(QWidget):
             style = ImageStyle.from_json(pictures.get(key))
             if style is not None:
                 slot.set_style(style)
+        if settings.get("stroke_scale") in STROKE_SCALES:
+            self.stroke_combo.setCurrentIndex(self.stroke_combo.findData(settings["stroke_scale"]))
         if settings.get("tab") in ("builtin", "picture"):
             self.tabs.setCurrentIndex(1 if settings["tab"] == "picture" else 0)
         del blockers
@@ -264,7 +278,8 @@ class StylePanel(QWidget):
     def choice(self) -> StyleChoice | None:
         """The style the controls describe now; None on the Picture tab before A is chosen."""
         options = {"strength": self.strength_slider.value() / 100.0,
-                   "preserve_colour": self.preserve_check.isChecked()}
+                   "preserve_colour": self.preserve_check.isChecked(),
+                   "stroke_scale": str(self.stroke_combo.currentData())}
         if self.tabs.currentIndex() == 0:
             blend = self.picker.blend()
             return StyleChoice(weights=blend, names=tuple(self.picker.name(i) for i, _ in blend), **options)

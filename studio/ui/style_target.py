@@ -3,9 +3,10 @@
 No Qt here: the panel captures a `StyleTarget` from the document on the GUI
 thread (copies of the pixels, so painting on meanwhile cannot tear them),
 describes the style as a `StyleChoice`, and hands both to jobs that run on the
-style worker: `preview` (a proxy whose longest side is PROXY_PX), `render_full`
-(full resolution, tiled) and `animation_frames`. `landing_command` turns a
-full result into ONE undoable command.
+style worker: `preview` and `render_full` (both paint at the choice's stroke
+scale; the full render, tiled, is enlarged to the target's size) and
+`animation_frames` (on a PROXY_PX proxy). `landing_command` turns a full
+result into ONE undoable command.
 
 Apply modes:
 - "image": the visible composite, landing as a new layer "Styled (...)" on top.
@@ -24,7 +25,7 @@ from PIL import Image
 
 from studio.core import mask as masks
 from studio.core.document import Document, alpha_bounds
-from studio.core.export import flatten
+from studio.core.export import flatten, resample
 from studio.core.placement import fit_within
 from studio.core.recipe import encode_latent
 from studio.core.rect import Rect, clip, is_empty, slices
@@ -33,7 +34,14 @@ from studio.engine.style import MIN_SIDE, StyleError, Stylizer, interpolate, sty
 from studio.ui.landing import in_place_command, is_stale, new_layer_command
 
 MODES = {"image": "Whole image (new layer)", "layer": "Active layer", "selection": "Selection"}
-PROXY_PX = 512  # longest side of the live preview
+PROXY_PX = 512  # longest side of the picture animations and the target's own style vector use
+# Stroke scale: the longest side the style network paints at (None: the
+# target's own size), enlarged back with Lanczos. The network's strokes have
+# a fixed size in its own pixels, so a smaller working size gives bigger
+# strokes; the preview paints at the same size, so it shows what Apply makes.
+STROKE_SCALES = {"large": (512, "Large strokes (512 px)"), "medium": (1024, "Medium strokes (1024 px)"),
+                 "fine": (2048, "Fine strokes (2048 px)"), "finest": (None, "Finest (full size; slow preview)")}
+DEFAULT_STROKE_SCALE = "medium"
 FULL_TILE = 1024  # px tiles for full resolution (shared normalisation statistics: no seams)
 DEFAULT_FEATHER = 4  # px of soft edge around a selection
 CONTEXT_PX = 32  # px around a selection the network also sees
@@ -60,20 +68,25 @@ class StyleTarget:
     feather: float
     document: Document = field(repr=False)
     revision: int
-    _proxy: tuple[np.ndarray, np.ndarray | None] | None = field(default=None, repr=False)
+    _scaled: dict[int | None, tuple[np.ndarray, np.ndarray | None]] = field(default_factory=dict, repr=False)
     _own_vector: np.ndarray | None = field(default=None, repr=False)
 
     def proxy(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """(pixels, mask) scaled so the longest side is at most PROXY_PX:
-        uint8 hxwx4 and hxw (or None). Made once, on the worker."""
-        if self._proxy is None:
-            pixels = fit_within(self.pixels, PROXY_PX, PROXY_PX)
+        """scaled(PROXY_PX)."""
+        return self.scaled(PROXY_PX)
+
+    def scaled(self, longest: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(pixels, mask) scaled so the longest side is at most `longest`
+        (None: as captured): uint8 hxwx4 and hxw (or None). Made once per
+        size, on the worker."""
+        if longest not in self._scaled:
+            pixels = self.pixels if longest is None else fit_within(self.pixels, longest, longest)
             mask = self.mask
             if mask is not None and mask.shape != pixels.shape[:2]:
                 size = (pixels.shape[1], pixels.shape[0])
                 mask = np.asarray(Image.fromarray(mask, "L").resize(size, Image.Resampling.BILINEAR))
-            self._proxy = (np.ascontiguousarray(pixels), mask)
-        return self._proxy
+            self._scaled[longest] = (np.ascontiguousarray(pixels), mask)
+        return self._scaled[longest]
 
     def own_vector(self, stylizer: Stylizer) -> np.ndarray:
         """The style vector of the target itself (from its proxy; the predictor
@@ -135,6 +148,12 @@ class StyleChoice:
     t: float = 0.0
     strength: float = 1.0
     preserve_colour: bool = False
+    stroke_scale: str = DEFAULT_STROKE_SCALE  # a STROKE_SCALES key
+
+    @property
+    def working_px(self) -> int | None:
+        """The longest side the network paints at (None: full size)."""
+        return STROKE_SCALES[self.stroke_scale][0]
 
     @property
     def is_builtin(self) -> bool:
@@ -183,10 +202,11 @@ def _own(stylizer: Stylizer, target: StyleTarget, choice: StyleChoice) -> np.nda
 
 
 def preview(stylizer: Stylizer, target: StyleTarget, choice: StyleChoice) -> np.ndarray:
-    """The proxy of the target in the style, to float over `target.rect`:
-    uint8 hxwx4. In selection mode its alpha carries the feathered mask, so
-    the canvas shows through beyond the selection."""
-    pixels, mask = target.proxy()
+    """The target in the style at the stroke scale's working size, the size
+    Apply paints at, to float over `target.rect`: uint8 hxwx4. In selection
+    mode its alpha carries the feathered mask, so the canvas shows through
+    beyond the selection."""
+    pixels, mask = target.scaled(choice.working_px)
     styled = stylize(stylizer, pixels, choice, _own(stylizer, target, choice))
     if mask is not None:
         styled = styled.copy()
@@ -200,7 +220,12 @@ def render_full(stylizer: Stylizer, target: StyleTarget, choice: StyleChoice,
     hxwx4 for target.rect; in selection mode already blended through the
     feathered mask) and the recipe for the layer it lands on. watch:
     progress / cancelled (StyleCancelled), as Stylizer.builtin takes them."""
-    styled = stylize(stylizer, target.pixels, choice, _own(stylizer, target, choice), tile, **watch)
+    pixels = target.scaled(choice.working_px)[0]
+    styled = stylize(stylizer, pixels, choice, _own(stylizer, target, choice), tile, **watch)
+    if styled.shape != target.pixels.shape:  # painted at the working size: back to the target's
+        h, w = target.pixels.shape[:2]
+        styled = resample(styled, (w, h))
+        styled[..., 3] = target.pixels[..., 3]
     if target.mask is not None:
         styled = masks.apply_within(target.pixels, styled, target.mask)
     return styled, style_recipe(stylizer, choice, target, tile)
@@ -222,7 +247,8 @@ def style_recipe(stylizer: Stylizer, choice: StyleChoice, target: StyleTarget | 
         if len(choice.names) > 1:
             style.update(style_image_b=choice.names[1], interpolation=round(choice.t, 4))
     params = {"action": "stylize", **style, "strength": round(choice.strength, 4),
-              "preserve_colour": bool(choice.preserve_colour)}
+              "preserve_colour": bool(choice.preserve_colour), "stroke_scale": choice.stroke_scale,
+              "working_px": choice.working_px}
     if target is not None:
         params.update(apply_to=target.mode, rect=[int(v) for v in target.rect], tile=tile)
         if target.mode == "selection":

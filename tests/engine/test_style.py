@@ -16,6 +16,7 @@ from studio.core.placement import cover
 from studio.engine.registry import ModelError, Registry
 from studio.engine.runtime import Runtime
 from studio.engine.style import (
+    OWN_SHARE,
     StyleError,
     Stylizer,
     interpolate,
@@ -134,12 +135,16 @@ def test_builtin_strength_mixes_with_the_input(stylizer):
     assert np.array_equal(stylizer.builtin(image, 11, strength=0.3), mix(image, full, 0.3))
 
 
-def test_image_strength_interpolates_from_the_contents_own_vector(stylizer):
+def test_image_strength_fades_in_the_own_redraw_then_interpolates_from_the_contents_own_vector(stylizer):
     image = photo()
     own, painting = stylizer.style_vector(image), stylizer.style_vector(photo(80, 80, seed=3))
-    expected = stylizer.with_vector(image, interpolate(own, painting, 0.4))
+    walked = (0.4 - OWN_SHARE) / (1 - OWN_SHARE)
+    expected = stylizer.with_vector(image, interpolate(own, painting, walked))
     assert np.array_equal(stylizer.with_vector(image, painting, strength=0.4), expected)  # own computed
     assert np.array_equal(stylizer.with_vector(image, painting, strength=0.4, own_vector=own), expected)
+    redraw = stylizer.with_vector(image, own).astype(np.float32)
+    half = stylizer.with_vector(image, painting, strength=OWN_SHARE / 2, own_vector=own).astype(np.float32)
+    assert np.abs(half - (image + redraw) / 2).max() <= 1  # half way to the redraw, pixel for pixel
 
 
 def test_preserve_colour_keeps_the_original_chroma(stylizer):
