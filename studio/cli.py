@@ -18,6 +18,7 @@ import numpy as np
 from studio import __version__
 from studio.core.arguments import ArgumentError
 from studio.core.arguments import Parser as _Parser
+from studio.core.arguments import number, whole
 from studio.engine.devices import add_device_flag
 
 EXIT_USAGE = 2
@@ -43,6 +44,14 @@ COMMANDS = {
     "convert": "convert between .studio, OpenRaster .ora and flat images (files or folders)",
     "install-desktop": "add the app to this desktop's menus, with its icon and .studio files (Linux)",
 }
+
+
+# Past any picture sheet or animation a person makes, and bounded so a typo
+# cannot fill the memory: frames are held until the file is written (10,000
+# frames of 256 px are 2 GB); GIF timing has 10 ms steps, so 100 fps at most.
+MAX_COUNT = 4096
+MAX_FRAMES = 10_000
+FPS_RANGE = (0.5, 100.0)
 
 
 def _positive_int(text: str) -> int:
@@ -112,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("generate")
     p.add_argument("--model", required=True, help="generator name (see: studio models)")
     p.add_argument("--seed", type=_seed, required=True, help="first seed")
-    p.add_argument("--count", type=_positive_int, default=1, help="seeds seed..seed+count-1 as a grid")
+    p.add_argument("--count", type=whole(1, MAX_COUNT), default=1, help="seeds seed..seed+count-1 as a grid")
     p.add_argument("--truncation", type=_truncation, default=1.0, help="0..2; lower is more typical (default 1)")
     p.add_argument("-o", "--output", required=True,
                    help="PNG, JPEG, WebP or TIFF file (several seeds: a grid), or DIR/ for one PNG per seed")
@@ -125,11 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--seeds", type=_seed_list, help="keyframe seeds, e.g. 3,14,15")
     keys.add_argument("--images", type=_path_list,
                       help="keyframe pictures, e.g. a.png,b.png: put into the latent space by the model's encoder")
-    p.add_argument("--frames", type=_positive_int, default=48, help="frames in all (default 48)")
+    p.add_argument("--frames", type=whole(1, MAX_FRAMES), default=48, help="frames in all (default 48)")
     p.add_argument("--mode", choices=["slerp", "lerp"], default="slerp")
     p.add_argument("--loop", action="store_true", help="return to the first keyframe for a seamless loop")
     p.add_argument("--truncation", type=_truncation, default=1.0)
-    p.add_argument("--fps", type=float, default=24.0)
+    p.add_argument("--fps", type=number(*FPS_RANGE), default=24.0,
+                   help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 24)")
     p.add_argument("-o", "--output", required=True, help="out.gif, out.mp4, out.webp, or a folder DIR/ for PNG frames")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     add_device_flag(p)
@@ -262,8 +272,6 @@ def _generator(args):
     from studio.engine.runtime import Runtime
 
     runtime = Runtime(args.device)
-    if runtime.notice:
-        print(f"notice: {runtime.notice}", file=sys.stderr)
     return Generator(Registry().get(args.model, kind="generator"), runtime)
 
 
@@ -369,7 +377,7 @@ def cmd_generate(args) -> int:
         raise UserError(str(exc)) from None
     size = list(images.shape[2:0:-1]) if to_folder else list(image.shape[1::-1])
     facts = {"outputs": [str(p) for p in written]} if to_folder else {"output": str(args.output)}
-    _report(args, {**facts, "seeds": seeds, "size": size})
+    _report(args, {**facts, "seeds": seeds, "size": size, "notice": gen.runtime.asked_notice})
     return 0
 
 
@@ -398,7 +406,7 @@ def cmd_interpolate(args) -> int:
                                                                                                      args.fps)))
     except (*_engine_errors(), ValueError) as exc:  # ValueError: fewer than two keyframes
         raise UserError(str(exc)) from None
-    _report(args, {"output": str(args.output), "frames": len(frames)})
+    _report(args, {"output": str(args.output), "frames": len(frames), "notice": gen.runtime.asked_notice})
     return 0
 
 
@@ -453,6 +461,11 @@ def cmd_datasets(args) -> int:
 
 
 def _report(args, facts: dict) -> None:
+    """What a command did, on stdout (a line, or JSON); a runtime notice the
+    user asked for (facts["notice"]) goes to stderr, after the work succeeded."""
+    notice = facts.pop("notice", None)
+    if notice:
+        print(f"notice: {notice}", file=sys.stderr)
     if args.json:
         print(json.dumps(facts))
     elif "outputs" in facts:

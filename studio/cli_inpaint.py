@@ -68,8 +68,6 @@ def run(args, fail, report) -> int:
         runtime = None
         if method == "learned":
             runtime = Runtime(args.device)
-            if runtime.notice:
-                print(f"notice: {runtime.notice}", file=sys.stderr)
         recipe = inpaint_recipe(method, entry)
         for src, mask_path, dst in jobs:
             image = load_image(src)
@@ -88,6 +86,7 @@ def run(args, fail, report) -> int:
         shown = ", ".join(unmatched[:5]) + (f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else "")
         print(f"notice: no mask for {len(unmatched)} image(s), left out: {shown}", file=sys.stderr)
     report({"output": written[0] if len(written) == 1 else str(target), "images": len(written),
+            "notice": runtime.asked_notice if runtime is not None else None,
             "method": method, "model": entry.name if entry is not None else None})
     return 0
 

@@ -13,7 +13,6 @@ carries a recipe (`studio recipe OUT`).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from studio.engine.devices import add_device_flag
@@ -69,8 +68,6 @@ def run(args, fail, report) -> int:
     written = []
     try:
         runtime = Runtime(args.device)
-        if runtime.notice:
-            print(f"notice: {runtime.notice}", file=sys.stderr)
         stylizer = Stylizer(Registry(), runtime)
         if args.style_image:
             vector = stylizer.style_vector(load_image(args.style_image))
@@ -101,5 +98,6 @@ def run(args, fail, report) -> int:
             written.append(str(dst))
     except errors as exc:
         fail(str(exc))
-    report({"output": written[0] if len(written) == 1 else str(target), "images": len(written)})
+    report({"output": written[0] if len(written) == 1 else str(target), "images": len(written),
+            "notice": runtime.asked_notice})
     return 0

@@ -11,7 +11,6 @@ The output carries a recipe (`studio recipe OUT`) naming the upscaler.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from studio.engine.devices import add_device_flag
@@ -72,8 +71,6 @@ def run(args, fail, report) -> int:
         runtime = None
         if entry is not None:
             runtime = Runtime(args.device)
-            if runtime.notice:
-                print(f"notice: {runtime.notice}", file=sys.stderr)
         for src, _ in jobs:  # every size is checked before any work starts (headers only)
             with open_image(src, MAX_OUTPUT_PIXELS) as im:
                 size = im.size
@@ -93,6 +90,7 @@ def run(args, fail, report) -> int:
     except errors as exc:
         fail(str(exc))
     report({"output": written[0] if len(written) == 1 else str(target), "images": len(written),
+            "notice": runtime.asked_notice if runtime is not None else None,
             "method": method, "model": entry.name if entry is not None else None, "scale": scale})
     return 0
 

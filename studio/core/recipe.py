@@ -97,6 +97,8 @@ def parse_recipe(text: str | bytes, source: str = "recipe") -> dict[str, Any] | 
         value = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImageError(f"the recipe in {source} is damaged (not valid JSON)") from exc
+    except RecursionError as exc:  # nested deeper than Python's stack: no recipe of ours is
+        raise ImageError(f"the recipe in {source} is damaged (nested too deeply)") from exc
     if not isinstance(value, dict):
         return None
     found = value.get("format")

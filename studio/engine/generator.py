@@ -37,7 +37,8 @@ class Generator:
         low, high = manifest["outputs"][0].get("range", [-1.0, 1.0])
         self._low, self._scale = float(low), 255.0 / (float(high) - float(low))
         self._input = manifest["inputs"][0]["name"]
-        self._session = (runtime or default_runtime()).session(entry.onnx_path)
+        self.runtime = runtime or default_runtime()  # the encoder and the refiner run beside it
+        self._session = self.runtime.session(entry.onnx_path)
 
     @property
     def device(self) -> str:

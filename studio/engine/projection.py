@@ -33,7 +33,7 @@ from studio.core.recipe import decode_latent, encode_latent
 from studio.core.trainer_availability import trainer_missing
 from studio.engine.generator import Generator
 from studio.engine.registry import ModelError
-from studio.engine.runtime import Runtime, default_runtime, default_threads
+from studio.engine.runtime import Runtime, default_threads
 
 DEFAULT_BACKGROUND = "#ffffff"
 
@@ -74,7 +74,7 @@ class Projector:
         self._session = None
         if path is not None:
             self._input, self._output = spec["inputs"][0]["name"], spec["outputs"][0]["name"]
-            self._session = (runtime or default_runtime()).session(path)
+            self._session = (runtime or generator.runtime).session(path)
 
     @property
     def has_encoder(self) -> bool:

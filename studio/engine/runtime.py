@@ -316,6 +316,13 @@ class Runtime:
         self._sessions: dict[tuple[str, float, str], ModelSession] = {}
         self._lock = threading.Lock()
 
+    @property
+    def asked_notice(self) -> str | None:
+        """The notice, when the user asked for that accelerator by name: a
+        one-shot command says it then, and only then (under auto the CPU is
+        the answer, not news)."""
+        return self.notice if self.requested not in ("auto", "cpu") else None
+
     def session(self, model_path: Path) -> ModelSession:
         """The warmed-up session for this model file (created once, then cached)."""
         path = Path(model_path).resolve()

@@ -100,9 +100,14 @@ def test_interpolate_into_a_folder_of_frames(capsys, tiny, tmp_path):
     (["generate", "--model", "tiny", "--seed", "1", "--truncation", "9", "-o", "x.png"], ["outside 0..2"]),
     (["generate", "--model", "tiny", "--seed", "1", "-o", "x.xyz"], ["xyz"]),
     (["interpolate", "--model", "tiny", "--seeds", "1,x", "-o", "a.gif"], ["not a seed"]),
-    (["interpolate", "--model", "tiny", "--seeds", "1,2", "--frames", "0", "-o", "a.gif"], ["at least 1"]),
+    (["interpolate", "--model", "tiny", "--seeds", "1,2", "--frames", "0", "-o", "a.gif"], ["is not from 1"]),
     (["recipe", "missing.png"], ["no such file"]),
     (["frobnicate"], ["unknown command 'frobnicate'"]),
+    (["interpolate", "--model", "tiny", "--seeds", "1,2", "--fps", "nan", "-o", "a.gif"], ["--fps", "not from 0.5"]),
+    (["interpolate", "--model", "tiny", "--seeds", "1,2", "--fps", "0", "-o", "a.gif"], ["--fps"]),
+    (["interpolate", "--model", "tiny", "--seeds", "1,2", "--fps", "inf", "-o", "a.gif"], ["--fps"]),
+    (["interpolate", "--model", "tiny", "--seeds", "1,2", "--frames", "100000000", "-o", "a.gif"], ["--frames"]),
+    (["generate", "--model", "tiny", "--seed", "1", "--count", "100000000", "-o", "x.png"], ["--count"]),
     (["gen", "--model", "tiny", "--seed", "1", "-o", "x.png"], ["unknown command 'gen'", "did you mean 'generate'"]),
     (["stylise", "a.png", "-o", "b.png"], ["unknown command 'stylise'", "did you mean 'stylize'"]),
     (["missing.studio"], ["no such file: missing.studio"]),
@@ -175,3 +180,22 @@ def test_without_a_display_the_app_says_so_in_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     proc = subprocess.run([sys.executable, "-m", "studio"], capture_output=True, text=True, env=env, timeout=60)
     assert_one_error_line(proc.returncode, proc.stderr, "no display", "QT_QPA_PLATFORM=offscreen")
+
+
+def test_a_recipe_nested_past_the_stack_is_one_error_line(capsys, tmp_path):
+    (tmp_path / "deep.json").write_text('{"format": "latent-studio/recipe@1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    code, _, err = run_cli(capsys, "recipe", str(tmp_path / "deep.json"))
+    assert_one_error_line(code, err, "nested too deeply")
+
+
+@pytest.mark.skipif(Runtime("auto").device != "cpu", reason="an accelerator runs here: there is no notice")
+def test_the_accelerator_notice_only_when_asked_for_and_never_beside_an_error(capsys, tiny, tmp_path):
+    code, _, err = run_cli(capsys, "generate", "--model", tiny, "--seed", "1", "-o", str(tmp_path / "a.png"),
+                           "--device", "auto")
+    assert code == 0 and err == ""
+    code, _, err = run_cli(capsys, "generate", "--model", "missing", "--seed", "1", "-o", str(tmp_path / "b.png"),
+                           "--device", "cuda")
+    assert_one_error_line(code, err, "unknown model")
+    code, _, err = run_cli(capsys, "generate", "--model", tiny, "--seed", "1", "-o", str(tmp_path / "c.png"),
+                           "--device", "cuda")
+    assert code == 0 and err.startswith("notice: CUDA not usable") and err.count("\n") == 1

@@ -307,6 +307,17 @@ def _read_available(stream) -> bytes:
         return b""
 
 
+@pytest.mark.parametrize("flag, value", [("--lr", "inf"), ("--r1-gamma", "-1"), ("--r1-gamma", "nan"),
+                                         ("--grad-clip", "-1"), ("--ema-kimg", "0"), ("--seed", "-1"),
+                                         ("--seed", str(2**70)), ("--width", "1e-9"), ("--width", "1e9"),
+                                         ("--minutes", "inf"), ("--batch", "1000000000"), ("--steps", "0")])
+def test_numbers_out_of_range_are_refused_before_anything_is_read(tmp_path, capfd, flag, value):
+    assert train_main(["--data", str(tmp_path / "none"), "--out", str(tmp_path / "run"), flag, value]) == 2
+    out, err = capfd.readouterr()
+    assert out == "" and err.startswith(f"error: {flag} must be ") and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("case", ["missing data", "no images", "resume nothing", "run exists", "recipe clash",
                                   "bad background", "no out", "bad device", "unwritable out"])
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capfd, case):
