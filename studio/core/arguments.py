@@ -17,25 +17,21 @@ class Parser(argparse.ArgumentParser):
 
 def whole(low: int, high: int):
     """An argparse type: a whole number from `low` to `high`."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is not from {low} to {high:,}")
-        return value
-    return parse
+    return _ranged(int, "a whole number", low, high)
 
 
 def number(low: float, high: float):
     """An argparse type: a finite number from `low` to `high`."""
-    def parse(text: str) -> float:
+    return _ranged(float, "a number", low, high)
+
+
+def _ranged(cast, kind: str, low, high):
+    def parse(text: str):
         try:
-            value = float(text)
+            value = cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+            raise argparse.ArgumentTypeError(f"'{text}' is not {kind}") from None
         if not low <= value <= high:  # also refuses nan; inf is past any high
-            raise argparse.ArgumentTypeError(f"{value} is not from {low:g} to {high:g}")
+            raise argparse.ArgumentTypeError(f"{value} is not from {low:g} to {high:,}")
         return value
     return parse
