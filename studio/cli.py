@@ -271,7 +271,7 @@ def _generator(args):
     from studio.engine.registry import Registry
     from studio.engine.runtime import Runtime
 
-    runtime = Runtime(args.device)
+    runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
     return Generator(Registry().get(args.model, kind="generator"), runtime)
 
 

@@ -67,7 +67,7 @@ def run(args, fail, report) -> int:
         method = "learned" if entry is not None else (args.method or "telea")
         runtime = None
         if method == "learned":
-            runtime = Runtime(args.device)
+            runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
         recipe = inpaint_recipe(method, entry)
         for src, mask_path, dst in jobs:
             image = load_image(src)

@@ -67,7 +67,7 @@ def run(args, fail, report) -> int:
     errors = (StyleError, ImageError, MaskError, ModelError, DeviceError, OSError)
     written = []
     try:
-        runtime = Runtime(args.device)
+        runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
         stylizer = Stylizer(Registry(), runtime)
         if args.style_image:
             vector = stylizer.style_vector(load_image(args.style_image))

@@ -70,7 +70,7 @@ def run(args, fail, report) -> int:
         scale = args.scale or (int(entry.manifest.get("scale", 4)) if entry is not None else 4)
         runtime = None
         if entry is not None:
-            runtime = Runtime(args.device)
+            runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
         for src, _ in jobs:  # every size is checked before any work starts (headers only)
             with open_image(src, MAX_OUTPUT_PIXELS) as im:
                 size = im.size

@@ -11,12 +11,14 @@ never raised into the app.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.core.paths import shipped_models_dir, user_models_dir
+from studio.core.atomic import atomic_write_text
+from studio.core.paths import cache_root, shipped_models_dir, user_models_dir
 from studio.engine.runtime import inspect_model
 
 # style: a network that stylizes by itself (style26); style-predict and
@@ -80,9 +82,12 @@ class Registry:
     def __init__(self, folders: list[Path] | None = None):
         self.folders = [Path(f) for f in folders] if folders is not None else [shipped_models_dir(), user_models_dir()]
         self._entries: list[ModelEntry] = []
-        # Hashing and opening an .onnx is the slow part of a scan: remember the
-        # verdict for a file until its size or mtime changes.
-        self._verified: dict[tuple[str, int, float], tuple[str, str]] = {}
+        # Hashing and opening an .onnx is the slow part of a scan (a quarter of
+        # a second for the shipped models, at every one-shot command): the
+        # verdict on a file is kept, here and in the user's cache folder,
+        # until its size or mtime changes.
+        self._verified: dict[str, tuple[tuple[str, str], tuple[str, str]]] = _load_verdicts()
+        self._known = dict(self._verified)
         self.scan()
 
     def scan(self) -> list[ModelEntry]:
@@ -100,6 +105,9 @@ class Registry:
                     seen[entry.name] = folder
                 entries.append(entry)
         self._entries = entries
+        if self._verified != self._known:
+            _save_verdicts(self._verified)
+            self._known = dict(self._verified)
         return list(entries)
 
     def entries(self, kind: str | None = None, usable_only: bool = True) -> list[ModelEntry]:
@@ -150,11 +158,11 @@ class Registry:
     def _verify(self, onnx_path: Path, manifest: dict) -> tuple[str, str]:
         """(sha256, problem or "") for a model file against its manifest."""
         stat = onnx_path.stat()
-        key = (str(onnx_path.resolve()), stat.st_size, stat.st_mtime)
+        key = f"{onnx_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
         expected = (str(manifest["sha256"]).lower(), json.dumps([manifest["inputs"], manifest["outputs"]]))
         cached = self._verified.get(key)
-        if cached is not None and cached[0] == expected:
-            return cached[1]
+        if cached is not None and tuple(cached[0]) == expected:
+            return tuple(cached[1])
         data = onnx_path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if digest != expected[0]:
@@ -163,6 +171,30 @@ class Registry:
             problem = _signature_problem(data, manifest)
         self._verified[key] = (expected, (digest, problem))
         return digest, problem
+
+
+def _verdicts_path() -> Path:
+    return cache_root() / "model-verdicts.json"
+
+
+def _load_verdicts() -> dict:
+    """The kept verdicts: {file|size|mtime: [[sha256, signature], [digest, problem]]}; {} when unreadable."""
+    try:
+        kept = json.loads(_verdicts_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(kept, dict):
+        return {}
+    return {key: value for key, value in kept.items() if isinstance(key, str) and isinstance(value, list)
+            and len(value) == 2 and all(isinstance(pair, list) and len(pair) == 2
+                                        and all(isinstance(v, str) for v in pair) for pair in value)}
+
+
+def _save_verdicts(verdicts: dict) -> None:
+    """Kept for files that still exist (models deleted since are forgotten)."""
+    alive = {key: value for key, value in verdicts.items() if Path(key.rsplit("|", 2)[0]).is_file()}
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next scan the work again
+        atomic_write_text(_verdicts_path(), json.dumps(alive))
 
 
 def _read_manifest(folder: Path) -> dict:

@@ -22,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 
 from studio.engine.devices import ACCELERATORS, DEVICES
+from studio.engine.fused_graphs import fused_graph
 
 CPU = "CPUExecutionProvider"
 
@@ -180,7 +181,7 @@ def _session_options(threads: int, optimise: bool = True) -> ort.SessionOptions:
 
 
 class ModelSession:
-    """A warmed-up session on one device; `run` is safe to call from any thread."""
+    """A session on one device; `run` is safe to call from any thread."""
 
     def __init__(self, session: ort.InferenceSession, device: str, source: Path | bytes | None = None,
                  threads: int = 1):
@@ -308,7 +309,11 @@ def _tensor_info(arg) -> TensorInfo:
 class Runtime:
     """Owns sessions, cached per (model file, device)."""
 
-    def __init__(self, device: str | None = None, threads: int | None = None):
+    def __init__(self, device: str | None = None, threads: int | None = None, warm: bool = True):
+        """warm: run each new session once on zeros before handing it out (the
+        app's first slider move then pays nothing; a one-shot command, which
+        runs its model once, passes False and saves that run)."""
+        self.warm = warm
         self.requested = requested_device(device)
         self.device = resolve_device(self.requested)
         self.threads = threads or default_threads()
@@ -324,22 +329,21 @@ class Runtime:
         return self.notice if self.requested not in ("auto", "cpu") else None
 
     def session(self, model_path: Path) -> ModelSession:
-        """The warmed-up session for this model file (created once, then cached)."""
+        """The session for this model file (created once, then cached; warmed up unless `warm` is off)."""
         path = Path(model_path).resolve()
         key = (str(path), path.stat().st_mtime, self.device)
         with self._lock:
             cached = self._sessions.get(key)
             if cached is None:
                 cached = self._create(path)
-                cached.warm_up()
+                if self.warm:
+                    cached.warm_up()
                 self._sessions[key] = cached
             return cached
 
     def _create(self, path: Path) -> ModelSession:
-        from studio.engine.norm_fusion import fuse_instance_norms  # onnx parsing: loaded with the first session
-
         # The session runs the fused graph; model_bytes() stays the file's, for tiling.
-        model, _count = fuse_instance_norms(path.read_bytes())
+        model = fused_graph(path)
         opts = _session_options(self.threads)
         session = _accelerated_session(model, opts, self.device)
         if session is not None:
