@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from studio.core.atomic import atomic_path, atomic_write_text
@@ -136,18 +136,31 @@ def save(folder: str | os.PathLike, ckpt: Checkpoint, keep_previous: bool = True
     module docstring). keep_previous=False leaves the .prev file alone (for
     rewriting the newest checkpoint's info at the same step). Returns the path."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     path, previous = folder / CHECKPOINT_FILE, folder / PREVIOUS_FILE
     info = {**ckpt.info, "tensor_count": len(ckpt.tensors)}
     text = json.dumps(info, indent=2, sort_keys=True)
-    with atomic_path(path) as tmp:
-        save_file(ckpt.tensors, str(tmp), metadata={"info": text})
-        # Still inside: atomic_path fsyncs tmp and renames it over `path` when
-        # this block ends. Before that, the current file becomes the previous one.
-        if keep_previous:
-            _keep_previous(path, previous)
-    atomic_write_text(folder / CHECKPOINT_JSON, text + "\n")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            save_file(ckpt.tensors, str(tmp), metadata={"info": text})
+            # Still inside: atomic_path fsyncs tmp and renames it over `path` when
+            # this block ends. Before that, the current file becomes the previous one.
+            if keep_previous:
+                _keep_previous(path, previous)
+        atomic_write_text(folder / CHECKPOINT_JSON, text + "\n")
+    except (OSError, SafetensorError) as exc:
+        # Disk full, a quota, a folder gone: the last good checkpoint is left as it was.
+        raise CheckpointError(f"cannot write the checkpoint in {folder}: {_why(exc)}; "
+                              f"the last one written is kept") from exc
     return path
+
+
+def _why(exc: BaseException) -> str:
+    """A write failure in a few words: the OS's reason, else the library's first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
 
 
 def _keep_previous(path: Path, previous: Path) -> None:

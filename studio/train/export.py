@@ -96,10 +96,13 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
     network = exporter.build_network(config, ckpt.module_state("G_ema"))
 
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
     # Everything is built in a hidden staging folder and moved into place only
     # once it has passed the parity check, so a failed export leaves no half model.
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest))
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest))
+    except OSError as exc:
+        raise ExportError(f"cannot write in {dest} ({(exc.strerror or 'not writable').lower()})") from None
     try:
         onnx_path = staging / "model.onnx"
         exporter.export_onnx(network, onnx_path, OPSET)

@@ -374,3 +374,40 @@ def test_sample_grids_come_between_checkpoints_on_a_clock(tmp_path):
     assert all(Path(e["path"]).is_file() for e in samples)
     steps = [e["step"] for e in samples]
     assert steps == sorted(steps) and steps[0] < checkpoints[0]["step"]
+
+
+LIMITED = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+from studio.train.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="RLIMIT_FSIZE as on Linux")
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_the_last_one_is_kept(tmp_path):
+    data = make_images(tmp_path / "data", count=4)
+    run = tmp_path / "run"
+    assert train_main(["--data", str(data), "--out", str(run), "--resolution", "8", "--batch", "2",
+                       "--width", "0.25", "--steps", "2", "--threads", "1", "--progress", "json"]) == 0
+    kept = (run / "checkpoint.safetensors").read_bytes()
+    # Every file this process writes may hold at most 64 KB: the next checkpoint cannot be written.
+    proc = subprocess.run([sys.executable, "-c", LIMITED, str(64 * 1024), "--resume", str(run), "--steps", "4",
+                           "--threads", "1", "--progress", "json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: cannot write the checkpoint in {run}: ") and proc.stderr.count("\n") == 1
+    assert (run / "checkpoint.safetensors").read_bytes() == kept and ckpt_io.load(run).info["step"] == 2
+
+
+def test_an_export_to_a_place_that_cannot_be_written_is_one_line(tmp_path, capfd):
+    from studio.train.export import main as export_main
+
+    data = make_images(tmp_path / "data", count=4)
+    assert train_main(["--data", str(data), "--out", str(tmp_path / "run"), "--resolution", "8", "--batch", "2",
+                       "--width", "0.25", "--steps", "1", "--threads", "1", "--progress", "json"]) == 0
+    capfd.readouterr()
+    (tmp_path / "a-file").write_text("a file where a folder should be")
+    assert export_main([str(tmp_path / "run"), "--name", "x", "--dest", str(tmp_path / "a-file" / "models")]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith(f"error: cannot write in {tmp_path / 'a-file' / 'models'} (") and err.count("\n") == 1
