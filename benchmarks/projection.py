@@ -19,7 +19,8 @@ is closer), the SWD between the set of drawings and the set of pictures
 (x1000, lower is closer; studio.train.metrics, at least 8 pictures), and
 seconds per picture.
 
-    python benchmarks/projection.py --pair clipart-people-enc=runs/cp-enc [--pair ...] [--count 12] [--threads 2]
+    python benchmarks/projection.py --pair clipart-people-enc=runs/cp-enc [--pair ...] [--count 12] [--threads 2] \
+        [--grids DIR]   # DIR/MODEL.png: the pictures, then E alone, E + 50, E + 200, mean + 200, a row each
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.core.imageio import IMAGE_SUFFIXES, load_image
+from studio.core.grid import make_grid
+from studio.core.imageio import IMAGE_SUFFIXES, load_image, save_image
 from studio.engine.generator import Generator
 from studio.engine.projection import Projector, refine_latent
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 
 METHODS = ("E alone", "E + 50", "E + 200", "mean + 200")
+GRID_COLUMNS = 6
 
 
 def held_out(source: Path, count: int) -> list[Path]:
@@ -67,6 +70,8 @@ def main() -> int:
     parser.add_argument("--pair", action="append", required=True, metavar="MODEL=SOURCE")
     parser.add_argument("--count", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--grids", type=Path, help="a folder for MODEL.png: the first pictures, then each method's "
+                                                  "drawings of them, a row each")
     args = parser.parse_args()
     os.environ["STUDIO_THREADS"] = str(args.threads)  # the refiner's child process reads it too
 
@@ -86,12 +91,17 @@ def main() -> int:
         projector = Projector(Generator(registry.get(name, kind="generator"), runtime), runtime)
         targets = [projector.frame(load_image(path)) for path in held_out(Path(source), args.count)]
         reals = torch.from_numpy(np.stack(targets).transpose(0, 3, 1, 2).copy())
+        rows = [np.stack(targets[:GRID_COLUMNS])]
         for method in METHODS:
             drawings, seconds = zip(*(project(projector, target, method) for target in targets))
+            rows.append(np.stack(drawings[:GRID_COLUMNS]))
             closeness = np.mean([psnr(d, t) for d, t in zip(drawings, targets)])
             fakes = torch.from_numpy(np.stack(drawings).transpose(0, 3, 1, 2).copy())
             distance = f"{swd(fakes, reals)['swd']:.1f}" if len(targets) >= 8 else "-"
             print(f"| {name} | {len(targets)} | {method} | {closeness:.2f} | {distance} | {np.mean(seconds):.2f} |")
+        if args.grids is not None:
+            args.grids.mkdir(parents=True, exist_ok=True)
+            save_image(args.grids / f"{name}.png", make_grid(np.concatenate(rows), columns=len(rows[0])))
     return 0
 
 
