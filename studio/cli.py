@@ -19,6 +19,7 @@ from studio import __version__
 from studio.core.arguments import ArgumentError
 from studio.core.arguments import Parser as _Parser
 from studio.core.arguments import number, whole
+from studio.core.errors import os_error_line
 from studio.engine.devices import add_device_flag
 
 EXIT_USAGE = 2
@@ -192,6 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(argv)
+    except BrokenPipeError:  # `studio recipe X | head`: the reader left; nothing to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a path the system refuses (too long, a loop of links, gone): one line
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(argv: list[str]) -> int:
     # `studio train/export ...` hand their arguments to the trainer untouched,
     # so its own --help and errors apply.
     if argv and argv[0] in ("train", "export"):
@@ -221,9 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `studio recipe X | head`: the reader left; nothing to say to it
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 
 def _is_a_mistyped_command(word: str) -> bool:

@@ -12,3 +12,15 @@ def one_line(exc: BaseException | str) -> str:
     if not text and isinstance(exc, BaseException):
         return type(exc).__name__
     return text
+
+
+def os_error_line(exc: OSError) -> str:
+    """An operating-system error about a path, for the CLI's `error:` line:
+    the path (its middle left out when long, so the line stays one line)
+    and the system's reason."""
+    name = exc.filename if exc.filename is not None else ""
+    name = str(name)
+    if len(name) > 80:
+        name = f"{name[:38]}...{name[-38:]}"
+    reason = (exc.strerror or one_line(exc)).lower()
+    return f"{name}: {reason}" if name else reason

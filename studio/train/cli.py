@@ -49,6 +49,7 @@ import torch
 
 from studio.core.arguments import ArgumentError, Parser
 from studio.core.atomic import atomic_write_text
+from studio.core.errors import os_error_line
 from studio.core.framing import FITS
 from studio.train import checkpoint as ckpt_io
 from studio.train import distributed
@@ -155,10 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     control.install()
     try:
         return train(args, reporter, control)
-    except (ArgumentError, DataError, ckpt_io.CheckpointError) as exc:
+    except (ArgumentError, DataError, ckpt_io.CheckpointError, OSError) as exc:
         reporter.close()  # ends the bar's line first
         if main_rank:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {os_error_line(exc) if isinstance(exc, OSError) else exc}", file=sys.stderr)
         return 2
     finally:
         reporter.close()

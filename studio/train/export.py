@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 
 from studio.core.arguments import ArgumentError, Parser
 from studio.core.atomic import new_file_mode, new_folder_mode
+from studio.core.errors import os_error_line
 from studio.core.paths import user_models_dir
 from studio.train import checkpoint as ckpt_io
 from studio.train.tasks import DEFAULT_TASK, task_of
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                             base_model=args.base_model)
     except (ArgumentError, ckpt_io.CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the system refuses: one line
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -199,3 +199,14 @@ def test_the_accelerator_notice_only_when_asked_for_and_never_beside_an_error(ca
     code, _, err = run_cli(capsys, "generate", "--model", tiny, "--seed", "1", "-o", str(tmp_path / "c.png"),
                            "--device", "cuda")
     assert code == 0 and err.startswith("notice: CUDA not usable") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["recipe", "{long}.png"], ["stylize", "{long}.png", "--style", "1", "-o", "o.png"],
+                                     ["train", "--data", "{long}", "--out", "run"], ["export", "{long}", "--name", "x"],
+                                     ["models"]])
+def test_a_name_too_long_for_the_file_system_is_one_line(capsys, tmp_path, monkeypatch, command):
+    long = str(tmp_path / ("a" * 300))
+    if command == ["models"]:
+        monkeypatch.setenv("STUDIO_USER_DIR", long)
+    code, _, err = run_cli(capsys, *[part.format(long=long) for part in command])
+    assert_one_error_line(code, err, "file name too long", "...")
