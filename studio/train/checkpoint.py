@@ -216,6 +216,10 @@ def _read(path: Path) -> Checkpoint:
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
     except Exception as exc:  # safetensors raises its own types and OSError alike
         raise CheckpointError(f"cannot read checkpoint {path}: {' '.join(str(exc).split())}") from None
+    # Another program's safetensors file, or one damaged by hand, must say so in one line.
+    foreign = f"{path} is not a checkpoint of this trainer"
+    if not isinstance(info, dict) or not isinstance(info.get("config", {}), dict):
+        raise CheckpointError(f"{foreign} (its info is not the trainer's)")
     count = info.get("tensor_count")
     if count is not None and count != len(tensors):
         raise CheckpointError(f"checkpoint {path} is incomplete ({len(tensors)} of {count} tensors)")

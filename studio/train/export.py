@@ -97,7 +97,11 @@ def export_run(run: str | os.PathLike, name: str, dest: str | os.PathLike, versi
         raise ExportError(f"a {task.model_kind} model cannot be a default base (--base-model); name it with --base "
                           "to fine-tune from it")
     exporter = task.exporter()
-    network = exporter.build_network(config, ckpt.module_state("G_ema"))
+    try:
+        network = exporter.build_network(config, ckpt.module_state("G_ema"))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a recipe key or weights missing or wrong
+        raise ExportError(f"{run} is not a run this trainer can export ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:120]})") from None
 
     dest = Path(dest)
     # Everything is built in a hidden staging folder and moved into place only

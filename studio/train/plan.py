@@ -56,6 +56,10 @@ def settle_intervals(args: argparse.Namespace, resume: ckpt_io.Checkpoint | None
             setattr(args, name, used.get(name, default))
 
 
+# What every task's recipe holds; a checkpoint without them came from elsewhere.
+RESUMABLE_KEYS = ("resolution", "batch", "lr")
+
+
 def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
     """Settle --resume/--out/--data and the recipe (a new generator run's
     defaults depend on whether it trains on CUDA); DataError/CheckpointError
@@ -87,6 +91,10 @@ def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
             raise DataError(f"{flag} only starts a new run; {resume_dir} has its own weights already "
                             f"(leave {flag} out to continue it)")
         config = {**LEGACY_CONFIG, **ckpt.info.get("config", {})}
+        lacking = [key for key in RESUMABLE_KEYS if key not in config]
+        if lacking or config.get("task", DEFAULT_TASK) not in TASKS:
+            what = f"lacks {', '.join(lacking)}" if lacking else f"names the task {config.get('task')!r}"
+            raise DataError(f"{resume_dir} is not a run this trainer can continue (its recipe {what})")
         refuse_changes(config, explicit, f"{resume_dir} was trained with", "leave the flag out, or start a new run")
     else:
         task = TASKS[explicit.get("task", DEFAULT_TASK)]

@@ -340,7 +340,7 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capfd, case):
     if case in ("run exists", "recipe clash"):
         make_images(data, count=2)
         ckpt_io.save(tmp_path / "run", ckpt_io.pack({"G": Generator(128, 16, 0.25)}, {}, {
-            "step": 7, "images_seen": 28, "config": {"resolution": 16, "data": str(data)}}))
+            "step": 7, "images_seen": 28, "config": {"resolution": 16, "batch": 2, "lr": 0.002, "data": str(data)}}))
     assert train_main([str(a) for a in args]) == 2
     out, err = capfd.readouterr()
     assert all(json.loads(line)["event"] == "scan" for line in out.splitlines())  # at most "reading files"
@@ -411,3 +411,22 @@ def test_an_export_to_a_place_that_cannot_be_written_is_one_line(tmp_path, capfd
     assert export_main([str(tmp_path / "run"), "--name", "x", "--dest", str(tmp_path / "a-file" / "models")]) == 2
     err = capfd.readouterr().err
     assert err.startswith(f"error: cannot write in {tmp_path / 'a-file' / 'models'} (") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("info, message", [({"step": 3, "config": {"task": "generate"}}, "can continue (its recipe lacks"),
+                                           ({"step": 3, "config": []}, "not a checkpoint of this trainer"),
+                                           ([1, 2], "not a checkpoint of this trainer")])
+def test_a_foreign_checkpoint_is_one_line_for_resume_base_and_export(tmp_path, capfd, info, message):
+    from safetensors.torch import save_file
+
+    from studio.train.export import main as export_main
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    save_file({"w": torch.zeros(2)}, str(foreign / "checkpoint.safetensors"), metadata={"info": json.dumps(info)})
+    data = make_images(tmp_path / "data", count=4)
+    assert train_main(["--resume", str(foreign), "--data", str(data), "--steps", "5"]) == 2
+    assert export_main([str(foreign), "--name", "x", "--dest", str(tmp_path / "models")]) == 2
+    err = capfd.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err), err
+    assert message in err[0] and ("not a" in err[1])
