@@ -95,10 +95,6 @@ def accelerator_status(name: str) -> AcceleratorStatus:
         return _statuses[name]
 
 
-def cuda_status() -> AcceleratorStatus:
-    return accelerator_status("cuda")
-
-
 def _probe(name: str) -> AcceleratorStatus:
     provider, label = ACCELERATORS[name]
     if provider not in ort.get_available_providers():

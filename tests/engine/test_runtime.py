@@ -17,7 +17,7 @@ def test_device_choice_from_argument_env_and_default(monkeypatch):
         requested_device("tpu")
 
 
-@pytest.mark.skipif(runtime.cuda_status().usable, reason="this machine has a usable GPU")
+@pytest.mark.skipif(runtime.accelerator_status("cuda").usable, reason="this machine has a usable GPU")
 def test_unusable_cuda_falls_back_to_cpu_with_one_notice(monkeypatch):
     # The real probe runs: the GPU build lists CUDA, but no session gets it here.
     monkeypatch.delenv("STUDIO_DEVICE", raising=False)

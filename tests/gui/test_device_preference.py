@@ -26,7 +26,7 @@ def test_choosing_a_device_applies_now_and_is_remembered(qtbot, window, wait_fra
     again.close()
 
 
-@pytest.mark.skipif(runtime.cuda_status().usable, reason="this machine has a usable GPU")
+@pytest.mark.skipif(runtime.accelerator_status("cuda").usable, reason="this machine has a usable GPU")
 def test_asking_for_cuda_without_a_gpu_says_so_and_keeps_working(qtbot, window, wait_frame):
     window.set_device("cuda")
     assert window.runtime.device == "cpu"
