@@ -74,6 +74,7 @@ class DirectionSliders(QGroupBox):
         self.values: list[QLabel] = []
         self.strips: list[list[QLabel]] = []
         worker.rendered.connect(self._on_rendered)
+        self._shut = False
         self.set_model(None)
 
     # -- model -------------------------------------------------------------------------------
@@ -90,13 +91,13 @@ class DirectionSliders(QGroupBox):
         generators = self.worker.generators
         task = BackgroundTask(lambda task: latent_directions(generators.get(entry), task.is_cancelled))
         task.succeeded.connect(lambda directions: self._found(entry, directions))
-        task.failed.connect(lambda text: self.hint.setText(f"No directions: {text}"))
+        task.failed.connect(lambda text: self._shut or self.hint.setText(f"No directions: {text}"))
         self.tasks.start(task)
         return task
 
     def _found(self, entry: ModelEntry, directions: np.ndarray | None) -> None:
-        if entry is not self.entry or directions is None:
-            return  # another model was picked meanwhile
+        if self._shut or entry is not self.entry or directions is None:
+            return  # the window closed, or another model was picked meanwhile
         self.directions = directions
         self._build_rows(len(directions))
         if self._shown_offset is not None:
@@ -225,4 +226,6 @@ class DirectionSliders(QGroupBox):
                 cell.setPixmap(pixmap_from_array(result.images[row * len(STRIP_STEPS) + column], STRIP_PX))
 
     def shutdown(self) -> None:
+        # A result already queued for the GUI thread may arrive after the widgets are gone: it is dropped.
+        self._shut = True
         self.tasks.finish_all(cancel=True)
