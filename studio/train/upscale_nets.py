@@ -2,9 +2,11 @@
 
 UpscaleNet, in the spirit of Real-ESRGAN's SRVGGNetCompact: plain 3x3
 convolutions with PReLU at the input's resolution, one last convolution to
-3 x scale^2 channels and a pixel shuffle, added to the nearest-neighbour
-enlargement of the input (the network learns only what nearest leaves
-out). No normalisation and no global operation, so each output pixel
+3 x scale^2 channels and a pixel shuffle, added to a plain enlargement of
+the input (its "skip"; the network learns only what that leaves out).
+The skip is bilinear: with a nearest-neighbour skip (the first shipped
+model's) the network had to cancel scale x scale steps on smooth areas and
+left faint ones on skies and bokeh. No normalisation and no global operation, so each output pixel
 depends on a fixed window of the input (RECEPTIVE margin): a picture of any
 size is upscaled in tiles with that margin and equals the whole-image run.
 Its cost is one 3x3 conv per layer at the input's resolution: at width 0.5
@@ -26,36 +28,46 @@ from studio.train.inpaint_nets import D_CHANNELS, PATCH_FACTOR, DownBlock, chann
 from studio.train.nets import EqualConv2d
 
 SCALES = (2, 4)
+SKIPS = ("bilinear", "nearest")
+# A run or model that names no skip is from before bilinear became the default.
+OLD_SKIP = "nearest"
 BASE_CHANNELS = 64  # SRVGGNetCompact's num_feat at width 1
 
 
 def receptive_margin(layers: int) -> int:
     """Input pixels on each side that one output pixel depends on: one per
-    3x3 conv (the first, the `layers` body convs and the last)."""
+    3x3 conv (the first, the `layers` body convs and the last). The skip
+    runs beside them and reaches only one pixel, so it adds nothing."""
     return layers + 2
 
 
 class UpscaleNet(nn.Module):
     """image float32 [N,3,h,w] in [-1,1] -> [N,3,h*scale,w*scale] in about [-1,1]."""
 
-    def __init__(self, scale: int = 4, width: float = 0.5, layers: int = 16):
+    def __init__(self, scale: int = 4, width: float = 0.5, layers: int = 16, skip: str = "bilinear"):
         super().__init__()
         if scale not in SCALES:
             raise ValueError(f"upscale factor must be one of {', '.join(map(str, SCALES))}, got {scale}")
+        if skip not in SKIPS:
+            raise ValueError(f"skip must be one of {', '.join(SKIPS)}, got {skip!r}")
         channels = max(8, int(round(BASE_CHANNELS * width)))
-        self.scale, self.layers = scale, layers
+        self.scale, self.layers, self.skip = scale, layers, skip
         body: list[nn.Module] = [nn.Conv2d(3, channels, 3, padding=1), nn.PReLU(channels)]
         for _ in range(layers):
             body += [nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels)]
         body += [nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)]
         self.body = nn.Sequential(*body)
         self.shuffle = nn.PixelShuffle(scale)
-        # Start as nearest-neighbour enlargement: the residual begins at zero.
+        # Start as the skip's plain enlargement: the residual begins at zero.
         nn.init.zeros_(body[-1].weight)
         nn.init.zeros_(body[-1].bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.shuffle(self.body(image)) + F.interpolate(image, scale_factor=self.scale, mode="nearest")
+        if self.skip == "nearest":
+            enlarged = F.interpolate(image, scale_factor=self.scale, mode="nearest")
+        else:
+            enlarged = F.interpolate(image, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        return self.shuffle(self.body(image)) + enlarged
 
 
 class UpscaleDiscriminator(nn.Module):
@@ -77,6 +89,7 @@ class UpscaleDiscriminator(nn.Module):
 
 
 def build_upscale_networks(config: dict) -> tuple[UpscaleNet, UpscaleDiscriminator]:
-    """(G, D) for an upscaling run's config ("scale", "width", "layers", "resolution")."""
-    return (UpscaleNet(int(config["scale"]), float(config["width"]), int(config["layers"])),
+    """(G, D) for an upscaling run's config ("scale", "width", "layers", "skip", "resolution")."""
+    return (UpscaleNet(int(config["scale"]), float(config["width"]), int(config["layers"]),
+                       config.get("skip", OLD_SKIP)),
             UpscaleDiscriminator(int(config["resolution"]), float(config["width"])))

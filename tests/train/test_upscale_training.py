@@ -25,7 +25,8 @@ from studio.train.degrade import degrade_batch
 from studio.train.export import export_run
 from studio.train.losses import laplacian_loss
 from studio.train.metrics import luma_psnr
-from studio.train.upscale_nets import UpscaleNet, receptive_margin
+from studio.train.tasks import TASKS
+from studio.train.upscale_nets import UpscaleNet, build_upscale_networks, receptive_margin
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--task", "upscale", "--resolution", "64", "--batch", "4", "--width", "0.25", "--layers", "3",
@@ -61,9 +62,10 @@ def test_degradations_make_small_soft_inputs_repeatably():
     assert clean < 0.02 and realistic > 2 * clean
 
 
-def test_a_tile_with_the_receptive_margin_equals_the_whole_image_run():
+@pytest.mark.parametrize("skip", ["bilinear", "nearest"])
+def test_a_tile_with_the_receptive_margin_equals_the_whole_image_run(skip):
     torch.manual_seed(0)
-    net = UpscaleNet(scale=2, width=0.25, layers=4).eval()
+    net = UpscaleNet(scale=2, width=0.25, layers=4, skip=skip).eval()
     for p in net.parameters():  # a trained-looking net: the last conv starts at zero
         torch.nn.init.normal_(p, std=0.2)
     image = torch.rand(1, 3, 40, 52) * 2 - 1
@@ -80,11 +82,17 @@ def test_a_tile_with_the_receptive_margin_equals_the_whole_image_run():
     assert not torch.allclose(cut, whole[:, :, 2 * top:2 * (top + h), 2 * left:2 * (left + w)], atol=1e-5)
 
 
-def test_a_fresh_network_is_nearest_neighbour_and_the_losses_see_detail():
-    net = UpscaleNet(scale=4, width=0.25, layers=2)
+def test_a_fresh_network_is_its_plain_enlargement_and_the_losses_see_detail():
     image = torch.rand(2, 3, 8, 8) * 2 - 1
     with torch.no_grad():
-        assert torch.equal(net(image), F.interpolate(image, scale_factor=4, mode="nearest"))
+        assert torch.equal(UpscaleNet(scale=4, width=0.25, layers=2, skip="nearest")(image),
+                           F.interpolate(image, scale_factor=4, mode="nearest"))
+        assert torch.allclose(UpscaleNet(scale=4, width=0.25, layers=2)(image),
+                              F.interpolate(image, scale_factor=4, mode="bilinear", align_corners=False))
+    # A run from before the skip was a choice (no "skip" in its config) keeps its nearest one.
+    old_config = {"scale": 4, "width": 0.25, "layers": 2, "resolution": 32}
+    assert build_upscale_networks(old_config)[0].skip == "nearest"
+    assert TASKS["upscale"].defaults_from_base(old_config) == {"skip": "nearest"}  # a fine-tune of it, too
     sharp = torch.zeros(1, 3, 32, 32)
     sharp[..., 8:24, 8:24] = 1.0  # a square with hard edges
     blurred = F.avg_pool2d(sharp, 5, stride=1, padding=2, count_include_pad=False)

@@ -26,12 +26,12 @@ DEGRADATIONS = ("realistic", "clean")
 DEFAULTS = {"resolution": 128, "batch": 16, "width": 0.5, "lr": 5e-4, "r1_gamma": 1.0, "r1_every": 16,
             "ema_kimg": 5.0, "seed": 0, "fit": "crop", "background": "#ffffff", "freeze_d": 0, "grad_clip": 10.0,
             "crop_scale": 2.0, "scale": 4, "layers": 16, "perceptual_weight": 1.0, "gan_weight": 0.0,
-            "degradation": "realistic"}
+            "degradation": "realistic", "skip": "bilinear"}
 
 
 class UpscaleTask(Task):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from studio.train.upscale_nets import SCALES
+        from studio.train.upscale_nets import SCALES, SKIPS
 
         group = parser.add_argument_group("--task upscale (recipe)")
         group.add_argument("--scale", type=int, choices=SCALES, help="enlargement factor (default 4)")
@@ -46,6 +46,9 @@ class UpscaleTask(Task):
         group.add_argument("--degradation", choices=DEGRADATIONS,
                            help="the inputs it learns from: realistic (default: blur, resizing, noise and JPEG in "
                                 "two rounds, and plain downscales) or clean (plain downscales only)")
+        group.add_argument("--skip", choices=SKIPS,
+                           help="the plain enlargement the network adds its detail to (default bilinear; a "
+                                "fine-tune keeps its base's)")
 
     def check_arguments(self, args: argparse.Namespace) -> None:
         for name in ("perceptual_weight", "gan_weight"):
@@ -57,6 +60,11 @@ class UpscaleTask(Task):
 
     def inherit(self, base_config: dict) -> dict:
         return {"scale": int(base_config["scale"]), "layers": int(base_config["layers"])}
+
+    def defaults_from_base(self, base_config: dict) -> dict:
+        from studio.train.upscale_nets import OLD_SKIP
+
+        return {"skip": base_config.get("skip", OLD_SKIP)}
 
     def new_config(self, settled: dict, preset: str | None, cuda: bool) -> dict:
         config = {**DEFAULTS, **settled, "task": self.name, "betas": [0.9, 0.99], "arch": "upscale-compact",
@@ -93,6 +101,6 @@ TASK = UpscaleTask(
     metric="psnr",
     metric_name="PSNR",
     metric_label="Luma PSNR of enlarged held-out crops, dB (higher is better)",
-    keys=("crop_scale", "scale", "layers", "perceptual_weight", "gan_weight", "degradation"),
+    keys=("crop_scale", "scale", "layers", "perceptual_weight", "gan_weight", "degradation", "skip"),
     base_needs=("resolution", "scale", "layers"),
 )
