@@ -23,6 +23,7 @@ from PIL import Image
 
 from studio.core import recipe as recipes
 from studio.core.atomic import atomic_path, new_folder_mode
+from studio.core.export import flatten
 from studio.core.imageio import ImageError
 
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".mp4": "MP4"}
@@ -61,6 +62,8 @@ def save_animation(
     cancelled: Cancelled | None = None,
 ) -> bool:
     """Write frames (uint8 [N,H,W,3] RGB) as an animation at `fps` frames per second.
+    RGBA frames (a generator that draws transparency) are laid on white: MP4
+    has no alpha, and GIF's one-bit transparency would fray soft edges.
 
     The kind follows `path`: .gif and .webp loop forever, .mp4 is H.264 yuv420p
     (frames enlarged to at least MP4_MIN_SIDE px and padded to even sizes), and a
@@ -128,9 +131,9 @@ def frame_delays(count: int, fps: float, tick_ms: int) -> list[int]:
 
 def _check_frames(frames: np.ndarray) -> np.ndarray:
     a = np.asarray(frames)
-    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[3] != 3 or 0 in a.shape:
-        raise ValueError(f"frames must be uint8 [N,H,W,3] with N, H, W >= 1, got {a.dtype} {tuple(a.shape)}")
-    return a
+    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[3] not in (3, 4) or 0 in a.shape:
+        raise ValueError(f"frames must be uint8 [N,H,W,3 or 4] with N, H, W >= 1, got {a.dtype} {tuple(a.shape)}")
+    return flatten(a, (255, 255, 255)) if a.shape[3] == 4 else a
 
 
 def _pil_frames(frames: np.ndarray, convert: Callable[[np.ndarray], Image.Image],

@@ -1,7 +1,9 @@
 """Making any picture the square a generator works at, the same way for
 training (train/data.py) and for putting a picture into a trained
 generator's latent space (engine/projection.py): alpha composited on a
-background colour, made square by a fit, Lanczos-resized."""
+background colour, made square by a fit, Lanczos-resized. A generator that
+draws transparency (train/alpha.py) gets the alpha channel beside that
+composite, squared and resized the same way."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ FITS = ("auto", "crop", "pad")
 
 
 def prepare_image(rgba: np.ndarray, resolution: int, fit: str = "pad",
-                  background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+                  background: tuple[int, int, int] = (255, 255, 255), keep_alpha: bool = False) -> np.ndarray:
     """rgba: uint8 HxWx4 sRGB -> uint8 3xRxR RGB: alpha composited on
     `background`, made square by `fit` ("crop": centre square of the short side;
     "pad": centred on a square of `background`; "auto": pad a picture with
-    transparent pixels, crop an opaque one), resized with Lanczos."""
+    transparent pixels, crop an opaque one), resized with Lanczos.
+    keep_alpha: 4xRxR, that RGB and the alpha channel (padding transparent)."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
     if fit == "auto":
@@ -40,15 +43,32 @@ def prepare_image(rgba: np.ndarray, resolution: int, fit: str = "pad",
     else:
         rgb8 = rgba[..., :3]
     side = max(h, w)
-    if h != w:  # only "pad" gets here
-        square = np.empty((side, side, 3), np.uint8)
-        square[:] = background
-        top, left = (side - h) // 2, (side - w) // 2
-        square[top:top + h, left:left + w] = rgb8
-        rgb8 = square
-    image = Image.fromarray(np.ascontiguousarray(rgb8), "RGB")
+    rgb = _resized(_squared(rgb8, side, background), resolution)
+    if not keep_alpha:
+        return rgb
+    alpha = _resized(_squared(rgba[..., 3:4], side, (0,)), resolution)
+    return np.concatenate([rgb, alpha])
+
+
+def _squared(pixels: np.ndarray, side: int, fill: tuple[int, ...]) -> np.ndarray:
+    """HxWxC centred on a side x side square of `fill` (only "pad" needs it)."""
+    h, w = pixels.shape[:2]
+    if h == w:
+        return pixels
+    square = np.empty((side, side, pixels.shape[2]), np.uint8)
+    square[:] = fill
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = pixels
+    return square
+
+
+def _resized(pixels: np.ndarray, resolution: int) -> np.ndarray:
+    """HxWxC uint8 (C 3 or 1) -> CxRxR, Lanczos."""
+    side = pixels.shape[0]
+    image = Image.fromarray(np.ascontiguousarray(pixels if pixels.shape[2] == 3 else pixels[..., 0]))
     # Big photos: let Pillow box-reduce first (much faster, same look); small
     # sources (emoji, 136 px) take the plain Lanczos path as they always did.
     gap = 3.0 if side >= 8 * resolution else None
     image = image.resize((resolution, resolution), Image.Resampling.LANCZOS, reducing_gap=gap)
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
+    out = np.asarray(image, dtype=np.uint8)
+    return np.ascontiguousarray(out.transpose(2, 0, 1) if out.ndim == 3 else out[None])

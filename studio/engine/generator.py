@@ -1,13 +1,15 @@
 """render(latent) -> image for a generator model.
 
 The interactive views (Latent panel, CLI, animations) stand on this one call,
-as StyleGAN's visualizer stands on its renderer.
+as StyleGAN's visualizer stands on its renderer. A generator that draws
+transparency (manifest "channels": 4) renders straight-alpha RGBA.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from studio.core.model_pixels import straight_alpha
 from studio.core.recipe import FORMAT as RECIPE_FORMAT
 from studio.engine.registry import ModelEntry, ModelError
 from studio.engine.runtime import Runtime, default_runtime
@@ -34,6 +36,10 @@ class Generator:
         self.version = str(manifest.get("version", ""))
         self.latent_size = int(manifest.get("latent_size") or manifest["inputs"][0]["shape"][-1])
         self.resolution = int(manifest.get("resolution") or manifest["outputs"][0]["shape"][-1])
+        self.channels = int(manifest.get("channels", 3))
+        background = str(manifest.get("background", "#ffffff"))
+        # What a 4-channel model's colour is composited on (model_pixels.py).
+        self.background = tuple(int(background[i:i + 2], 16) for i in (1, 3, 5))
         low, high = manifest["outputs"][0].get("range", [-1.0, 1.0])
         self._low, self._scale = float(low), 255.0 / (float(high) - float(low))
         self._input = manifest["inputs"][0]["name"]
@@ -45,7 +51,8 @@ class Generator:
         return self._session.device
 
     def render(self, latents: np.ndarray) -> np.ndarray:
-        """latents: float32 [N, latent_size] (or [latent_size]) -> uint8 [N, H, W, 3] sRGB."""
+        """latents: float32 [N, latent_size] (or [latent_size]) -> uint8 [N, H, W, 3]
+        sRGB, or [N, H, W, 4] with straight alpha for a model that draws it."""
         z = np.asarray(latents, dtype=np.float32)
         if z.ndim == 1:
             z = z[None]
@@ -57,7 +64,8 @@ class Generator:
             detail = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.name} could not render: {detail}") from None
         pixels = (images - self._low) * self._scale + 0.5
-        return np.clip(pixels, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        drawn = np.clip(pixels, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        return straight_alpha(drawn, self.background) if self.channels == 4 else drawn
 
     def recipe(self, **params) -> dict:
         """The recipe of an image made by this model: enough to make it again."""

@@ -29,6 +29,7 @@ import numpy as np
 from studio.core.fidelity import psnr
 from studio.core.framing import FITS, prepare_image
 from studio.core.imageio import save_image
+from studio.core.model_pixels import straight_alpha, to_model_pixels
 from studio.core.recipe import decode_latent, encode_latent
 from studio.core.trainer_availability import trainer_missing
 from studio.engine.generator import Generator
@@ -41,9 +42,9 @@ DEFAULT_BACKGROUND = "#ffffff"
 @dataclass
 class Projection:
     latent: np.ndarray  # float32 [latent_size]
-    target: np.ndarray  # uint8 RxRx3: the picture as the encoder saw it
-    rebuilt: np.ndarray  # uint8 RxRx3: what the generator draws from the latent
-    psnr: float  # dB between the two (higher is closer)
+    target: np.ndarray  # uint8 RxRxC: the picture as the encoder saw it (C as the generator draws)
+    rebuilt: np.ndarray  # uint8 RxRxC: what the generator draws from the latent
+    psnr: float  # dB between the two, on the background (higher is closer)
 
 
 class RefineCancelled(Exception):
@@ -81,19 +82,22 @@ class Projector:
         return self._session is not None
 
     def frame(self, picture: np.ndarray) -> np.ndarray:
-        """uint8 HxWx3 or HxWx4 -> uint8 RxRx3, square as the training images were."""
+        """uint8 HxWx3 or HxWx4 -> uint8 RxRx3, square as the training images
+        were (RxRx4 with straight alpha for a generator that draws it)."""
         if picture.ndim != 3 or picture.shape[2] not in (3, 4) or picture.dtype != np.uint8:
             raise ModelError(f"expected a uint8 RGB or RGBA picture, got {picture.dtype} {list(picture.shape)}")
         rgba = picture if picture.shape[2] == 4 else np.dstack([picture, np.full(picture.shape[:2], 255, np.uint8)])
-        chw = prepare_image(rgba, self.generator.resolution, self.fit, self.background)
-        return np.ascontiguousarray(chw.transpose(1, 2, 0))
+        alpha = self.generator.channels == 4
+        framed = prepare_image(rgba, self.generator.resolution, self.fit, self.background, alpha).transpose(1, 2, 0)
+        return straight_alpha(framed, self.background) if alpha else np.ascontiguousarray(framed)
 
     def encode(self, framed: np.ndarray) -> np.ndarray:
-        """uint8 [N,R,R,3] (or one RxRx3) -> float32 [N, latent_size] (or [latent_size])."""
+        """uint8 [N,R,R,C] (or one RxRxC) as frame() gives -> float32 [N, latent_size] (or [latent_size])."""
         if self._session is None:
             raise ModelError(self.missing)
         batch = framed[None] if framed.ndim == 3 else framed
-        images = batch.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0
+        drawn = np.stack([to_model_pixels(f, self.background, self.generator.channels) for f in batch])
+        images = drawn.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0
         try:
             (latents,) = self._session.run({self._input: images})[:1]
         except Exception as exc:  # onnxruntime's errors are long and typed per cause
@@ -112,14 +116,15 @@ class Projector:
         if refine_steps:
             latent = refine_latent(self.generator, target, refine_steps, latent, progress, should_stop)
         rebuilt = self.generator.render(latent)[0]
-        return Projection(latent, target, rebuilt, psnr(rebuilt, target))
+        on_ground = [to_model_pixels(image, self.background, 3) for image in (rebuilt, target)]
+        return Projection(latent, target, rebuilt, psnr(*on_ground))
 
 
 def refine_latent(generator: Generator, target: np.ndarray, steps: int, start: np.ndarray | None,
                   progress: Callable[[int, int, float], None] | None = None,
                   should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """`start` (None: the encoder's answer, else the prior's mean) optimised
-    for `steps` against `generator`'s model to draw `target` (uint8 RxRx3, framed):
+    for `steps` against `generator`'s model to draw `target` (uint8 RxRxC, framed):
     float32 [latent_size]. ModelError when the trainer cannot run it."""
     if steps < 1:
         raise ModelError(f"refinement needs at least 1 step, got {steps}")

@@ -26,6 +26,9 @@ from studio.train.nets import Discriminator, Generator
 
 ARCHITECTURES = ("classic", "fastgan", "fastgan2", "projected")
 FASTGAN_ARCHITECTURES = ("fastgan", "fastgan2")  # their D has the reconstruction head
+# Those that can draw an alpha channel: projected's D sees through a network
+# pretrained on RGB, and classic is kept only as models/emoji64 was trained.
+ALPHA_ARCHITECTURES = FASTGAN_ARCHITECTURES
 # fastgan2's channels per resolution at width 1 (G and D alike).
 CHANNELS2 = {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}
 RGB_LEVELS2 = 3
@@ -39,20 +42,31 @@ def _arch(config: dict) -> str:
     return arch
 
 
+def image_channels(config: dict) -> int:
+    """3 (RGB) or 4 (RGB on the background + alpha) for a run's config; runs
+    from before alpha was kept have no "channels" and are RGB."""
+    channels = int(config.get("channels", 3))
+    if channels == 4 and _arch(config) not in ALPHA_ARCHITECTURES:
+        raise ValueError(f"--arch {config['arch']} draws RGB only; keeping alpha needs "
+                         f"{' or '.join(ALPHA_ARCHITECTURES)}")
+    return channels
+
+
 def build_generator(config: dict) -> nn.Module:
-    """The generator config describes (keys: arch, latent_size, resolution, width)."""
-    arch = _arch(config)
+    """The generator config describes (keys: arch, latent_size, resolution, width, channels)."""
+    arch, channels = _arch(config), image_channels(config)
     if arch in ("fastgan2", "projected"):
         return FastGenerator(config["latent_size"], config["resolution"], config["width"], CHANNELS2,
-                             upsample="bilinear", rgb_levels=RGB_LEVELS2)
+                             upsample="bilinear", rgb_levels=RGB_LEVELS2, image_channels=channels)
     if arch == "fastgan":
-        return FastGenerator(config["latent_size"], config["resolution"], config["width"], G_CHANNELS)
+        return FastGenerator(config["latent_size"], config["resolution"], config["width"], G_CHANNELS,
+                             image_channels=channels)
     return Generator(config["latent_size"], config["resolution"], config["width"])
 
 
 def build_discriminator(config: dict) -> nn.Module:
-    """The discriminator config describes (keys: arch, resolution, width)."""
-    arch = _arch(config)
+    """The discriminator config describes (keys: arch, resolution, width, channels)."""
+    arch, channels = _arch(config), image_channels(config)
     if arch == "projected":
         # Imported here: it reads the style-predict ONNX through the onnx
         # package, whose import alone adds 0.9 s to every trainer start.
@@ -62,7 +76,8 @@ def build_discriminator(config: dict) -> nn.Module:
     if arch == "fastgan2":
         resolution = config["resolution"]
         return FastDiscriminator(resolution, config["width"], channels=CHANNELS2,
-                                 input_size=min(resolution, D_INPUT_SIZE2))
+                                 input_size=min(resolution, D_INPUT_SIZE2), image_channels=channels)
     if arch == "fastgan":
-        return FastDiscriminator(config["resolution"], config["width"], channels=D_CHANNELS)
+        return FastDiscriminator(config["resolution"], config["width"], channels=D_CHANNELS,
+                                 image_channels=channels)
     return Discriminator(config["resolution"], config["width"])

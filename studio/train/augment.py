@@ -14,7 +14,9 @@ def augment(images: torch.Tensor, translate: float = 0.125, colour: float = 1.0,
     """Random per-image colour jitter (brightness, saturation, contrast; `colour`
     scales the strength, 0 = off), translation (up to `translate` of the side,
     white fill) and cutout (a grey square `cutout` of the side, 0 = off).
-    images: float [N,3,H,W] in [-1,1]. Differentiable.
+    images: float [N,3,H,W] in [-1,1], or [N,4,H,W] with alpha last (the
+    jitter leaves alpha alone; translation fills it transparent).
+    Differentiable.
 
     p in [0, 1]: each of the three is applied to each image independently with
     probability p (ADA's per-sample probability; p=0 returns `images` itself,
@@ -41,6 +43,8 @@ def _with_probability(x: torch.Tensor, p: float, op) -> torch.Tensor:
 
 
 def _colour_jitter(x: torch.Tensor, strength: float) -> torch.Tensor:
+    if x.shape[1] == 4:
+        return torch.cat([_colour_jitter(x[:, :3], strength), x[:, 3:]], dim=1)
     n = x.shape[0]
     r = lambda: torch.rand(n, 1, 1, 1, device=x.device, dtype=x.dtype)  # noqa: E731
     x = x + (r() - 0.5) * 0.4 * strength
@@ -65,6 +69,10 @@ def _translate(x: torch.Tensor, ratio: float) -> torch.Tensor:
     gy = torch.clamp(gy + ty + 1, 0, h + 1)
     gx = torch.clamp(gx + tx + 1, 0, w + 1)
     padded = F.pad(x, [1, 1, 1, 1], value=1.0)
+    if x.shape[1] == 4:  # and transparent there
+        border = torch.ones_like(padded[:, 3:], dtype=torch.bool)
+        border[..., 1:-1, 1:-1] = False
+        padded = torch.cat([padded[:, :3], padded[:, 3:].masked_fill(border, -1.0)], dim=1)
     return padded.permute(0, 2, 3, 1)[gb, gy, gx].permute(0, 3, 1, 2)
 
 

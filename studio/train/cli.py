@@ -53,6 +53,7 @@ from studio.core.errors import os_error_line
 from studio.core.framing import FITS
 from studio.train import checkpoint as ckpt_io
 from studio.train import distributed
+from studio.train.alpha import settle_channels
 from studio.train.control import Control
 from studio.train.data import ScanInterrupted, load_dataset, parse_background, read_dataset_info
 from studio.train.errors import DataError
@@ -267,14 +268,16 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
             last_scan[0] = now
             reporter.emit(event(SCAN, stage=stage, done=done, total=total))
 
-    session_class = task_of(config).session_class()
+    task = task_of(config)
+    session_class = task.session_class()
+    keep_alpha = task.reads_alpha(config)
     if not main_rank:
         distributed.barrier()  # rank 0 scans and fills the cache first; the others then read it
     try:
         data = load_dataset(plan.data, session_class.image_size(config), config["fit"], background,
                             threads=args.threads, progress=scan_progress,
                             should_stop=lambda: control.stop_reason() is not None,
-                            shortest=session_class.shortest_side(config))
+                            shortest=session_class.shortest_side(config), keep_alpha=keep_alpha)
     except ScanInterrupted:
         reason = control.stop_reason()
         if reason == "stop-file":
@@ -285,6 +288,11 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         return 0
     if main_rank:
         distributed.barrier()
+    if keep_alpha:
+        config["channels"], data = settle_channels(config, data)
+        if config["channels"] == 4:
+            data.summary["summary"] += ("; the generator will draw their transparency (--alpha flatten draws them "
+                                       "on the background instead)")
     reporter.emit(event(DATASET, **data.summary))
     report = {**data.summary, "held_out_files": data.held_out_files}
     if main_rank:

@@ -6,11 +6,15 @@ Preprocessing: alpha composited on a background colour, then a centred square
 with the background colour; `auto`: pad for pictures with transparent pixels,
 crop for opaque ones), Lanczos-resized to R x R.
 
+With keep_alpha (a generator that draws transparency) each square also
+keeps its alpha channel: 4xRxR, that composite and the alpha.
+
 The results are cached on disk, keyed by the file's content hash plus
 resolution, fit and background, so a second run over the same folder (any run
 folder) decodes nothing:
 
     <cache root>/datasets/v1-r<R>-<fit>-<rrggbb>/<sha[:2]>/<sha256>.rgb   raw uint8 3xRxR
+    <cache root>/datasets/v1-r<R>-<fit>-<rrggbb>-alpha/<sha[:2]>/<sha256>.rgba   raw uint8 4xRxR
     <cache root>/datasets/folders/<sha256 of the folder path>.json       stat index
 
 The stat index maps each file (path, size, mtime) to its hash, size in pixels
@@ -74,8 +78,9 @@ class Skipped:
 
 @dataclass
 class Dataset:
-    """train / held_out: uint8 [N, 3, R, R] RGB on the CPU. held_out is empty
-    when the folder is too small to spare images (then metrics use train)."""
+    """train / held_out: uint8 [N, C, R, R] on the CPU: RGB (C = 3), or RGB
+    and alpha (C = 4, keep_alpha). held_out is empty when the folder is too
+    small to spare images (then metrics use train)."""
 
     train: torch.Tensor
     held_out: torch.Tensor
@@ -185,7 +190,8 @@ def list_files(folder: str | os.PathLike) -> tuple[list[Path], list[Skipped]]:
 def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
                  background: tuple[int, int, int] = (255, 255, 255), threads: int = 0,
                  progress: Callable[[str, int, int], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None, shortest: int | None = None) -> Dataset:
+                 should_stop: Callable[[], bool] | None = None, shortest: int | None = None,
+                 keep_alpha: bool = False) -> Dataset:
     """Read `folder` into a Dataset (see Dataset). Never stops on a bad file:
     each is listed in .skipped with its reason. threads: decoding workers (0 =
     one per CPU). progress(stage, done, total) is called from this thread after
@@ -194,7 +200,8 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
     when the folder is missing or holds no usable image.
     shortest: the least short side (px) an image must have, else it is
     skipped as "too small" (default: min_side(resolution), at most a 2x
-    enlargement)."""
+    enlargement).
+    keep_alpha: 4 channels per image (see the module's docstring)."""
     t0 = time.perf_counter()
     if fit not in FITS:
         raise DataError(f"--fit must be {', '.join(FITS)}, got {fit!r}")
@@ -202,7 +209,7 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
     files, skipped = list_files(root)
     index_path = _index_path(root)
     index = _read_index(index_path)
-    variant = _variant_dir(resolution, fit, background)
+    variant = _variant_dir(resolution, fit, background, keep_alpha)
     workers = max(1, threads or os.cpu_count() or 1)
 
     def tick(stage: str, done: int, total: int) -> None:
@@ -239,7 +246,7 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
                 candidates.append(f)
         # 3. Pixels: from the cache, or decoded (a truncated file shows up
         #    only here) and cached.
-        jobs = [(f, pool.submit(_pixels, f, variant, resolution, fit, background)) for f in candidates]
+        jobs = [(f, pool.submit(_pixels, f, variant, resolution, fit, background, keep_alpha)) for f in candidates]
         for i, (f, job) in enumerate(jobs):
             result, was_decoded, problem = job.result()
             decoded += was_decoded
@@ -269,7 +276,7 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
     held = {f.sha256 for f in by_sha[:k]}
     train = [f for f in usable if f.sha256 not in held]
     held_out = [f for f in usable if f.sha256 in held]
-    empty = torch.zeros((0, 3, resolution, resolution), dtype=torch.uint8)
+    empty = torch.zeros((0, 4 if keep_alpha else 3, resolution, resolution), dtype=torch.uint8)
     stack = lambda fs: torch.from_numpy(np.stack([pixels[f.sha256] for f in fs])) if fs else empty  # noqa: E731
 
     skipped.sort(key=lambda s: s.path)
@@ -320,15 +327,16 @@ def _facts(path: Path, root: Path, index: dict) -> _Facts:
     return f
 
 
-def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tuple[int, int, int]
-            ) -> tuple[np.ndarray | None, int, tuple[str, str] | None]:
-    """(uint8 3xRxR, 1 if decoded now else 0, (reason, detail) if unusable)."""
-    entry = variant / f.sha256[:2] / f"{f.sha256}.rgb"
-    want = 3 * resolution * resolution
+def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tuple[int, int, int],
+            keep_alpha: bool) -> tuple[np.ndarray | None, int, tuple[str, str] | None]:
+    """(uint8 CxRxR, 1 if decoded now else 0, (reason, detail) if unusable)."""
+    channels = 4 if keep_alpha else 3
+    entry = variant / f.sha256[:2] / f"{f.sha256}.{'rgba' if keep_alpha else 'rgb'}"
+    want = channels * resolution * resolution
     try:
         data = entry.read_bytes()
         if len(data) == want:
-            return np.frombuffer(data, np.uint8).reshape(3, resolution, resolution), 0, None
+            return np.frombuffer(data, np.uint8).reshape(channels, resolution, resolution), 0, None
     except OSError:
         pass
     try:
@@ -341,7 +349,7 @@ def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tup
     # not the mode; the size after EXIF rotation, not the header's.
     f.alpha = bool(rgba[..., 3].min() < 255)
     f.height, f.width = rgba.shape[:2]
-    out = prepare_image(rgba, resolution, fit, background)
+    out = prepare_image(rgba, resolution, fit, background, keep_alpha)
     try:
         with atomic_path(entry) as tmp:
             tmp.write_bytes(out.tobytes())
@@ -374,8 +382,9 @@ def _hash_file(path: Path) -> str:
 
 # -- the cache ----------------------------------------------------------------
 
-def _variant_dir(resolution: int, fit: str, background: tuple[int, int, int]) -> Path:
-    return cache_root() / "datasets" / f"{PREPROCESS_VERSION}-r{resolution}-{fit}-{background_hex(background)[1:]}"
+def _variant_dir(resolution: int, fit: str, background: tuple[int, int, int], keep_alpha: bool) -> Path:
+    name = f"{PREPROCESS_VERSION}-r{resolution}-{fit}-{background_hex(background)[1:]}"
+    return cache_root() / "datasets" / (name + "-alpha" if keep_alpha else name)
 
 
 def _index_path(root: Path) -> Path:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.train.architecture import CHANNELS2, D_INPUT_SIZE2
+from studio.train.architecture import CHANNELS2, D_INPUT_SIZE2, image_channels
 from studio.train.fastgan import DownBlock, channel_plan
 from studio.train.finetune import discriminator_blocks
 from studio.train.losses import feature_matching_loss
@@ -42,16 +42,18 @@ LOG_VARIANCE_RANGE = (-12.0, 4.0)  # exp() of it stays finite in float16
 
 
 class Encoder(nn.Module):
-    """image float32 [N,3,R,R] in [-1,1] -> (mean, log-variance), each [N, latent_size]."""
+    """image float32 [N,C,R,R] in [-1,1] (C as its generator draws) -> (mean,
+    log-variance), each [N, latent_size]."""
 
-    def __init__(self, latent_size: int = 128, resolution: int = 128, width: float = 0.5):
+    def __init__(self, latent_size: int = 128, resolution: int = 128, width: float = 0.5, image_channels: int = 3):
         super().__init__()
         plan = channel_plan(CHANNELS2, resolution, width)
         self.latent_size, self.resolution = latent_size, resolution
         input_size = min(resolution, D_INPUT_SIZE2)
         fold = resolution // input_size
-        self.from_rgb = nn.Sequential(nn.PixelUnshuffle(fold), EqualConv2d(3 * fold * fold, plan[input_size], 3,
-                                                                           padding=1), nn.LeakyReLU(0.2))
+        self.from_rgb = nn.Sequential(nn.PixelUnshuffle(fold), EqualConv2d(image_channels * fold * fold,
+                                                                           plan[input_size], 3, padding=1),
+                                      nn.LeakyReLU(0.2))
         self.blocks = nn.Sequential(*(DownBlock(plan[r], plan[r // 2]) for r in sorted(plan, reverse=True)
                                       if 4 < r <= input_size))
         c4 = plan[4]
@@ -75,8 +77,9 @@ class EncoderMean(nn.Module):
 
 
 def build_encoder(config: dict) -> Encoder:
-    """The encoder a run's config describes (latent_size, resolution, width)."""
-    return Encoder(int(config["latent_size"]), int(config["resolution"]), float(config["width"]))
+    """The encoder a run's config describes (latent_size, resolution, width, channels)."""
+    return Encoder(int(config["latent_size"]), int(config["resolution"]), float(config["width"]),
+                   image_channels(config))
 
 
 def discriminator_features(D: nn.Module, image: torch.Tensor) -> list[torch.Tensor]:

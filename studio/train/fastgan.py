@@ -104,7 +104,8 @@ def upsample2x(x: torch.Tensor, mode: str) -> torch.Tensor:
 
 class FastGenerator(nn.Module):
     """latent: float32 [N, latent_size], any scale (truncation scales it) ->
-    image: float32 [N, 3, R, R] in [-1, 1], RGB. R in 32, 64, 128, 256.
+    image: float32 [N, C, R, R] in [-1, 1]: RGB (C = 3), or RGB composited on
+    the run's background plus alpha (C = 4; alpha.py). R in 32, 64, 128, 256.
 
     rgb_levels > 1 (the "skip" generator of StyleGAN2): the last rgb_levels
     resolutions each add their own RGB picture to the one from below, upsampled
@@ -112,12 +113,14 @@ class FastGenerator(nn.Module):
     narrow top layers only add detail to it."""
 
     def __init__(self, latent_size: int = 128, resolution: int = 64, width: float = 0.5,
-                 channels: dict[int, int] = G_CHANNELS, upsample: str = "nearest", rgb_levels: int = 1):
+                 channels: dict[int, int] = G_CHANNELS, upsample: str = "nearest", rgb_levels: int = 1,
+                 image_channels: int = 3):
         super().__init__()
         plan = channel_plan(channels, resolution, width)
         self.latent_size = latent_size
         self.resolution = resolution
         self.width = width
+        self.image_channels = image_channels
         # No pixel norm on the latent itself: truncation is a scale of z and
         # must still change the output.
         self.stem = EqualLinear(latent_size, plan[4] * 2 * 16)
@@ -136,9 +139,10 @@ class FastGenerator(nn.Module):
             raise ValueError(f"rgb_levels must be from 1 to {len(plan) - 1}, got {rgb_levels}")
         self.skips = rgb_levels > 1
         if self.skips:
-            self.to_rgbs = nn.ModuleDict({str(r): EqualConv2d(plan[r], 3, 1) for r in sorted(plan)[-rgb_levels:]})
+            self.to_rgbs = nn.ModuleDict({str(r): EqualConv2d(plan[r], image_channels, 1)
+                                          for r in sorted(plan)[-rgb_levels:]})
         else:  # the original form: one RGB layer, parameter names as before
-            self.to_rgb = EqualConv2d(plan[resolution], 3, 3, padding=1)
+            self.to_rgb = EqualConv2d(plan[resolution], image_channels, 3, padding=1)
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         x = self.stem(latent).view(latent.shape[0], -1, 4, 4)
@@ -175,10 +179,10 @@ class DownBlock(nn.Module):
 
 
 class Decoder(nn.Module):
-    """features [N,cin,8,8] -> image [N,3,size,size] in [-1,1]: nearest
+    """features [N,cin,8,8] -> image [N,C,size,size] in [-1,1]: nearest
     upsample + 3x3 conv + GLU per doubling, channels halving (>= 8)."""
 
-    def __init__(self, cin: int, size: int):
+    def __init__(self, cin: int, size: int, image_channels: int = 3):
         super().__init__()
         layers: list[nn.Module] = []
         c, s = cin, 8
@@ -187,21 +191,22 @@ class Decoder(nn.Module):
             layers.append(UpBlock(c, cout))
             c, s = cout, s * 2
         self.body = nn.Sequential(*layers)
-        self.to_rgb = EqualConv2d(c, 3, 3, padding=1)
+        self.to_rgb = EqualConv2d(c, image_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.to_rgb(self.body(x)))
 
 
 class FastDiscriminator(nn.Module):
-    """image: float32 [N, 3, R, R] in [-1, 1] -> logit [N] (higher = more real).
+    """image: float32 [N, C, R, R] in [-1, 1] (C as its generator's) -> logit
+    [N] (higher = more real).
 
     D(image, reconstruct=True) -> (logits [N], reconstruction loss scalar):
     call it that way on REAL images only; add the loss to D's loss.
     """
 
     def __init__(self, resolution: int = 64, width: float = 0.5, recon_size: int | None = None,
-                 channels: dict[int, int] = D_CHANNELS, input_size: int | None = None):
+                 channels: dict[int, int] = D_CHANNELS, input_size: int | None = None, image_channels: int = 3):
         super().__init__()
         plan = channel_plan(channels, resolution, width)
         self.resolution = resolution
@@ -220,10 +225,10 @@ class FastDiscriminator(nn.Module):
             raise ValueError(f"input_size must be a power of two from 8 to {resolution}, got {input_size}")
         fold = resolution // input_size
         if fold == 1:
-            self.from_rgb = nn.Sequential(EqualConv2d(3, plan[resolution], 1), nn.LeakyReLU(0.2))
+            self.from_rgb = nn.Sequential(EqualConv2d(image_channels, plan[resolution], 1), nn.LeakyReLU(0.2))
         else:
             self.from_rgb = nn.Sequential(nn.PixelUnshuffle(fold),
-                                          EqualConv2d(3 * fold * fold, plan[input_size], 3, padding=1),
+                                          EqualConv2d(image_channels * fold * fold, plan[input_size], 3, padding=1),
                                           nn.LeakyReLU(0.2))
         self.blocks = nn.ModuleList(DownBlock(plan[r], plan[r // 2]) for r in sorted(plan, reverse=True)
                                     if 4 < r <= input_size)
@@ -233,8 +238,8 @@ class FastDiscriminator(nn.Module):
             EqualConv2d(c4 + 1, c4, 3, padding=1), nn.LeakyReLU(0.2),
             nn.Flatten(), EqualLinear(c4 * 16, 1),
         )
-        self.decode_whole = Decoder(plan[8], self.recon_size)
-        self.decode_part = Decoder(plan[16], self.recon_size)
+        self.decode_whole = Decoder(plan[8], self.recon_size, image_channels)
+        self.decode_part = Decoder(plan[16], self.recon_size, image_channels)
 
     def forward(self, image: torch.Tensor, reconstruct: bool = False):
         x = self.from_rgb(image)

@@ -2,13 +2,15 @@
 staging, checkpoint subset, manifest, moving into place).
 
 model.onnx: input latent float32 [batch,128] (normal(0,1)), output image
-float32 [batch,3,R,R] in [-1,1], batch dynamic, one self-contained file.
+float32 [batch,C,R,R] in [-1,1], batch dynamic, one self-contained file. C
+is the manifest's "channels": 3 (RGB) or 4 (the colour composited on the
+manifest's "background", then alpha: alpha.py).
 The parity check runs random latents through torch and onnxruntime, and the
 sample grid is rendered by onnxruntime from the exported file, so seed s in
 the app shows exactly tile s.
 
 encoder.onnx (runs trained with --encoder): input image float32
-[batch,3,R,R] in [-1,1], output latent float32 [batch,latent] (E_ema's
+[batch,C,R,R] in [-1,1], output latent float32 [batch,latent] (E_ema's
 mean), with its own parity check on random images; the manifest's
 "encoder" entry describes it.
 """
@@ -23,7 +25,9 @@ import torch
 
 import hashlib
 
-from studio.train.architecture import build_generator
+from studio.train.alpha import on_checkerboard
+from studio.train.architecture import build_generator, image_channels
+from studio.train.data import parse_background
 from studio.train.encoder import EncoderMean, build_encoder
 from studio.train.onnx_check import max_difference, run_onnx
 from studio.train.samples import GRID_SEEDS, seed_latents, write_grid
@@ -42,7 +46,7 @@ def build_network(config: dict, state: dict[str, torch.Tensor]) -> torch.nn.Modu
 
 
 def export_onnx(generator: torch.nn.Module, path: Path, opset: int) -> None:
-    """latent float32 [batch,128] -> image float32 [batch,3,R,R], batch dynamic,
+    """latent float32 [batch,128] -> image float32 [batch,C,R,R], batch dynamic,
     one self-contained file (weights inside)."""
     example = torch.zeros(2, generator.latent_size)
     with warnings.catch_warnings():
@@ -56,7 +60,7 @@ def export_onnx(generator: torch.nn.Module, path: Path, opset: int) -> None:
 
 
 def onnx_images(onnx_path: Path, latents: np.ndarray) -> np.ndarray:
-    """Run the exported generator in onnxruntime on the CPU: float32 [N,3,R,R]."""
+    """Run the exported generator in onnxruntime on the CPU: float32 [N,C,R,R]."""
     return run_onnx(onnx_path, {"latent": latents}, "image")
 
 
@@ -68,23 +72,31 @@ def parity(generator: torch.nn.Module, onnx_path: Path) -> float:
 
 
 def write_samples(run: Path, info: dict, onnx_path: Path, target: Path) -> bool:
-    """The model's samples.png: seeds 0..31 rendered by the exported file."""
-    write_grid(target, onnx_images(onnx_path, seed_latents(GRID_SEEDS, int(info["config"]["latent_size"]))))
+    """The model's samples.png: seeds 0..31 rendered by the exported file
+    (with alpha: over a checkerboard)."""
+    config = info["config"]
+    images = onnx_images(onnx_path, seed_latents(GRID_SEEDS, int(config["latent_size"])))
+    if images.shape[1] == 4:
+        images = on_checkerboard(images, parse_background(config.get("background", "#ffffff")))
+    write_grid(target, images)
     return True
 
 
 def signature(config: dict, data_name: str) -> dict:
     """The manifest's kind-specific part: kind, description, inputs, outputs, sizes."""
-    r, latent = int(config["resolution"]), int(config["latent_size"])
-    return {
+    r, latent, channels = int(config["resolution"]), int(config["latent_size"]), image_channels(config)
+    part = {
         "kind": "generator",
         "description": f"{r}x{r} GAN generator trained on {data_name}",
         "inputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", latent], "range": "normal(0,1)"}],
-        "outputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
+        "outputs": [{"name": "image", "dtype": "float32", "shape": ["batch", channels, r, r], "range": [-1.0, 1.0]}],
         "latent_size": latent,
         "resolution": r,
-        "channels": 3,
+        "channels": channels,
     }
+    if channels == 4:  # what the colour is composited on, to be undone where the picture lands
+        part["background"] = config.get("background", "#ffffff")
+    return part
 
 
 def export_companions(config: dict, tensors: dict[str, torch.Tensor], staging: Path, opset: int,
@@ -97,13 +109,13 @@ def export_companions(config: dict, tensors: dict[str, torch.Tensor], staging: P
     encoder = build_encoder(config).eval()
     encoder.load_state_dict({k[len("E_ema."):]: v for k, v in tensors.items() if k.startswith("E_ema.")})
     network = EncoderMean(encoder.requires_grad_(False))
-    path, r = staging / ENCODER_FILE, int(config["resolution"])
+    path, r, c = staging / ENCODER_FILE, int(config["resolution"]), image_channels(config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # as in export_onnx
-        torch.onnx.export(network, (torch.zeros(2, 3, r, r),), str(path), dynamo=False, opset_version=opset,
+        torch.onnx.export(network, (torch.zeros(2, c, r, r),), str(path), dynamo=False, opset_version=opset,
                           input_names=["image"], output_names=["latent"],
                           dynamic_axes={"image": {0: "batch"}, "latent": {0: "batch"}}, do_constant_folding=True)
-    images = torch.rand(PARITY_LATENTS, 3, r, r, generator=torch.Generator().manual_seed(1234)) * 2.0 - 1.0
+    images = torch.rand(PARITY_LATENTS, c, r, r, generator=torch.Generator().manual_seed(1234)) * 2.0 - 1.0
     with torch.no_grad():
         diff = max_difference(network(images).numpy(), run_onnx(path, {"image": images.numpy()}, "latent"))
     if not diff <= limit:
@@ -111,7 +123,7 @@ def export_companions(config: dict, tensors: dict[str, torch.Tensor], staging: P
     return {"encoder": {
         "file": ENCODER_FILE,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "inputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, r, r], "range": [-1.0, 1.0]}],
+        "inputs": [{"name": "image", "dtype": "float32", "shape": ["batch", c, r, r], "range": [-1.0, 1.0]}],
         "outputs": [{"name": "latent", "dtype": "float32", "shape": ["batch", int(config["latent_size"])]}],
         # How a picture is made square before encoding: as the training images were.
         "fit": config.get("fit", "auto"),

@@ -19,8 +19,10 @@ import numpy as np
 import torch
 
 from studio.train.ada import AdaptiveAugment
+from studio.train.alpha import on_checkerboard
 from studio.train.architecture import FASTGAN_ARCHITECTURES, build_discriminator, build_generator
 from studio.train.augment import augment
+from studio.train.data import parse_background
 from studio.train.diagnostics import DiscriminatorAccuracy, MeanWindow
 from studio.train.encoder import BETAS, build_encoder, encoder_losses, rebuild, weighted_sum
 from studio.train.finetune import set_trainable
@@ -52,7 +54,7 @@ class GeneratorSession(Session):
         self.d_accuracy = DiscriminatorAccuracy()
         self.diversity_latents = torch.randn(DIVERSITY_LATENTS, config["latent_size"],
                                              generator=torch.Generator().manual_seed(METRIC_SEED_BASE)).to(self.device)
-        self.reference_diversity = diversity(self.reference) if self.reference is not None else None
+        self.reference_diversity = diversity(self.reference[:, :3]) if self.reference is not None else None
         self.best_diversity = 0.0
         self.E = self.E_ema = None
         self.freeze_g = bool(config.get("freeze_g"))
@@ -178,11 +180,14 @@ class GeneratorSession(Session):
     def sample_images(self) -> np.ndarray:
         """The seeds' grid; with an encoder two more rows: reference images
         and what G_ema draws from E_ema's latents for them."""
-        seeds = render_seeds(self.G_ema, self.config["latent_size"])
-        if self.E is None or self.reference is None:
-            return seeds
-        reals = self._float_images(self.reference[:GRID_COLUMNS])
-        return np.concatenate([seeds, reals.cpu().numpy(), rebuild(self.E_ema, self.G_ema, reals).cpu().numpy()])
+        rows = [render_seeds(self.G_ema, self.config["latent_size"])]
+        if self.E is not None and self.reference is not None:
+            reals = self._float_images(self.reference[:GRID_COLUMNS])
+            rows += [reals.cpu().numpy(), rebuild(self.E_ema, self.G_ema, reals).cpu().numpy()]
+        images = np.concatenate(rows)
+        if images.shape[1] == 4:
+            return on_checkerboard(images, parse_background(self.config["background"]))
+        return images
 
     def _float_images(self, images: torch.Tensor) -> torch.Tensor:
         return images.to(device=self.device, dtype=torch.float32) / 127.5 - 1.0
@@ -193,13 +198,15 @@ class GeneratorSession(Session):
         t0 = time.monotonic()
         n = self.reference.shape[0]
         seeds = range(METRIC_SEED_BASE, METRIC_SEED_BASE + n)
-        fakes = torch.from_numpy(render_seeds(self.G_ema, self.config["latent_size"], seeds))
-        result = swd(fakes, self.reference, seed=0)
+        # Colour as composited on the background: alpha's edges show there,
+        # and the numbers stay comparable with RGB runs on the same folder.
+        fakes = torch.from_numpy(render_seeds(self.G_ema, self.config["latent_size"], seeds))[:, :3]
+        result = swd(fakes, self.reference[:, :3], seed=0)
         div = diversity(fakes)
         rebuilt = {}
         if self.E is not None:
             reals = self._float_images(self.reference)
-            psnr = float(luma_psnr(rebuild(self.E_ema, self.G_ema, reals), reals).mean())
+            psnr = float(luma_psnr(rebuild(self.E_ema, self.G_ema, reals)[:, :3], reals[:, :3]).mean())
             rebuilt = {"rebuild_psnr": round(psnr, 3)}
         measured = event(METRICS, step=self.step, swd=round(result["swd"], 3), **rebuilt,
                          swd_levels={str(k): round(v, 3) for k, v in result["levels"].items()},

@@ -29,6 +29,7 @@ import numpy as np
 from studio.core.arguments import ArgumentError, Parser
 from studio.core.fidelity import psnr
 from studio.core.imageio import ImageError, load_image
+from studio.core.model_pixels import to_model_pixels
 from studio.core.recipe import decode_latent, encode_latent
 
 LEARNING_RATE = 0.03
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.steps < 1:
             raise ArgumentError(f"--steps must be at least 1, got {args.steps}")
-        target = load_image(args.target)[..., :3]
+        target = load_image(args.target)
         start = decode_latent(args.start) if args.start else None
     except (ArgumentError, ImageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -83,7 +84,8 @@ def refine(config: dict, states: dict, target: np.ndarray, steps: int, start: np
     import torch
     import torch.nn.functional as F
 
-    from studio.train.architecture import build_discriminator, build_generator
+    from studio.train.architecture import build_discriminator, build_generator, image_channels
+    from studio.train.data import parse_background
     from studio.train.encoder import build_encoder, discriminator_features
 
     torch.manual_seed(0)
@@ -92,7 +94,8 @@ def refine(config: dict, states: dict, target: np.ndarray, steps: int, start: np
     D.load_state_dict(states["D"])
     G.requires_grad_(False)
     D.requires_grad_(False)
-    real = torch.from_numpy(target.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0)
+    as_drawn = to_model_pixels(target, parse_background(config.get("background", "#ffffff")), image_channels(config))
+    real = torch.from_numpy(as_drawn.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0)
     if start is not None:
         z = torch.from_numpy(np.asarray(start, np.float32)[None].copy())
     elif "E" in states:
@@ -115,18 +118,19 @@ def refine(config: dict, states: dict, target: np.ndarray, steps: int, start: np
         loss.backward()
         optimiser.step()
         if step % PROGRESS_EVERY == 0 or step == steps:
-            report({"event": "progress", "step": step, "steps": steps, "psnr": round(_psnr(G, z, target), 3)})
-    return z.detach()[0].numpy().astype(np.float32), _psnr(G, z, target)
+            report({"event": "progress", "step": step, "steps": steps, "psnr": round(_psnr(G, z, as_drawn), 3)})
+    return z.detach()[0].numpy().astype(np.float32), _psnr(G, z, as_drawn)
 
 
 def _psnr(G, z, target: np.ndarray) -> float:
-    """PSNR of G(z) as the app shows it (uint8) against the target."""
+    """PSNR of G(z) in uint8 against the target as the model draws it (HxWxC),
+    on the background: the colour channels, as the app measures it."""
     import torch
 
     from studio.train.samples import to_pixels
 
     with torch.no_grad():
-        return psnr(to_pixels(G(z).numpy())[0], target)
+        return psnr(to_pixels(G(z).numpy())[0][..., :3], target[..., :3])
 
 
 def _emit(item: dict) -> None:

@@ -59,6 +59,7 @@ import torch
 from studio.core.atomic import atomic_write_text
 from studio.train import checkpoint as ckpt_io
 from studio.train import distributed
+from studio.train.alpha import fit_channels
 from studio.train.control import Control
 from studio.train.data import Dataset, min_side
 from studio.train.diagnostics import block_gradient_norms
@@ -118,8 +119,8 @@ class Session:
             torch.manual_seed(config["seed"] + int(resume.info["step"]))  # replaced below when the run saved its RNG
         self.G, self.D = (net.to(device) for net in self.build_networks())
         if plan.base is not None:  # fine-tuning: G (and so G_ema) and D start from the base model
-            self.G.load_state_dict(plan.base["G"])
-            self.D.load_state_dict(plan.base["D"])
+            self.load_base_state(self.G, "G")
+            self.load_base_state(self.D, "D")
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         try:
             freeze_d_layers(self.D, config.get("freeze_d", 0))
@@ -380,6 +381,15 @@ class Session:
                                self.config["ema_kimg"])
         return means, finite
 
+    def load_base_state(self, net: torch.nn.Module, name: str) -> None:
+        """Start `net` from the base model's network `name`, its image layers
+        fitted when the base draws another number of channels (alpha.py)."""
+        try:
+            fit_channels(net, self.plan.base[name])
+        except (ValueError, RuntimeError) as exc:
+            raise DataError(f"base model {self.config['base']['name']} does not fit this run: "
+                            f"{str(exc).splitlines()[0]}") from None
+
     def add_network(self, name: str, module: torch.nn.Module, optimiser: torch.optim.Optimizer,
                     average: torch.nn.Module | None = None) -> None:
         """A task's network beyond G and D (for prepare()): trained through
@@ -394,7 +404,7 @@ class Session:
             optimiser.load_state_dict(self.plan.resume.optimiser_state(f"opt_{name}"))
         elif self.plan.base is not None and name in self.plan.base:  # a fine-tune: from the base's own
             for net in names.values():
-                net.load_state_dict(self.plan.base[name])
+                self.load_base_state(net, name)
         if self.world > 1:
             distributed.broadcast_parameters(*names.values())
         self.modules.update(names)

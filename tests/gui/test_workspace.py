@@ -536,3 +536,20 @@ def test_a_project_keeps_the_latent_walk_and_the_style_settings(qtbot, painting,
                                   {"name": "x", "vector": "f32:AACAPw==", "thumbnail": "bm90IGEgcG5n"}])
 def test_a_kept_picture_style_that_is_not_one_is_dropped(kept):
     assert ImageStyle.from_json(kept) is None
+
+
+def test_a_frame_from_a_generator_that_draws_alpha_lands_with_its_transparency(qtbot, tmp_path, wait_frame):
+    from model_factory import generator_manifest, tiny_generator_onnx, write_model
+
+    onnx_bytes = tiny_generator_onnx(channels=4)
+    write_model(tmp_path / "alpha-models", "cutout", onnx_bytes, generator_manifest("cutout", onnx_bytes, channels=4))
+    win = open_window(qtbot, tmp_path / "alpha-models")
+    win.files.adopt(Document.from_image(np.full((150, 200, 4), 255, np.uint8), "white"), None, "white.png")
+    win.canvas.setFocus()
+    walk_with_keys(qtbot, win, 2)
+    wait_frame(win)
+    win.actions_.place_action.trigger()
+    layer = win.files.document.layers[1]
+    # The tiny model's alpha is tanh of a random map: part of the figure is see-through, not a box.
+    alpha = layer.pixels[..., 3][layer.pixels[..., 3] > 0]
+    assert alpha.size and alpha.min() < 200 and (alpha < 255).mean() > 0.2

@@ -71,7 +71,7 @@ def test_export_puts_the_encoder_beside_the_generator_with_parity(encoder_model)
     entry = manifest["encoder"]
     assert entry["file"] == "encoder.onnx" and entry["parity_max_abs_diff"] <= 1e-3
     session = ort.InferenceSession(str(folder / entry["file"]), providers=["CPUExecutionProvider"])
-    images = np.random.default_rng(0).uniform(-1, 1, (3, 3, 32, 32)).astype(np.float32)
+    images = np.random.default_rng(0).uniform(-1, 1, (3, manifest["channels"], 32, 32)).astype(np.float32)
     (latents,) = session.run(["latent"], {"image": images})
     assert latents.shape == (3, manifest["latent_size"]) and np.isfinite(latents).all()
     # The model folder keeps the EMA encoder for fine-tunes, and load_base hands it on.
@@ -115,6 +115,7 @@ def test_the_engine_projects_through_the_trained_encoder(encoder_model):
     picture is what the trained E_ema gives, and the drawing is G_ema's."""
     import torch
 
+    from studio.core.model_pixels import straight_alpha, to_model_pixels
     from studio.engine.generator import Generator
     from studio.engine.projection import Projector
     from studio.engine.registry import Registry
@@ -131,10 +132,14 @@ def test_the_engine_projects_through_the_trained_encoder(encoder_model):
     E, G = build_encoder(config).eval(), build_generator(config).eval()
     E.load_state_dict(ckpt.module_state("E_ema"))
     G.load_state_dict(ckpt.module_state("G_ema"))
+    # The discs lie on transparency: E sees the picture on white plus alpha, and G draws both.
+    assert config["channels"] == 4 and result.target.shape == (32, 32, 4)
     with torch.no_grad():
-        image = torch.from_numpy(result.target.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0)
+        as_drawn = to_model_pixels(result.target, (255, 255, 255), 4)
+        image = torch.from_numpy(as_drawn.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0)
         latent = E(image)[0][0].numpy()
         drawn = G(torch.from_numpy(latent)[None])[0].numpy()
     np.testing.assert_allclose(result.latent, latent, atol=1e-4)
     pixels = np.clip((drawn.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-    assert int(np.abs(result.rebuilt.astype(int) - pixels.astype(int)).max()) <= 1
+    expected = straight_alpha(pixels, (255, 255, 255))
+    assert int(np.abs(result.rebuilt.astype(int) - expected.astype(int)).max()) <= 1

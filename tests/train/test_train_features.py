@@ -135,7 +135,8 @@ def test_fastgan_with_hinge_trains_resumes_and_exports_with_parity(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "max abs diff" in proc.stdout
     manifest = json.loads((tmp_path / "models" / "fast32" / "manifest.json").read_text())
-    assert manifest["training"]["arch"] == "fastgan2" and manifest["outputs"][0]["shape"] == ["batch", 3, 32, 32]
+    # The discs lie on transparency, so the generator draws alpha too (RGB + alpha: 4 channels).
+    assert manifest["training"]["arch"] == "fastgan2" and manifest["outputs"][0]["shape"] == ["batch", 4, 32, 32]
     # The exported model is a base like any other (by folder here).
     proc = _run(["--data", data, "--out", tmp_path / "tuned", "--base", tmp_path / "models" / "fast32",
                  "--steps", 1, "--batch", 4, "--metrics-every", 0, "--threads", 1], tmp_path)

@@ -20,6 +20,10 @@ above --ada-target, default 0.6) and lowered otherwise, at a speed of
 events report p as "aug_p"; it is saved in checkpoints. Runs from before ADA
 keep p = 1 (augment every image).
 
+--alpha (alpha.py): auto, the default, trains a generator that draws
+transparency (4 channels) when at least half the folder's pictures have
+some; keep and flatten force it either way.
+
 --encoder (encoder.py) trains an encoder, image -> latent, with the
 generator (VAE-GAN); with --base MODEL --freeze-g it trains one for an
 existing generator, whose G and D then stay fixed. The export puts it
@@ -47,6 +51,7 @@ ENCODER_MIN_RESOLUTION = 32  # encoder.py's trunk is fastgan2's, which starts th
 # adversarial loss (about 1): rebuilding in pixels and in D's features as
 # much as the GAN itself, KL light enough that E still tells pictures apart.
 ENCODER_WEIGHTS = {"pixel": 1.0, "features": 1.0, "kl": 0.01, "cycle": 1.0}
+ALPHA_CHOICES = ("auto", "keep", "flatten")  # what alpha.py does with a folder's transparency
 
 
 class GenerateTask(Task):
@@ -67,6 +72,9 @@ class GenerateTask(Task):
         group.add_argument("--ada-kimg", type=float,
                            help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
                                 "(default 20)")
+        group.add_argument("--alpha", choices=ALPHA_CHOICES,
+                           help="transparency: auto (default: the generator draws it when at least half the "
+                                "pictures have it), keep, or flatten (pictures composited on --background)")
         group.add_argument("--encoder", action="store_true", default=None,
                            help="also train an encoder (image -> latent) so pictures can be put into the latent "
                                 "space; exported beside the generator")
@@ -96,7 +104,15 @@ class GenerateTask(Task):
     def inherit(self, base_config: dict) -> dict:
         return {"arch": base_config.get("arch", "classic"), "latent_size": int(base_config["latent_size"])}
 
+    def reads_alpha(self, config: dict) -> bool:
+        # Runs from before --alpha have neither key and draw RGB.
+        if "channels" in config:
+            return int(config["channels"]) == 4
+        return config.get("alpha", "flatten") != "flatten"
+
     def new_config(self, settled: dict, preset: str | None, cuda: bool) -> dict:
+        from studio.train.architecture import ALPHA_ARCHITECTURES
+
         resolution = settled.get("resolution") or (PRESETS[preset].resolution if preset else self.default_resolution)
         defaults = generator_defaults(resolution, settled.get("batch", DEFAULT_BATCH), cuda)
         config = {**defaults, "latent_size": LATENT_SIZE, **settled, "task": self.name, "betas": [0.0, 0.99],
@@ -106,6 +122,13 @@ class GenerateTask(Task):
         if config["arch"] != "classic" and config["resolution"] < FASTGAN_MIN_RESOLUTION:
             raise DataError(f"--arch {config['arch']} needs --resolution {FASTGAN_MIN_RESOLUTION} or more; use "
                             f"--arch classic at {config['resolution']} px")
+        if config.get("alpha") == "keep" and config["arch"] not in ALPHA_ARCHITECTURES:
+            raise DataError(f"--alpha keep needs --arch {' or '.join(ALPHA_ARCHITECTURES)}; --arch {config['arch']} "
+                            "draws RGB only")
+        # auto keeps alpha only where the networks can draw it.
+        config.setdefault("alpha", "auto" if config["arch"] in ALPHA_ARCHITECTURES else "flatten")
+        if config["alpha"] == "flatten":
+            config["channels"] = 3  # else the folder decides (alpha.settle_channels)
         config["loss"] = f"{config['gan_loss']} + lazy R1"  # a description; the recipe key is gan_loss
         config["encoder"], config["freeze_g"] = bool(config.get("encoder")), bool(config.get("freeze_g"))
         if config["freeze_g"] and not (config["encoder"] and config.get("base")):
@@ -148,7 +171,7 @@ TASK = GenerateTask(
     metric="swd",
     metric_name="SWD",
     metric_label="SWD (lower is better)",
-    keys=("arch", "gan_loss", "ada_target", "ada_kimg", "encoder", "freeze_g"),
+    keys=("arch", "gan_loss", "ada_target", "ada_kimg", "alpha", "encoder", "freeze_g"),
     base_needs=("resolution", "latent_size"),
     default_bases=True,
     offers_encoder=True,

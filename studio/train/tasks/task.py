@@ -55,6 +55,11 @@ class Task:
         """Recipe values a fine-tune takes from its base unless given (flags win)."""
         return {}
 
+    def reads_alpha(self, config: dict) -> bool:
+        """Whether its folder is read with the alpha channel (4 channels per
+        picture) rather than composited on the background."""
+        return False
+
     def new_config(self, settled: dict, preset: str | None, cuda: bool) -> dict:
         """A new run's whole recipe from what is settled (the base's and the
         given values); DataError for a combination that cannot train."""
