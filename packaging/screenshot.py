@@ -4,6 +4,8 @@
     ... --image photo.jpg --panel inpaint --mask 300,200,420,330 [--fill]
     ... --image photo.jpg --dialog upscale      # the Image > Upscale dialog alone
     ... --image photo.jpg --dialog export       # the File > Export dialog alone
+    ... --dialog shortcuts                      # Help > Keyboard Shortcuts alone (or getting-started)
+    ... --image photo.jpg --panel style --style preview|applied   # the first style's preview, or its Apply
 
 Uses the shipped models (or --models); when none is usable it builds the tiny
 test generator in a temporary folder so there is always something to show,
@@ -33,8 +35,13 @@ def _wait(app, condition, seconds: float = 20.0) -> bool:
 
 
 def _open_dialog(app, window, which: str):
-    """The Upscale or Export dialog of the open document, shown (not run), with
-    an upscale model to offer: the installed ones, else the test upscaler."""
+    """The dialog `which`, shown (not run): Help's two, or the Upscale or
+    Export dialog of the open document with an upscale model to offer (the
+    installed ones, else the test upscaler)."""
+    if which in HELP_DIALOGS:
+        dialog = HELP_DIALOGS[which](window)
+        dialog.show()
+        return dialog
     if not window.upscales.models:
         sys.path.insert(0, str(ROOT / "tests"))
         from upscale_factory import write_upscale_model
@@ -56,6 +63,21 @@ def _open_dialog(app, window, which: str):
     return dialog
 
 
+def _shortcuts(window):
+    from studio.ui.shortcuts_dialog import ShortcutsDialog
+
+    return ShortcutsDialog(window)
+
+
+def _getting_started(window):
+    from studio.ui.getting_started import GettingStarted
+
+    return GettingStarted(window)
+
+
+HELP_DIALOGS = {"shortcuts": _shortcuts, "getting-started": _getting_started}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, help="models folder (default: shipped models/ + user models)")
@@ -74,8 +96,10 @@ def main() -> int:
     parser.add_argument("--mask", metavar="X0,Y0,X1,Y1", help="mask this rectangle of the document (red film)")
     parser.add_argument("--fill", action="store_true", help="then fill the mask with the Inpaint panel's choices")
     parser.add_argument("--method", help="the Inpaint panel's method first (learned, telea, ns, patchmatch)")
-    parser.add_argument("--dialog", choices=("upscale", "export"),
-                        help="open this dialog over the window and save it alone (needs --image)")
+    parser.add_argument("--style", choices=("preview", "applied"),
+                        help="with --panel style: the first built-in style's live preview, or what Apply lands")
+    parser.add_argument("--dialog", choices=("upscale", "export", *HELP_DIALOGS),
+                        help="open this dialog over the window and save it alone (upscale and export need --image)")
     args = parser.parse_args()
 
     from studio.ui.app import create_application, create_window, display_problem
@@ -143,8 +167,19 @@ def main() -> int:
         if args.fill:
             window.inpaint_panel.fill()
             _wait(app, lambda: not window.inpaint_panel.busy(), 30)
+    if args.style and window.files.document is not None:
+        styles = window.style_panel
+        _wait(app, lambda: bool(styles.picker.names), 60)  # the thumbnails and names, as the artist sees them first
+        styles.preview_check.setChecked(False)
+        styles.preview_check.setChecked(True)  # as the artist ticks Live preview: it renders now
+        _wait(app, lambda: styles.last_preview is not None, 60)
+        if args.style == "applied":
+            layers = len(window.files.document.layers)
+            styles.apply()
+            _wait(app, lambda: len(window.files.document.layers) > layers and not styles.busy(), 120)
+            styles.hide_preview()
     shown = window
-    if args.dialog and window.files.document is not None:
+    if args.dialog in HELP_DIALOGS or (args.dialog and window.files.document is not None):
         shown = _open_dialog(app, window, args.dialog)
     _wait(app, lambda: False, 0.5)  # let the last paint land
     args.output.parent.mkdir(parents=True, exist_ok=True)
