@@ -4,9 +4,10 @@ A model is a folder NAME/ holding model.onnx and manifest.json (plus optional
 checkpoint.safetensors and samples.png, and companion networks the manifest
 describes in an entry of their own, such as a generator's "encoder").
 Shipped models live in models/ at the top of the tree, the user's own in the
-user data folder. Every model is checked (manifest, sha256, ONNX signature)
-before anything may run it; a bad one is listed with one reason and skipped,
-never raised into the app.
+user data folder. Every model is checked (manifest against its schema in
+engine/manifest.py, file size, sha256, ONNX signature) before anything may
+run it; a bad one is listed with one reason and skipped, never raised into
+the app.
 """
 
 from __future__ import annotations
@@ -19,20 +20,19 @@ from pathlib import Path
 
 from studio.core.atomic import atomic_write_text
 from studio.core.paths import cache_root, shipped_models_dir, user_models_dir
+from studio.engine.manifest import (DEFAULT_ONNX, ManifestError, check_companion, check_manifest, claimed_identity,
+                                    load_manifest)
 from studio.engine.runtime import inspect_model
 
-# style: a network that stylizes by itself (style26); style-predict and
-# style-transform are the two halves of arbitrary stylization (style image ->
-# vector, content + vector -> image), listed apart so a style picker shows
-# only what it can run alone.
-KINDS = ("generator", "style", "style-predict", "style-transform", "inpaint", "upscale")
-REQUIRED_KEYS = ("kind", "name", "version", "inputs", "outputs", "sha256", "licence")
-MANIFEST = "manifest.json"
-DEFAULT_ONNX = "model.onnx"
 # Networks that can travel beside a model's own, each a manifest entry with
 # file, sha256, inputs and outputs, checked like model.onnx. A bad one leaves
 # the model usable without it (ModelEntry.companion says why).
 COMPANIONS = ("encoder",)
+# protobuf cannot hold a message of 2 GiB, so no single-file ONNX model is
+# that large: a bigger file is refused from its size, before a byte of it is
+# hashed (a 4.5 GiB sparse file took 26 s and 4.7 GB to refuse by its hash).
+MAX_MODEL_BYTES = 2 << 30
+HASH_CHUNK = 1 << 20
 
 
 class ModelError(Exception):
@@ -115,41 +115,43 @@ class Registry:
 
     def get(self, name: str, kind: str | None = None) -> ModelEntry:
         """The usable model called `name`; ModelError says why not."""
-        for entry in self._entries:
-            if entry.name == name and (kind is None or entry.kind == kind):
-                if not entry.usable:
-                    raise ModelError(f"model '{name}' is unusable: {entry.reason}")
+        named = [e for e in self._entries if e.name == name and (kind is None or e.kind in (kind, "?"))]
+        for entry in named:
+            if entry.usable:
                 return entry
+        if named:
+            raise ModelError(f"model '{name}' is unusable: {named[0].reason}")
         known = ", ".join(e.name for e in self.entries(kind)) or "none"
         raise ModelError(f"unknown model '{name}' (available: {known})")
 
     def _check(self, folder: Path) -> ModelEntry:
         entry = ModelEntry(name=folder.name, kind="?", folder=folder, status="skipped")
         try:
-            entry.manifest = _read_manifest(folder)
-            entry.name = str(entry.manifest["name"])
-            entry.kind = str(entry.manifest["kind"])
+            manifest = load_manifest(folder)
+            name, kind = claimed_identity(manifest)
+            entry.name, entry.kind = name or entry.name, kind or entry.kind
+            entry.manifest = check_manifest(manifest, folder)
             onnx_path = entry.onnx_path
             if not onnx_path.is_file():
                 raise ModelError(f"{onnx_path.name} is missing")
             entry.sha256, problem = self._verify(onnx_path, entry.manifest)
             if problem:
                 raise ModelError(problem)
-        except ModelError as exc:
+        except (ManifestError, ModelError) as exc:
             entry.reason = str(exc)
             return entry
         entry.status = "ok"
-        entry.companions = {role: self._companion(folder, entry.manifest[role])
+        entry.companions = {role: self._companion(folder, role, entry.manifest[role])
                             for role in COMPANIONS if role in entry.manifest}
         return entry
 
-    def _companion(self, folder: Path, spec) -> Path | str:
+    def _companion(self, folder: Path, role: str, spec) -> Path | str:
         """A companion's checked file, or why it cannot be used."""
-        if not isinstance(spec, dict) or not all(key in spec for key in ("file", "sha256", "inputs", "outputs")):
-            return f"its {MANIFEST} entry lacks file, sha256, inputs or outputs"
-        path = folder / str(spec["file"])
-        if not path.resolve().is_relative_to(folder.resolve()):
-            return f"its file {spec['file']!r} is outside the model's folder"
+        try:
+            check_companion(role, spec, folder)
+        except ManifestError as exc:
+            return str(exc)
+        path = folder / spec["file"]
         if not path.is_file():
             return f"{path.name} is missing"
         problem = self._verify(path, spec)[1]
@@ -158,13 +160,19 @@ class Registry:
     def _verify(self, onnx_path: Path, manifest: dict) -> tuple[str, str]:
         """(sha256, problem or "") for a model file against its manifest."""
         stat = onnx_path.stat()
+        if stat.st_size >= MAX_MODEL_BYTES:
+            return "", f"{onnx_path.name} is {stat.st_size / 2**30:.1f} GiB, over the 2 GiB an ONNX file can hold"
         key = f"{onnx_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
         expected = (str(manifest["sha256"]).lower(), json.dumps([manifest["inputs"], manifest["outputs"]]))
         cached = self._verified.get(key)
         if cached is not None and tuple(cached[0]) == expected:
             return tuple(cached[1])
-        data = onnx_path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        try:
+            digest = _sha256(onnx_path)
+            # Held in memory only once the hash matched: a wrong file costs one streamed pass.
+            data = onnx_path.read_bytes() if digest == expected[0] else b""
+        except OSError as exc:  # not cached: a permission fixed is seen at the next scan
+            return "", f"{onnx_path.name} cannot be read ({(exc.strerror or 'error').lower()})"
         if digest != expected[0]:
             problem = f"{onnx_path.name} does not match the sha256 in its manifest (changed or corrupt)"
         else:
@@ -197,26 +205,16 @@ def _save_verdicts(verdicts: dict) -> None:
         atomic_write_text(_verdicts_path(), json.dumps(alive))
 
 
-def _read_manifest(folder: Path) -> dict:
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise ModelError(f"no {MANIFEST}")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{MANIFEST} is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise ModelError(f"{MANIFEST} is not a JSON object")
-    missing = [k for k in REQUIRED_KEYS if k not in manifest]
-    if missing:
-        raise ModelError(f"{MANIFEST} lacks {', '.join(missing)}")
-    if manifest["kind"] not in KINDS:
-        raise ModelError(f"unknown kind '{manifest['kind']}' (expected one of {', '.join(KINDS)})")
-    for role in ("inputs", "outputs"):
-        specs = manifest[role]
-        if not isinstance(specs, list) or not specs or not all(isinstance(s, dict) and "name" in s for s in specs):
-            raise ModelError(f"{MANIFEST} '{role}' must be a list of {{name, shape, dtype}}")
-    return manifest
+def _sha256(path: Path) -> str:
+    """Hex sha256 of a file read in chunks; "" when it grows past MAX_MODEL_BYTES while read."""
+    digest, total = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            total += len(chunk)
+            if total >= MAX_MODEL_BYTES:
+                return ""
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _signature_problem(data: bytes, manifest: dict) -> str:

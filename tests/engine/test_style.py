@@ -81,12 +81,14 @@ def test_shipped_style_networks_pass_the_registry():
 
 
 def test_registry_refuses_a_fixed_side_the_manifest_calls_dynamic(tmp_path):
-    node = helper.make_node("Relu", ["image"], ["out"])
-    graph = helper.make_graph([node], "fixed", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 8, 8])],
+    node = helper.make_node("Relu", ["image"], ["out"])  # the weights go unused: only the sides matter here
+    graph = helper.make_graph([node], "fixed", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 8, 8]),
+                                                helper.make_tensor_value_info("style_weights", TensorProto.FLOAT, [26])],
                               [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 3, 8, 8])])
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
     manifest = json.loads((shipped_models_dir() / "style26" / "manifest.json").read_text())
-    manifest.update(name="fixed", inputs=[{"name": "image", "dtype": "float32", "shape": [1, 3, "h", "w"]}],
+    manifest.update(name="fixed", inputs=[{"name": "image", "dtype": "float32", "shape": [1, 3, "h", "w"]},
+                                          {"name": "style_weights", "dtype": "float32", "shape": [26]}],
                     outputs=[{"name": "out", "dtype": "float32", "shape": [1, 3, "h", "w"]}])
     manifest["sha256"] = hashlib.sha256(data).hexdigest()
     folder = tmp_path / "models" / "fixed"
