@@ -40,9 +40,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args, fail, report) -> int:
     """fail(message) raises the CLI's one-line error; report(facts) prints the result."""
-    from studio.core.imageio import ImageError, load_image, save_image
+    from studio.core.imageio import ImageError, image_size, load_image, save_image
     from studio.core.mask import THRESHOLD, MaskError, mask_from_image
-    from studio.engine.inpaint import InpaintError, default_model, inpaint, inpaint_recipe
+    from studio.core.memory_budget import MemoryBudgetError, current_budget, picture_subject
+    from studio.core.rect import bounds
+    from studio.engine.inpaint import InpaintError, default_model, inpaint, inpaint_recipe, memory_needed
     from studio.engine.registry import ModelError, Registry
     from studio.engine.runtime import DeviceError, Runtime
 
@@ -53,7 +55,7 @@ def run(args, fail, report) -> int:
     if args.model and args.method not in (None, "learned"):
         fail(f"--model picks a learned model; it does not go with --method {args.method}")
     jobs, unmatched = _jobs(source, masks, target, fail)
-    errors = (InpaintError, ImageError, MaskError, ModelError, DeviceError, OSError)
+    errors = (InpaintError, ImageError, MaskError, ModelError, DeviceError, MemoryBudgetError, OSError)
     written = []
     try:
         registry = Registry()
@@ -69,9 +71,17 @@ def run(args, fail, report) -> int:
         if method == "learned":
             runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
         recipe = inpaint_recipe(method, entry)
+        # Memory, from the headers before any work starts, then for each picture
+        # again once its mask says how much there is to fill.
+        budget = current_budget()
+        sizes = {src: image_size(src) for src, _, _ in jobs}
+        for src, size in sizes.items():
+            budget.check(picture_subject(src.name, *size), "inpainting it", memory_needed(*size, method))
         for src, mask_path, dst in jobs:
-            image = load_image(src)
             mask = mask_from_image(load_image(mask_path)) >= THRESHOLD
+            budget.check(picture_subject(src.name, *sizes[src]), "inpainting it",
+                         memory_needed(*sizes[src], method, bounds(mask)))
+            image = load_image(src)
             if mask.shape != image.shape[:2]:
                 fail(f"{mask_path.name} is {mask.shape[1]} x {mask.shape[0]} px but {src.name} is "
                      f"{image.shape[1]} x {image.shape[0]} px; a mask must match its image")

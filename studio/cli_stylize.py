@@ -42,8 +42,9 @@ def run(args, fail, report) -> int:
     """fail(message) raises the CLI's one-line error; report(facts) prints the result."""
     import numpy as np
 
-    from studio.core.imageio import IMAGE_SUFFIXES, ImageError, load_image, save_image
+    from studio.core.imageio import IMAGE_SUFFIXES, ImageError, image_size, load_image, save_image
     from studio.core.mask import MaskError, mask_from_image
+    from studio.core.memory_budget import MemoryBudgetError, current_budget
     from studio.core.placement import fit_within
     from studio.engine.generator import model_recipe
     from studio.engine.registry import ModelError, Registry
@@ -64,9 +65,12 @@ def run(args, fail, report) -> int:
             fail("--mask needs a single input image, not a folder")
     else:
         pairs = [(source, target)]
-    errors = (StyleError, ImageError, MaskError, ModelError, DeviceError, OSError)
+    errors = (StyleError, ImageError, MaskError, ModelError, DeviceError, MemoryBudgetError, OSError)
     written = []
     try:
+        budget = current_budget()
+        for src, _ in pairs:  # every picture's memory is checked before any work starts (headers only)
+            _check_memory(budget, src.name, *image_size(src), args.max_size, args.tile)
         runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
         stylizer = Stylizer(Registry(), runtime)
         if args.style_image:
@@ -101,3 +105,26 @@ def run(args, fail, report) -> int:
     report({"output": written[0] if len(written) == 1 else str(target), "images": len(written),
             "notice": runtime.asked_notice})
     return 0
+
+
+def _check_memory(budget, name: str, width: int, height: int, max_size: int | None, tile: int) -> None:
+    """MemoryBudgetError, with a --tile or --max-size that would fit as its
+    hint, when decoding and styling a width x height picture would not fit."""
+    from studio.core.imageio import DECODING
+    from studio.core.memory_budget import MemoryBudgetError, picture_subject
+    from studio.core.placement import fitted_size
+    from studio.engine.style import memory_needed
+
+    def need(tile: int, side: int | None) -> int:
+        styled = fitted_size(width, height, side, side) if side else (width, height)
+        return DECODING.need(width, height) + memory_needed(*styled, tile)
+
+    wanted = need(tile, max_size)
+    if budget.allows(wanted):
+        return
+    if tile == 0 and budget.allows(need(DEFAULT_TILE, max_size)):
+        hint = f"try --tile {DEFAULT_TILE}"
+    else:
+        side = budget.largest_side(width, height, lambda s: need(tile, s))
+        hint = f"try --max-size {side}" if side else ""
+    raise MemoryBudgetError(budget.refusal(picture_subject(name, width, height), "styling it", wanted, hint))

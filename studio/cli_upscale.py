@@ -35,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args, fail, report) -> int:
     """fail(message) raises the CLI's one-line error; report(facts) prints the result."""
-    from studio.core.imageio import IMAGE_SUFFIXES, ImageError, load_image, open_image, save_image
+    from studio.core.imageio import IMAGE_SUFFIXES, ImageError, image_size, load_image, save_image
+    from studio.core.memory_budget import MemoryBudgetError, current_budget
     from studio.engine.registry import ModelError, Registry
     from studio.engine.runtime import DeviceError, Runtime
     from studio.engine.upscale import (DEFAULT_TILE, MAX_OUTPUT_PIXELS, UpscaleError, default_model, output_size,
@@ -55,7 +56,7 @@ def run(args, fail, report) -> int:
             fail(f"{source} holds no images")
     else:
         jobs = [(source, target)]
-    errors = (UpscaleError, ImageError, ModelError, DeviceError, OSError)
+    errors = (UpscaleError, ImageError, ModelError, DeviceError, MemoryBudgetError, OSError)
     written = []
     try:
         registry = Registry()
@@ -71,15 +72,16 @@ def run(args, fail, report) -> int:
         runtime = None
         if entry is not None:
             runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
-        for src, _ in jobs:  # every size is checked before any work starts (headers only)
-            with open_image(src, MAX_OUTPUT_PIXELS) as im:
-                size = im.size
+        tile = args.tile or DEFAULT_TILE
+        budget = current_budget()
+        for src, _ in jobs:  # every size and memory need is checked before any work starts (headers only)
+            size = image_size(src, MAX_OUTPUT_PIXELS)
             try:
                 output_size(*size, scale)
             except UpscaleError as exc:
                 fail(f"{src.name}: {exc}")
+            _check_memory(budget, src.name, *size, scale, method, tile)
         limit = MAX_OUTPUT_PIXELS // scale ** 2  # inputs are bounded by the output's limit, not the canvas's
-        tile = args.tile or DEFAULT_TILE
         recipe = upscale_recipe(method, scale, entry)
         if source.is_dir():
             target.mkdir(parents=True, exist_ok=True)
@@ -94,3 +96,22 @@ def run(args, fail, report) -> int:
             "method": method, "model": entry.name if entry is not None else None, "scale": scale})
     return 0
 
+
+def _check_memory(budget, name: str, width: int, height: int, scale: int, method: str, tile: int) -> None:
+    """MemoryBudgetError, with a smaller --tile or --scale that would fit as
+    its hint, when decoding and enlarging the picture would not fit."""
+    from studio.core.imageio import DECODING
+    from studio.core.memory_budget import MemoryBudgetError, picture_subject
+    from studio.engine.upscale import memory_needed
+
+    def need(scale: int, tile: int) -> int:
+        return DECODING.need(width, height) + memory_needed(width, height, scale, method, tile)
+
+    wanted = need(scale, tile)
+    if budget.allows(wanted):
+        return
+    smaller = [(f"try --tile {t}", need(scale, t)) for t in (256, 128) if method == "model" and t < tile]
+    smaller += [(f"try --scale {s}", need(s, tile)) for s in SCALES if s < scale]
+    hint = next((text for text, n in smaller if budget.allows(n)), "")
+    raise MemoryBudgetError(budget.refusal(picture_subject(name, width, height), f"enlarging it x{scale}", wanted,
+                                           hint))

@@ -21,6 +21,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from studio.core.atomic import atomic_path
 from studio.core.errors import one_line
+from studio.core.memory_budget import MemoryBudgetError, PixelJob, current_budget, picture_subject
 
 # 2 x 8192^2 = 134,217,728 pixels (128 Mi). It admits 8192x8192 twice over and
 # every current camera up to 108 MP phones (12000x9000), caps the decoded RGBA
@@ -28,6 +29,13 @@ from studio.core.errors import one_line
 # about 179 MP) so that our check, with its readable message, is the one that
 # fires. A bigger max_pixels still meets Pillow's stop unless the app raises it.
 DEFAULT_MAX_PIXELS = 2 * 8192 * 8192
+
+# What decoding takes at its peak, per pixel (core.memory_budget says how it was
+# measured): a JPEG with EXIF rotation and an ICC profile 24 bytes (the file's
+# pixels, the rotated copy, the converted copy, the array); a plain RGB JPEG or
+# PNG 16, 16-bit grey 19, RGBA PNG 12. The worst, since the header alone
+# rarely tells them apart cheaply.
+DECODING = PixelJob("decoding it", 24)
 
 # Only these decoders may touch user files. Image.open would otherwise try every
 # plugin Pillow has, EPS among them, which hands the file to Ghostscript.
@@ -110,7 +118,15 @@ def open_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
                 raise ImageError(f"cannot read {name}: {_describe(exc, p, max_pixels)}") from exc
 
 
-def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def image_size(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) from the file's header, nothing decoded (EXIF rotation
+    not applied: the pixel count is what matters). ImageError as open_image."""
+    with open_image(path, max_pixels) as im:
+        return im.size
+
+
+def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
+               job: PixelJob = DECODING) -> np.ndarray:
     """Read an image file as uint8 HxWx4 RGBA in sRGB, upright.
 
     Opens PNG, JPEG, WebP, TIFF, BMP, GIF and AVIF (first frame of animations).
@@ -118,9 +134,15 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     converted to sRGB, untagged pixels are taken as sRGB; 16-bit samples are
     scaled to 8 bits; alpha is kept (opaque 255 where the file has none).
     Raises ImageError for anything that is not a readable image of at most
-    `max_pixels` pixels.
+    `max_pixels` pixels, and, before decoding, for one whose `job` (what the
+    caller does with it: decoding alone by default) would not fit in the
+    memory budget (core.memory_budget).
     """
     with open_image(path, max_pixels) as im:
+        try:
+            current_budget().check(picture_subject(Path(path).name, *im.size), job.doing, job.need(*im.size))
+        except MemoryBudgetError as exc:
+            raise ImageError(str(exc)) from None
         im.load()
         icc = im.info.get("icc_profile")
         upright = _apply_orientation(im)

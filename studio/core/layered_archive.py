@@ -24,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from studio.core.errors import one_line
 # imageio's list of what Pillow raises on damaged input; shared so both readers agree.
 from studio.core.imageio import DECODE_ERRORS, DEFAULT_MAX_PIXELS
+from studio.core.memory_budget import MemoryBudgetError, current_budget
 
 # Far beyond what a person builds by hand (Krita's own UI slows down well before),
 # yet it bounds the work a hostile manifest can ask for.
@@ -35,6 +36,13 @@ MAX_ENTRIES = MAX_LAYERS + 16
 # of RGBA. Admits 4096^2 x 128 layers or 8192^2 x 32; stops a small file of many
 # tiny all-transparent PNGs from asking for terabytes.
 MAX_TOTAL_PIXELS = 16 * DEFAULT_MAX_PIXELS
+# Peak memory of opening a layered file, bytes (core.memory_budget says how it
+# was measured; 1, 4 and 8 RGBA layers of noise at 2048 and 4096 px): each
+# layer the document keeps, 4 per canvas px, and once per canvas px the layer
+# being read (its PNG bytes, Pillow's image, the array): 11 for a .studio,
+# 15 for an .ora (which also places each layer on a canvas of its own).
+LAYER_BYTES = 4
+READ_BYTES = 15
 # Fastest zlib level: about 8x quicker than Pillow's default 6 for ~15% more bytes,
 # which matters for Ctrl+S and autosave on 4096^2 layers.
 PNG_COMPRESS_LEVEL = 1
@@ -157,6 +165,21 @@ def check_canvas(width: int, height: int, layers: int) -> None:
             f"{layers} layers of {width} x {height} are {pixels * layers:,} pixels in all, "
             f"over the limit of {MAX_TOTAL_PIXELS:,}"
         )
+
+
+def check_memory(width: int, height: int, layers: int, stored: tuple[int, int] | None = None) -> None:
+    """BadArchive when opening `layers` layers on a width x height canvas would
+    not fit in the memory budget; `stored`: the size of a layer's PNG that is
+    bigger than the canvas (.ora layers may be), read before it is placed."""
+    read = max(width * height, stored[0] * stored[1] if stored else 0) * READ_BYTES
+    need = layers * width * height * LAYER_BYTES + read
+    subject = f"it holds {layers} layer{'s' if layers != 1 else ''} of {width} x {height}"
+    if stored:
+        subject += f", one stored as {stored[0]} x {stored[1]}"
+    try:
+        current_budget().check(subject, "opening it", need)
+    except MemoryBudgetError as exc:
+        raise BadArchive(str(exc)) from None
 
 
 def name_problem(name: str) -> str | None:

@@ -44,6 +44,7 @@ from studio.core.layered_archive import (
     ProjectError,
     add_entry,
     check_canvas,
+    check_memory,
     describe_os_error,
     encode_png,
     member,
@@ -143,6 +144,7 @@ def _read(zf: zipfile.ZipFile) -> OpenedRaster:
     layers_meta = extras.get("layers", {})
     notes: list[str] = []
     check_canvas(width, height, len(entries))
+    check_memory(width, height, len(entries))
     infos = [member(zf, entry["src"]) for entry in entries]  # every entry looked up before any decoding
     layers: list[Layer] = []
     mask = None
@@ -151,7 +153,7 @@ def _read(zf: zipfile.ZipFile) -> OpenedRaster:
         notes.append(f"blend modes this app lacks opened as normal: {', '.join(unknown_ops)}")
     total = 0
     for entry, info in zip(entries, infos):
-        pixels, size = _placed_layer(zf, info, entry, width, height)
+        pixels, size = _placed_layer(zf, info, entry, width, height, len(entries))
         total += size
         if total > MAX_TOTAL_PIXELS:
             raise BadArchive(f"the layers hold over {MAX_TOTAL_PIXELS:,} pixels in all")
@@ -257,15 +259,18 @@ def _parse_extras(zf: zipfile.ZipFile) -> dict[str, Any]:
 
 
 def _placed_layer(zf: zipfile.ZipFile, info: zipfile.ZipInfo, entry: dict[str, Any], width: int,
-                  height: int) -> tuple[np.ndarray, int]:
+                  height: int, layers: int) -> tuple[np.ndarray, int]:
     """(uint8 HxWx4 canvas-size pixels of the layer placed at its x/y, the
     layer's own pixel count). The PNG may be any mode and size (checked from
-    its header before decoding)."""
+    its header before decoding, against the pixel limit and, when bigger than
+    the canvas, the memory budget of a file of `layers` layers)."""
     data = read_member(zf, info, png_byte_cap(2 * width, 2 * height, 4))
     with open_png(info.filename, data) as im:
         w, h = im.size
         if w * h > DEFAULT_MAX_PIXELS:
             raise BadArchive(f"{show(info.filename)} is {w} x {h} pixels, over the limit of {DEFAULT_MAX_PIXELS:,}")
+        if w * h > width * height:
+            check_memory(width, height, layers, (w, h))
         pixels = np.asarray(im.convert("RGBA"), dtype=np.uint8)
     canvas = np.zeros((height, width, 4), np.uint8)
     x, y = entry["x"], entry["y"]

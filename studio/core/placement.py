@@ -26,10 +26,16 @@ def fit_within(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """uint8 HxWx3/4 -> uint8 hxwx4 no larger than width x height px, aspect kept."""
     image = _rgba(image)
     h, w = image.shape[:2]
+    size = fitted_size(w, h, width, height)
+    return image if size == (w, h) else resample(image, size)
+
+
+def fitted_size(w: int, h: int, width: int, height: int) -> tuple[int, int]:
+    """(w, h) after fit_within(an image of that size, width, height)."""
     scale = min(width / w, height / h, 1.0)
     if scale == 1.0:
-        return image
-    return resample(image, (max(1, round(w * scale)), max(1, round(h * scale))))
+        return w, h
+    return max(1, round(w * scale)), max(1, round(h * scale))
 
 
 def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -40,6 +40,7 @@ from studio.core.layered_archive import (
     ProjectError,
     add_entry,
     check_canvas,
+    check_memory,
     check_size,
     decode_png,
     describe_os_error,
@@ -222,6 +223,7 @@ def _read_document(zf: zipfile.ZipFile) -> Document:
     manifest = _parse_manifest(read_member(zf, member(zf, MANIFEST), MAX_MANIFEST_BYTES))
     width, height = manifest["width"], manifest["height"]
     check_canvas(width, height, len(manifest["layers"]))
+    check_memory(width, height, len(manifest["layers"]))
     layer_cap = png_byte_cap(width, height, 4)
     mask_cap = png_byte_cap(width, height, 1)
     # Look up every entry before decoding anything, so a bad file fails fast.

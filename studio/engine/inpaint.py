@@ -67,6 +67,19 @@ MERGE_GAP = 32  # px; regions closer than this are filled as one
 FEATHER = 6  # px the blend reaches outside the hole
 RING = 3  # px either side of the hole border that colour matching compares
 RADIUS = 5  # px cv2.inpaint looks around each hole pixel
+# Peak memory, bytes (core.memory_budget says how it was measured; `studio
+# inpaint` of an RGB PNG with a centred square hole of 0.01, 25 and 100 % of
+# the picture, at 1024 and 2048 px): 31-33 bytes per px of the picture with a
+# small hole, whatever the method (image and mask decoded, the result);
+IMAGE_BYTES = 33
+# then per px of the holes' bounding box, the paste (float fill, distances,
+# weights): telea with the whole picture a hole took 91 bytes per px;
+PASTE_BYTES = 58
+# and per px of the window a method runs on (the crop; learned: the square
+# around it, reflect-padded): learned 11 (135 bytes per px with the whole
+# picture a hole, its square 4 x the picture), telea and NS under 8,
+# PatchMatch 421 (469 bytes per px with a 25 % hole, its crop the picture).
+WORK_BYTES = {"learned": 12, "telea": 8, "ns": 8, "patchmatch": 430}
 
 
 class InpaintError(ValueError):
@@ -138,7 +151,7 @@ def _regions(holes: _Holes, margin: int, context: float = CONTEXT, merge_gap: in
         pixels = np.zeros((y1 - y0, x1 - x0), bool)
         pixels[gy - y0, gx - x0] = True
         hole_box = (x0 + box[0], y0 + box[1], x1 + box[0], y1 + box[1])
-        m = max(int(margin), math.ceil(context * max(x1 - x0, y1 - y0)))
+        m = _context_margin(hole_box, margin, context)
         crop = clip((hole_box[0] - m, hole_box[1] - m, hole_box[2] + m, hole_box[3] + m), holes.width, holes.height)
         regions.append(Region(hole_box, pixels, crop))
     regions.sort(key=lambda r: (r.hole[1], r.hole[0]))
@@ -154,8 +167,7 @@ def square_window(region: Region, width: int, height: int, margin: int = MARGIN,
     and slid inside the image where the image is big enough, so it always
     holds the region's crop."""
     x0, y0, x1, y1 = region.hole
-    m = max(int(margin), math.ceil(context * max(x1 - x0, y1 - y0)))
-    side = max(x1 - x0, y1 - y0) + 2 * m
+    side = max(x1 - x0, y1 - y0) + 2 * _context_margin(region.hole, margin, context)
 
     def axis(lo: int, hi: int, size: int) -> tuple[int, int, int, int]:
         if side >= size:
@@ -167,6 +179,32 @@ def square_window(region: Region, width: int, height: int, margin: int = MARGIN,
     wx0, wx1, left, right = axis(x0, x1, width)
     wy0, wy1, top, bottom = axis(y0, y1, height)
     return (wx0, wy0, wx1, wy1), (left, top, right, bottom)
+
+
+def _context_margin(hole: Rect, margin: int, context: float) -> int:
+    """Px of context each side of a hole box: the fixed margin, or the share
+    of the box's longest side when that is more (module docstring)."""
+    x0, y0, x1, y1 = hole
+    return max(int(margin), math.ceil(context * max(x1 - x0, y1 - y0)))
+
+
+def memory_needed(width: int, height: int, method: str, holes: Rect | None = None) -> int:
+    """About the most bytes inpainting a width x height picture with `method`
+    takes, decoding included. holes: the bounding box of the mask's hole
+    pixels (image px); None (the mask not read yet) counts only what every
+    fill needs."""
+    need = width * height * IMAGE_BYTES
+    if holes is None:
+        return need
+    x0, y0, x1, y1 = holes
+    m = _context_margin(holes, MARGIN, CONTEXT)
+    if method == "learned":
+        side = max(x1 - x0, y1 - y0) + 2 * m
+        work = side * side
+    else:
+        cx0, cy0, cx1, cy1 = clip((x0 - m, y0 - m, x1 + m, y1 + m), width, height)
+        work = (cx1 - cx0) * (cy1 - cy0)
+    return need + (x1 - x0) * (y1 - y0) * PASTE_BYTES + work * WORK_BYTES[method]
 
 
 def default_model(registry: Registry | None = None) -> ModelEntry | None:
@@ -284,18 +322,13 @@ class _Network:
             raise InpaintError(f"model '{entry.name}' is a {entry.kind} model, not an inpaint model")
         if not entry.usable:
             raise InpaintError(f"model '{entry.name}' is unusable: {entry.reason}")
-        manifest = entry.manifest
+        manifest = entry.manifest  # checked by the registry: two or more inputs, a resolution (engine/manifest.py)
         names = [s["name"] for s in manifest["inputs"]]
-        if len(names) < 2:
-            raise InpaintError(f"model '{entry.name}' needs an image and a mask input, its manifest lists {names}")
         self.name = entry.name
         self.image_in = "image" if "image" in names else names[0]
         self.mask_in = "mask" if "mask" in names else [n for n in names if n != self.image_in][0]
         spec = next(s for s in manifest["inputs"] if s["name"] == self.image_in)
-        try:
-            self.resolution = int(manifest.get("resolution") or spec["shape"][-1])
-        except (TypeError, ValueError, KeyError, IndexError):
-            raise InpaintError(f"model '{entry.name}' does not state its resolution") from None
+        self.resolution = int(manifest.get("resolution") or spec["shape"][-1])
         prefill = manifest.get("prefill") or {}
         if prefill and prefill.get("method") not in CLASSICAL:
             raise InpaintError(f"model '{entry.name}' asks for an unknown prefill {prefill}")

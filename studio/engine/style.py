@@ -44,6 +44,17 @@ PREDICT = "style-predict"
 TRANSFORM = "style-transform"
 MIN_SIDE = 8  # px; smaller inputs cannot be reflect-padded to a multiple of 4
 DEFAULT_OVERLAP = 64  # px of overlap between tiles when tiling
+# Peak memory of a stylize, bytes (core.memory_budget says how it was measured;
+# `studio stylize` of an RGB PNG with built-in style 3, decoding and saving
+# included; a picture style measured less at every size):
+# - whole image (tile 0): 593, 680 and 410 bytes per px at 1024, 2048 and
+#   3072 px (onnxruntime's arena grows in steps);
+WHOLE_BYTES = 700
+# - tiled: 2.05, 2.99 and 4.79 GB at 2048, 3072 and 4096 px with 1024 px tiles:
+#   218 bytes per px (the feature maps "exact" tiling keeps, engine/tiling.py)
+#   plus 1.14 GB, the tile's own working set, 1085 bytes per px of one tile.
+KEPT_BYTES = 220
+TILE_BYTES = 1100
 # Share of a picture style's strength slider that fades in the network's
 # redraw of the picture in its own style, before the style vector moves:
 # that redraw's change over the whole walk's, 0.12-0.19 on six pairs of
@@ -93,6 +104,15 @@ def parse_weights(spec: WeightSpec, count: int) -> np.ndarray:
     if not np.all(np.isfinite(weights)) or (weights < 0).any() or weights.sum() <= 0:
         raise StyleError("style weights must be finite, non-negative and not all zero")
     return weights / weights.sum()
+
+
+def memory_needed(width: int, height: int, tile: int) -> int:
+    """About the most bytes styling a width x height picture takes, tiled
+    with `tile` px (0: whole) as Stylizer.builtin and .with_vector run it."""
+    pixels = width * height
+    if tile and max(width, height) > tile:
+        return pixels * KEPT_BYTES + tile * tile * TILE_BYTES
+    return pixels * WHOLE_BYTES
 
 
 def _index(index: int, count: int) -> int:

@@ -37,6 +37,15 @@ KIND = "upscale"
 METHODS = ("model", "lanczos")
 MAX_OUTPUT_PIXELS = 16384 * 16384  # 4096 x 4096 at x4; 1 GiB as RGBA
 DEFAULT_TILE = 512  # input px per tile side: the margin's extra work stays near 10 %
+# Peak memory, bytes (core.memory_budget says how it was measured; `studio
+# upscale` x4 of an RGB PNG, decoding and saving included). The model: 550 and
+# 658 MB at 1024 and 1536 px in: 5.1 bytes per output px (the result, and the
+# saved file's encoder) plus about 460 MB for a 512 px tile's working set,
+# 1800 bytes per px of the tile. Lanczos: 205 and 462 MB, 12.2 bytes per
+# output px (Pillow's copy in, its result, the array).
+OUTPUT_BYTES = 6
+TILE_BYTES = 1800
+LANCZOS_BYTES = 13
 
 
 class UpscaleError(ValueError):
@@ -56,6 +65,16 @@ def output_size(width: int, height: int, scale: int) -> tuple[int, int]:
         raise UpscaleError(f"{width} x {height} px x{scale} would be {w} x {h} px, over the limit of "
                            f"{MAX_OUTPUT_PIXELS // 1_000_000} million pixels; choose a smaller factor")
     return w, h
+
+
+def memory_needed(width: int, height: int, scale: int, method: str, tile: int = DEFAULT_TILE) -> int:
+    """About the most bytes enlarging a width x height picture `scale` times
+    takes with `method` ("model", in tiles of `tile` px, or "lanczos"), its
+    decoding not included."""
+    output = width * height * scale * scale
+    if method == "model":
+        return output * OUTPUT_BYTES + tile * tile * TILE_BYTES
+    return output * LANCZOS_BYTES
 
 
 def default_model(registry: Registry | None = None) -> ModelEntry | None:
@@ -124,11 +143,8 @@ class _Network:
             raise UpscaleError(f"model '{entry.name}' is a {entry.kind} model, not an upscaler")
         if not entry.usable:
             raise UpscaleError(f"model '{entry.name}' is unusable: {entry.reason}")
-        manifest = entry.manifest
-        try:
-            self.model_scale, self.margin = int(manifest["scale"]), int(manifest["margin"])
-        except (KeyError, TypeError, ValueError):
-            raise UpscaleError(f"model '{entry.name}' does not state its scale and margin") from None
+        manifest = entry.manifest  # checked by the registry: scale and margin stated (engine/manifest.py)
+        self.model_scale, self.margin = manifest["scale"], manifest["margin"]
         if self.model_scale % scale:
             raise UpscaleError(f"model '{entry.name}' enlarges x{self.model_scale}; it cannot make x{scale} "
                                f"(use x{self.model_scale} or a factor that divides it, or Lanczos)")

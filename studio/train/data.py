@@ -45,6 +45,7 @@ from studio.core.errors import one_line
 from studio.core.framing import FITS, prepare_image
 from studio.core.paths import cache_root
 from studio.core.imageio import ImageError, load_image, open_image
+from studio.core.memory_budget import MemoryBudgetError, PixelJob, SharedBudget, current_budget, picture_subject
 from studio.train.errors import DataError
 
 PREPROCESS_VERSION = "v1"  # bump when prepare_image changes, so old cache entries are not reused
@@ -56,7 +57,12 @@ HOLDOUT_MIN_IMAGES = 80
 HOLDOUT_FRACTION = 0.05
 HOLDOUT_MIN, HOLDOUT_MAX = 8, 200
 # Skip reasons, as the protocol names them ("exact duplicate of <path>" adds the path).
-REASONS = ("truncated", "not an image", "empty", "too small", "unreadable", "over the pixel limit", "exact duplicate")
+REASONS = ("truncated", "not an image", "empty", "too small", "unreadable", "over the pixel limit",
+           "over the memory budget", "exact duplicate")
+# Decoding and preparing one picture at its peak (core.memory_budget says how it
+# was measured): 56 bytes per px for a transparent PNG fit by padding (its
+# float composite), 16 for an opaque JPEG cropped.
+PREPARING = PixelJob("reading it", 56)
 
 
 class ScanInterrupted(Exception):
@@ -211,6 +217,11 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
     index = _read_index(index_path)
     variant = _variant_dir(resolution, fit, background, keep_alpha)
     workers = max(1, threads or os.cpu_count() or 1)
+    try:
+        # The workers decode at once: together they stay within one budget.
+        memory = SharedBudget(current_budget())
+    except MemoryBudgetError as exc:
+        raise DataError(str(exc)) from None
 
     def tick(stage: str, done: int, total: int) -> None:
         if should_stop is not None and should_stop():
@@ -246,7 +257,8 @@ def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
                 candidates.append(f)
         # 3. Pixels: from the cache, or decoded (a truncated file shows up
         #    only here) and cached.
-        jobs = [(f, pool.submit(_pixels, f, variant, resolution, fit, background, keep_alpha)) for f in candidates]
+        jobs = [(f, pool.submit(_pixels, f, variant, resolution, fit, background, keep_alpha, memory))
+                for f in candidates]
         for i, (f, job) in enumerate(jobs):
             result, was_decoded, problem = job.result()
             decoded += was_decoded
@@ -328,8 +340,9 @@ def _facts(path: Path, root: Path, index: dict) -> _Facts:
 
 
 def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tuple[int, int, int],
-            keep_alpha: bool) -> tuple[np.ndarray | None, int, tuple[str, str] | None]:
-    """(uint8 CxRxR, 1 if decoded now else 0, (reason, detail) if unusable)."""
+            keep_alpha: bool, memory: SharedBudget) -> tuple[np.ndarray | None, int, tuple[str, str] | None]:
+    """(uint8 CxRxR, 1 if decoded now else 0, (reason, detail) if unusable).
+    Decoding waits for room in `memory`; a picture over all of it is skipped."""
     channels = 4 if keep_alpha else 3
     entry = variant / f.sha256[:2] / f"{f.sha256}.{'rgba' if keep_alpha else 'rgb'}"
     want = channels * resolution * resolution
@@ -339,17 +352,23 @@ def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tup
             return np.frombuffer(data, np.uint8).reshape(channels, resolution, resolution), 0, None
     except OSError:
         pass
-    try:
-        rgba = load_image(f.path)
-    except ImageError as exc:
-        return None, 1, (_reason(str(exc)), str(exc))
-    except OSError as exc:
-        return None, 1, ("unreadable", one_line(exc))
-    # The real answers, now that the pixels are here: alpha from the pixels,
-    # not the mode; the size after EXIF rotation, not the header's.
-    f.alpha = bool(rgba[..., 3].min() < 255)
-    f.height, f.width = rgba.shape[:2]
-    out = prepare_image(rgba, resolution, fit, background, keep_alpha)
+    need = PREPARING.need(f.width, f.height)  # the header's size, from _facts
+    if not memory.budget.allows(need):
+        subject = picture_subject(f.path.name, f.width, f.height)
+        return None, 0, ("over the memory budget", memory.budget.refusal(subject, PREPARING.doing, need))
+    with memory.hold(need):
+        try:
+            rgba = load_image(f.path, job=PREPARING)
+        except ImageError as exc:
+            return None, 1, (_reason(str(exc)), str(exc))
+        except OSError as exc:
+            return None, 1, ("unreadable", one_line(exc))
+        # The real answers, now that the pixels are here: alpha from the pixels,
+        # not the mode; the size after EXIF rotation, not the header's.
+        f.alpha = bool(rgba[..., 3].min() < 255)
+        f.height, f.width = rgba.shape[:2]
+        out = prepare_image(rgba, resolution, fit, background, keep_alpha)
+        del rgba  # freed before the holding ends, so the budget's count stays true
     try:
         with atomic_path(entry) as tmp:
             tmp.write_bytes(out.tobytes())
@@ -361,6 +380,8 @@ def _pixels(f: _Facts, variant: Path, resolution: int, fit: str, background: tup
 def _reason(message: str) -> str:
     """Map core's one-line ImageError text to a protocol reason."""
     text = message.lower()
+    if "needs about" in text:  # core.memory_budget's refusal, from load_image
+        return "over the memory budget"
     if "file is empty" in text:
         return "empty"
     if "over the limit" in text:

@@ -24,11 +24,18 @@ from studio.core.document import Document
 from studio.core.imageio import IMAGE_SUFFIXES, load_image
 from studio.core.placement import fit_within
 from studio.core.layered_files import read_layered, write_layered
+from studio.core.memory_budget import PixelJob
 from studio.core.openraster import SUFFIX as ORA_SUFFIX
 from studio.core.project import SUFFIX, capture_project
 from studio.ui.background_task import BackgroundTask
 from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import show_error
+
+# Opening a picture in the window, at its peak (core.memory_budget says how it
+# was measured): 33 bytes per px for a plain JPEG (decoding, the layer, the
+# composite's tiles, the canvas's image), and 8 more for the costliest
+# decoding (core.imageio.DECODING). Checked from the header, before decoding.
+OPENING = PixelJob("opening it", 41)
 
 RECENT_KEY = "files/recent"
 RECENT_COUNT = 10
@@ -151,7 +158,7 @@ class DocumentFiles(QObject):
         self.message.emit(f"Added {name} as a layer")
 
     def load_image_layer(self, path: Path) -> BackgroundTask:
-        task = BackgroundTask(lambda _task: load_image(path))
+        task = BackgroundTask(lambda _task: load_image(path, job=OPENING))
         task.succeeded.connect(lambda image: self.add_image_layer(image, path.stem))
         task.failed.connect(lambda msg: show_error(self.window, "Add Layer", msg))
         self._start(task)

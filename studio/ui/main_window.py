@@ -28,7 +28,7 @@ from studio.ui.canvas_keys import CanvasKeys
 from studio.ui.canvas_view import CanvasView
 from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.document_export import TITLE as EXPORT_TITLE, export_task
-from studio.ui.document_files import DocumentFiles, image_filter
+from studio.ui.document_files import OPENING, DocumentFiles, image_filter
 from studio.ui.export_actions import ExportActions
 from studio.ui.export_dialog import ExportDialog
 from studio.ui.getting_started import GettingStarted
@@ -606,7 +606,7 @@ class MainWindow(QMainWindow):
         target = Path(path)
         if is_layered(target):
             return self.files.open_project(target)
-        task = BackgroundTask(lambda task: (load_image(target), read_recipe(target)))
+        task = BackgroundTask(lambda task: (load_image(target, job=OPENING), read_recipe(target)))
         task.succeeded.connect(lambda loaded: self._show_file(*loaded, target))
         task.failed.connect(lambda msg: show_error(self, "Open Image", msg))
         self._start(task)

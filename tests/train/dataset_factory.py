@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from hostile_factory import lying_png
 
 
 def make_images(folder: Path, count: int = 8, size: tuple[int, int] = (20, 24)) -> Path:
@@ -34,15 +34,6 @@ def png_bytes(width: int, height: int, seed: int = 0) -> bytes:
     return buf.getvalue()
 
 
-def huge_png_header(width: int, height: int) -> bytes:
-    """A PNG that claims width x height pixels and holds none (a bomb's header)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
-
-
 def make_messy_folder(root: Path) -> tuple[Path, dict[str, str]]:
     """8 good RGBA images (one of them in a nested folder) plus one file for
     every way a file can be unusable. Returns (folder, {relative path: the
@@ -57,7 +48,7 @@ def make_messy_folder(root: Path) -> tuple[Path, dict[str, str]]:
     (data / "empty.png").write_bytes(b"")
     Image.new("RGB", (6, 40), (9, 9, 9)).save(data / "small.png")  # 6 px < 16/2
     (data / "nested" / "copy.png").write_bytes((data / "img0.png").read_bytes())
-    (data / "bomb.png").write_bytes(huge_png_header(12000, 12000))
+    (data / "bomb.png").write_bytes(lying_png(12000, 12000))
     os.symlink(data, data / "nested" / "loop")  # a folder link back to the top
     os.symlink(data / "gone.png", data / "broken.png")
     (data / ".hidden.png").write_bytes(b"half-written temp file")  # ignored, not reported

@@ -11,7 +11,9 @@ import torch
 from PIL import Image
 
 from dataset_factory import make_images, make_messy_folder
+from hostile_factory import lying_png
 from studio.core.framing import prepare_image
+from studio.core.memory_budget import BUDGET_ENV
 from studio.core.paths import cache_root
 from studio.train.data import ScanInterrupted, holdout_count, list_files, load_dataset, parse_background
 from studio.train.errors import DataError
@@ -62,6 +64,22 @@ def test_a_damaged_cache_entry_is_rebuilt(tmp_path):
         entry.write_bytes(b"short")
     again = load_dataset(data, 8, "crop", threads=1)
     assert again.summary["decoded"] == 2 and torch.equal(again.train, first.train)
+
+
+def test_pictures_over_the_memory_budget_are_skipped_before_decoding_and_the_rest_is_used(tmp_path, monkeypatch):
+    data = make_images(tmp_path / "data", count=4)
+    (data / "huge.png").write_bytes(lying_png(11000, 11000))  # under the pixel limit, 350 bytes on disk
+    Image.new("RGB", (64, 64), (200, 40, 40)).save(data / "big.png")
+    monkeypatch.setenv(BUDGET_ENV, "100k")  # 20 x 24 pictures fit, 64 x 64 does not
+    ds = load_dataset(data, 16, "crop", threads=2)
+    assert len(ds.train_files) == 4
+    skipped = {os.path.basename(s.path): s for s in ds.skipped}
+    assert sorted(skipped) == ["big.png", "huge.png"]
+    assert {s.reason for s in skipped.values()} == {"over the memory budget"}
+    assert skipped["huge.png"].detail == ("huge.png is 11000 x 11000; reading it needs about 6.8 GB, "
+                                          f"the budget is 100 kB ({BUDGET_ENV})")
+    assert skipped["big.png"].detail.startswith("big.png is 64 x 64; reading it needs about 229 kB")
+    assert ds.summary["decoded"] == 4 and "2 over the memory budget" in ds.summary["summary"]
 
 
 def test_should_stop_interrupts_the_scan(tmp_path):
