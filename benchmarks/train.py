@@ -321,12 +321,15 @@ def check_peer(python: str | None) -> str | None:
 
 
 def ours_images(rundir: Path, count: int) -> torch.Tensor:
-    """uint8 [count,3,R,R] from a run's EMA generator at seeds 10000.. (what it exports)."""
+    """uint8 [count,3,R,R] from a run's EMA generator at seeds 10000.. (what it
+    exports; one that draws alpha: its colour on the background, as the
+    trainer's own metrics and the folder's prepared images have it)."""
     ckpt = ckpt_io.load(rundir)
     config = ckpt.info["config"]
     net = build_generator(config).eval()
     net.load_state_dict(ckpt.module_state("G_ema"))
-    pixels = to_pixels(render_seeds(net, config["latent_size"], range(SWD_SEED_BASE, SWD_SEED_BASE + count)))
+    drawn = render_seeds(net, config["latent_size"], range(SWD_SEED_BASE, SWD_SEED_BASE + count))[:, :3]
+    pixels = to_pixels(drawn)
     return torch.from_numpy(np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
 
 
