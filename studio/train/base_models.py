@@ -37,10 +37,12 @@ def model_folders() -> list[Path]:
 
 
 def read_manifest(folder: Path) -> dict:
-    """The folder's manifest.json as a dict; {} when it has none or it is not JSON."""
+    """The folder's manifest.json as a dict; {} when it has none or it is not
+    JSON (nested past what json can parse included: the engine's schema says
+    why such a model is unusable; here it is simply not a base)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return manifest if isinstance(manifest, dict) else {}
 

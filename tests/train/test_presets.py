@@ -66,3 +66,10 @@ def test_a_default_base_is_a_generator_exported_as_one_at_the_runs_size():
     assert not is_default_base({**manifest, "base_model": False}, 128, 0.5)
     assert not is_default_base({**manifest, "kind": "inpaint"}, 128, 0.5)
     assert not is_default_base({"kind": "generator", "base_model": True, "resolution": 128}, 128, 0.5)
+
+
+def test_a_manifest_nested_past_what_json_parses_is_not_a_base(tmp_path):
+    from studio.train.base_models import read_manifest
+
+    (tmp_path / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert read_manifest(tmp_path) == {}
