@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--style-picture", type=Path, required=True)
     parser.add_argument("--scales", nargs="+", default=["large", "medium", "fine"])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--strength-only", action="store_true", help="measure only the strength steps")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     stylizer = Stylizer(Registry([shipped_models_dir()]), Runtime("cpu"))
@@ -59,6 +60,26 @@ def main() -> None:
     choices = [(names[i], StyleChoice(weights=((i, 1.0),), names=(names[i],))) for (i,) in BUILTIN]
     choices.append((f"picture {args.style_picture.stem}", image_choice(vector, args.style_picture.name)))
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:args.count]
+    if not args.strength_only:
+        preview_against_apply(stylizer, choices, photos, args)
+    print("\n| photo | style | steps of 10 %: smallest / largest change (levels) | ratio |\n|---|---|---|---:|")
+    for photo in photos:
+        small = capture(Document.from_image(load_image(photo), photo.stem), "image").scaled(1024)[0]
+        own = stylizer.style_vector(small)
+        for style_name, choice in choices:
+            frames = []
+            for strength in np.linspace(0, 1, 11):
+                step = StyleChoice(**{**choice.__dict__, "strength": float(strength)})
+                if step.is_builtin:
+                    frames.append(stylizer.builtin(small, dict(step.weights), strength=step.strength))
+                else:
+                    frames.append(stylizer.with_vector(small, step.vector, strength=step.strength, own_vector=own))
+            changes = [mad(a, b) for a, b in zip(frames, frames[1:])]
+            print(f"| {photo.stem} | {style_name} | {min(changes):.1f} / {max(changes):.1f} | "
+                  f"{max(changes) / max(min(changes), 1e-6):.1f} |")
+
+
+def preview_against_apply(stylizer: Stylizer, choices: list, photos: list[Path], args) -> None:
     print("| photo | style | stroke scale | preview vs applied, MAD (levels) |")
     print("|---|---|---|---:|")
     for photo in photos:
@@ -80,21 +101,6 @@ def main() -> None:
             save_image(args.out / f"{photo.stem}-old-preview-vs-apply.png",
                        np.concatenate([old_preview[crop], full[crop]], 1))
             save_image(args.out / f"{photo.stem}-preview-vs-apply.png", np.concatenate([shown[crop], applied[crop]], 1))
-
-    photo = photos[0]
-    small = capture(Document.from_image(load_image(photo), photo.stem), "image").scaled(1024)[0]
-    print("\n| style | steps of 10 %: smallest / largest change (levels) | ratio |\n|---|---|---:|")
-    for style_name, choice in choices:
-        own = stylizer.style_vector(small)
-        frames = []
-        for strength in np.linspace(0, 1, 11):
-            step = StyleChoice(**{**choice.__dict__, "strength": float(strength)})
-            if step.is_builtin:
-                frames.append(stylizer.builtin(small, dict(step.weights), strength=step.strength))
-            else:
-                frames.append(stylizer.with_vector(small, step.vector, strength=step.strength, own_vector=own))
-        changes = [mad(a, b) for a, b in zip(frames, frames[1:])]
-        print(f"| {style_name} | {min(changes):.1f} / {max(changes):.1f} | {max(changes) / max(min(changes), 1e-6):.1f} |")
 
 
 if __name__ == "__main__":

@@ -19,17 +19,21 @@ Strength, one definition per family:
   as the Magenta authors do. Strength 0 is then the photo re-rendered by the
   network in its own style, which is not the photo (on a test photo the
   round trip differs from it by 0.056 mean, 0..1 scale), so strength 0
-  returns the input itself and strengths in (0, 1] interpolate vectors.
+  returns the input itself, the first part of the slider fades that
+  redraw in and the rest interpolates vectors; the slider is evened out on
+  each picture (Stylizer.even_strength) so equal steps change it equally.
 Preserve colour keeps the result's luma and the input's chroma (core.colour).
 Alpha is carried through unchanged; the networks see the RGB as it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from PIL import Image
 
 from studio.core.colour import keep_colour, mix
 from studio.core.export import flatten
@@ -60,6 +64,18 @@ TILE_BYTES = 1100
 # that redraw's change over the whole walk's, 0.12-0.19 on six pairs of
 # GNOME backgrounds (tuning data; benchmarks/style_preview.py measures photos).
 OWN_SHARE = 0.15
+# A picture style's slider is then evened out on each picture (the redraw's
+# share of the change is 0.12-0.3 from picture to picture, so no one
+# OWN_SHARE evens them all): the walk is drawn at EVEN_POINTS + 1 strengths
+# on a copy of at most EVEN_PX px, the strengths are moved to where the
+# change along the walk is shared out equally, and that is done EVEN_PASSES
+# times (the change is not additive along the walk, so one pass leaves up to
+# 2x between steps; three, about 1.5x: tests/engine/test_style.py and
+# benchmarks/style_preview.py measure it).
+EVEN_PX = 192
+EVEN_POINTS = 10
+EVEN_PASSES = 3
+EVEN_KEPT = 8  # the last pictures' mappings kept, so a slider drag measures once
 
 
 class StyleError(ValueError):
@@ -242,6 +258,7 @@ class Stylizer:
         self.runtime = runtime or default_runtime()
         self._names = {"style": builtin, "style-predict": predict, "style-transform": transform}
         self._sessions: dict[str, tuple[ModelEntry, ModelSession]] = {}
+        self._evened: dict[bytes, np.ndarray] = {}  # see even_strength
 
     def _open(self, kind: str) -> tuple[ModelEntry, ModelSession]:
         if kind not in self._sessions:
@@ -323,36 +340,63 @@ class Stylizer:
                     overlap: int = DEFAULT_OVERLAP, progress=None, cancelled=None) -> np.ndarray:
         """Any style by its vector (float32 [100], from style_vector or
         interpolate): uint8 HxWx3/4 sRGB -> uint8, same shape, alpha unchanged,
-        at full resolution. strength 0..1: up to OWN_SHARE the input fades
-        into the network's redraw of it in the content's own style vector
-        (`own_vector`, computed when not given; pass it to save a predictor
-        run while a slider moves), beyond it the vector moves from the own
-        one toward `vector`; 0 returns the input. preserve_colour, mask,
-        tile, overlap, progress, cancelled: as in builtin()."""
+        at full resolution. strength 0..1, evened out on the picture
+        (even_strength): the input fades into the network's redraw of it in
+        the content's own style vector (`own_vector`, computed when not
+        given; pass it to save a predictor run while a slider moves), then
+        the vector moves from the own one toward `vector` (_walk); 0 returns
+        the input. preserve_colour, mask, tile, overlap, progress, cancelled:
+        as in builtin()."""
         image = _check_image(image)
         _check_mask(mask, image)
         strength = _check_strength(strength)
         tile, overlap = _check_tile(tile, overlap)
-        entry, session = self._open("style-transform")
-        content_in, vector_in = (s["name"] for s in entry.manifest["inputs"][:2])
-        vector_shape = [int(d) for d in entry.manifest["inputs"][1]["shape"]]
-        vector = self._vector(vector, math.prod(vector_shape))
+        vector_shape = self.entry("style-transform").manifest["inputs"][1]["shape"]
+        vector = self._vector(vector, math.prod(int(d) for d in vector_shape))
         if strength == 0.0:
             return self._finish(image, image[..., :3].copy(), 0.0, False, mask)
         mixed = 1.0
         if strength < 1.0:
             own = self.style_vector(image) if own_vector is None else self._vector(own_vector, vector.size)
-            # The network redrawing the picture in its own style is already a
-            # step (a sixth of the whole way, measured): the first OWN_SHARE of
-            # the slider fades that redraw in, the rest walks the vector, so
-            # equal slider steps give similar changes.
-            if strength <= OWN_SHARE:
-                vector, mixed = own, strength / OWN_SHARE
-            else:
-                vector = interpolate(own, vector, (strength - OWN_SHARE) / (1.0 - OWN_SHARE))
+            vector, mixed = _walk(own, vector, self.even_strength(image, vector, own, strength))
+        out = self._transform(image[..., :3], vector, tile, overlap, progress, cancelled)
+        return self._finish(image, out, mixed, preserve_colour, mask)
+
+    def _transform(self, rgb: np.ndarray, vector: np.ndarray, tile: int = 0, overlap: int = DEFAULT_OVERLAP,
+                   progress=None, cancelled=None) -> np.ndarray:
+        """The arbitrary-style network on uint8 HxWx3 with a style vector: uint8 HxWx3."""
+        entry, session = self._open("style-transform")
+        content_in, vector_in = (s["name"] for s in entry.manifest["inputs"][:2])
+        vector_shape = [int(d) for d in entry.manifest["inputs"][1]["shape"]]
         feeds = {vector_in: vector.reshape(vector_shape)}
-        out = _run(session, feeds, content_in, image[..., :3], True, tile, overlap, progress, cancelled)
-        return self._finish(image, _to_uint8(out), mixed, preserve_colour, mask)
+        return _to_uint8(_run(session, feeds, content_in, rgb, True, tile, overlap, progress, cancelled))
+
+    def even_strength(self, image: np.ndarray, vector: np.ndarray, own: np.ndarray, strength: float) -> float:
+        """The walk's own strength (_walk) for slider position `strength` on
+        this picture: equal steps of the slider change a small copy of it by
+        equal amounts (see EVEN_PX). Measured once per picture and style
+        (about 0.5 s on a CPU), then kept."""
+        small = _small_copy(image[..., :3])
+        key = small.tobytes() + np.asarray(vector, np.float32).tobytes() + np.asarray(own, np.float32).tobytes()
+        key = hashlib.sha256(key).digest()
+        table = self._evened.get(key)
+        if table is None:
+            slider = np.linspace(0.0, 1.0, EVEN_POINTS + 1)
+            table = slider  # the walk's strength at each slider position, moved by each pass
+            for _ in range(EVEN_PASSES):
+                frames = [small.astype(np.float32)]
+                for t in table[1:]:
+                    step_vector, mixed = _walk(own, vector, float(t))
+                    drawn = self._transform(small, step_vector).astype(np.float32)
+                    frames.append(small + (drawn - small) * mixed)
+                changes = np.cumsum([0.0] + [float(np.abs(b - a).mean()) for a, b in zip(frames, frames[1:])])
+                if changes[-1] <= 0:  # a style that changes nothing: any mapping will do
+                    break
+                table = np.interp(slider, changes / changes[-1], table)
+            if len(self._evened) >= EVEN_KEPT:
+                self._evened.pop(next(iter(self._evened)))
+            self._evened[key] = table
+        return float(np.interp(strength, np.linspace(0.0, 1.0, EVEN_POINTS + 1), table))
 
     @staticmethod
     def _vector(vector: np.ndarray, size: int) -> np.ndarray:
@@ -373,6 +417,26 @@ class Stylizer:
         if image.shape[2] == 4:
             stylized = np.concatenate([stylized, image[..., 3:]], axis=2)
         return stylized if mask is None else apply_within(image, stylized, mask)
+
+
+def _walk(own: np.ndarray, vector: np.ndarray, strength: float) -> tuple[np.ndarray, float]:
+    """(style vector, share of the drawing mixed over the picture) at the
+    walk's `strength` in (0, 1]: the network redrawing the picture in its own
+    style is already a step, so the first OWN_SHARE fades that redraw in and
+    the rest walks the vector from the picture's own toward the style's."""
+    if strength <= OWN_SHARE:
+        return own, strength / OWN_SHARE
+    return interpolate(own, vector, (strength - OWN_SHARE) / (1.0 - OWN_SHARE)), 1.0
+
+
+def _small_copy(rgb: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 fitted within EVEN_PX (never below MIN_SIDE a side), Lanczos."""
+    h, w = rgb.shape[:2]
+    scale = EVEN_PX / max(h, w)
+    if scale >= 1.0:
+        return np.ascontiguousarray(rgb)
+    size = (max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale)))
+    return np.ascontiguousarray(np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize(size, Image.LANCZOS)))
 
 
 def _check_mask(mask: np.ndarray | None, image: np.ndarray) -> None:
