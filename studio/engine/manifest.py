@@ -1,4 +1,4 @@
-"""A model's manifest.json: its format, its limits, and the one reader of it.
+"""A model's manifest.json: its format, its limits, and the schema that checks it.
 
 Format 1, a JSON object (fields this module does not name are kept and
 ignored: training facts, sources, notes):
@@ -35,48 +35,37 @@ A companion network (a generator's "encoder": file, sha256, inputs, outputs,
 fit?, background?) is checked on its own by check_companion: a bad one costs
 the model only that network.
 
-Reading is bounded: a manifest over MAX_MANIFEST_BYTES or nested deeper than
-Python's json can parse is one reason, not an exception the app meets.
-Checked with pydantic (strict: "128", 128.0 and true are not sizes), so that
+Reading is bounded (manifest_file.py): a manifest over MAX_MANIFEST_BYTES
+or nested deeper than Python's json can parse is one reason, not an
+exception the app meets. Checked with pydantic (strict: "128", 128.0 and true are not sizes), so that
 cross-field rules (low < high, a stated size agreeing with its shape, a file
 inside its folder) live in the schema beside the types.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import reprlib
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
                       ValidationError, ValidationInfo, WrapValidator, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
-MANIFEST = "manifest.json"
-DEFAULT_ONNX = "model.onnx"
-# style: a network that stylizes by itself (style26); style-predict and
-# style-transform are the two halves of arbitrary stylization (style image ->
-# vector, content + vector -> image), listed apart so a style picker shows
-# only what it can run alone.
-KINDS = ("generator", "style", "style-predict", "style-transform", "inpaint", "upscale")
-# The shipped manifests are 2-3 KB; a thousand style names would be 30 KB.
-MAX_MANIFEST_BYTES = 1 << 20
+from studio.engine.manifest_file import (DEFAULT_ONNX, KINDS, MANIFEST, NAME_PATTERN, ManifestError, load_manifest,
+                                         one_line)
+
 # Factors of published super-resolution networks; the trainer makes x2 and x4.
 UPSCALE_FACTORS = (2, 3, 4, 8)
-
-
-class ManifestError(ValueError):
-    """A manifest that cannot be used; str() is one line."""
 
 
 # -- field types ----------------------------------------------------------------
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ModelName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
 Size = Annotated[int, Field(ge=1, le=1 << 16)]
 LATENT_SIZES = (1, 4096)
@@ -343,31 +332,6 @@ def read_manifest(folder: Path) -> dict:
     return check_manifest(load_manifest(folder), folder)
 
 
-def load_manifest(folder: Path) -> dict:
-    """folder/manifest.json parsed, unchecked: a JSON object of at most MAX_MANIFEST_BYTES."""
-    path = folder / MANIFEST
-    if not path.is_file():  # also keeps a fifo called manifest.json from blocking the scan
-        raise ManifestError(f"no {MANIFEST}")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as exc:
-        raise ManifestError(f"{MANIFEST} cannot be read ({(exc.strerror or 'error').lower()})") from None
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise ManifestError(f"{MANIFEST} is over {MAX_MANIFEST_BYTES >> 20} MiB")
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ManifestError(f"{MANIFEST} is not valid JSON (not UTF-8)") from None
-    except RecursionError:
-        raise ManifestError(f"{MANIFEST} is nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, and integers of more digits than Python converts
-        raise ManifestError(f"{MANIFEST} is not valid JSON ({_one_line(str(exc))})") from None
-    if not isinstance(manifest, dict):
-        raise ManifestError(f"{MANIFEST} is not a JSON object")
-    return manifest
-
-
 def check_manifest(manifest: dict, folder: Path) -> dict:
     """`manifest` itself when it fits the schema of its kind, else ManifestError."""
     kind = manifest.get("kind")
@@ -391,20 +355,6 @@ def check_companion(role: str, spec: Any, folder: Path) -> dict:
     return spec
 
 
-_MODEL_NAME = TypeAdapter(ModelName)
-
-
-def claimed_identity(manifest: dict) -> tuple[str | None, str | None]:
-    """(name, kind) a manifest claims, each None unless well-formed: a
-    refused model is still listed under the name and kind its user knows."""
-    name, kind = manifest.get("name"), manifest.get("kind")
-    try:
-        _MODEL_NAME.validate_python(name)
-    except ValidationError:
-        name = None
-    return name, kind if isinstance(kind, str) and kind in KINDS else None
-
-
 # -- one-line reasons ---------------------------------------------------------------
 
 _short = reprlib.Repr()
@@ -415,10 +365,6 @@ _short.maxlevel = 2
 
 def _brief(value: Any) -> str:
     return _short.repr(value)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
 
 
 def _reason(exc: ValidationError, within: tuple = ()) -> str:
@@ -437,4 +383,4 @@ def _reason(exc: ValidationError, within: tuple = ()) -> str:
         found = f" (got {_brief(first['input'])})" if first["loc"] and first["type"] != "value_error" else ""
         text = f"{MANIFEST} {where}: {message}{found}" if where else f"{MANIFEST}: {message}"
     more = len(errors) - 1
-    return _one_line(text + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""))
+    return one_line(text + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""))

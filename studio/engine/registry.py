@@ -20,8 +20,7 @@ from pathlib import Path
 
 from studio.core.atomic import atomic_write_text
 from studio.core.paths import cache_root, shipped_models_dir, user_models_dir
-from studio.engine.manifest import (DEFAULT_ONNX, ManifestError, check_companion, check_manifest, claimed_identity,
-                                    load_manifest)
+from studio.engine.manifest_file import DEFAULT_ONNX, MANIFEST, ManifestError, claimed_identity, load_manifest
 from studio.engine.runtime import inspect_model
 
 # Networks that can travel beside a model's own, each a manifest entry with
@@ -130,7 +129,7 @@ class Registry:
             manifest = load_manifest(folder)
             name, kind = claimed_identity(manifest)
             entry.name, entry.kind = name or entry.name, kind or entry.kind
-            entry.manifest = check_manifest(manifest, folder)
+            entry.manifest = self._checked(folder, manifest)
             onnx_path = entry.onnx_path
             if not onnx_path.is_file():
                 raise ModelError(f"{onnx_path.name} is missing")
@@ -141,16 +140,37 @@ class Registry:
             entry.reason = str(exc)
             return entry
         entry.status = "ok"
-        entry.companions = {role: self._companion(folder, role, entry.manifest[role])
+        entry.companions = {role: self._companion(folder, role, entry.manifest)
                             for role in COMPANIONS if role in entry.manifest}
         return entry
 
-    def _companion(self, folder: Path, role: str, spec) -> Path | str:
+    def _checked(self, folder: Path, manifest: dict, role: str = "") -> dict:
+        """`manifest` (or its companion entry `role`) when it fits the schema,
+        else ManifestError. The verdict is kept like a model file's, keyed by
+        the manifest file and where the files it names lead."""
+        key = _manifest_key(folder, manifest, role)
+        cached = self._verified.get(key)
+        if cached is None:
+            # The schema (pydantic) is imported only for a new or changed manifest.
+            from studio.engine.manifest import check_companion, check_manifest
+
+            try:
+                check_companion(role, manifest[role], folder) if role else check_manifest(manifest, folder)
+                reason = ""
+            except ManifestError as exc:
+                reason = str(exc)
+            cached = self._verified[key] = (("manifest", role), ("", reason))
+        if cached[1][1]:
+            raise ManifestError(cached[1][1])
+        return manifest
+
+    def _companion(self, folder: Path, role: str, manifest: dict) -> Path | str:
         """A companion's checked file, or why it cannot be used."""
         try:
-            check_companion(role, spec, folder)
+            self._checked(folder, manifest, role)
         except ManifestError as exc:
             return str(exc)
+        spec = manifest[role]
         path = folder / spec["file"]
         if not path.is_file():
             return f"{path.name} is missing"
@@ -179,6 +199,24 @@ class Registry:
             problem = _signature_problem(data, manifest)
         self._verified[key] = (expected, (digest, problem))
         return digest, problem
+
+
+def _manifest_key(folder: Path, manifest: dict, role: str) -> str:
+    """The verdicts' key for a manifest (or its companion `role`):
+    file|size|mtime, the mtime part joined with a digest of where each file
+    it names resolves to (a link changed to lead out is a new key)."""
+    path = folder / MANIFEST
+    stat = path.stat()
+    named = [manifest.get("files"), (manifest.get(role) or {}) if role else None]
+    targets = [DEFAULT_ONNX] + [v for part in named if isinstance(part, dict) for v in part.values()]
+    leads = []
+    for name in targets:
+        try:
+            leads.append(str((folder / name).resolve()) if isinstance(name, str) else repr(name))
+        except (OSError, ValueError, RuntimeError):  # a NUL in the name, a loop of links
+            leads.append(repr(name))
+    digest = hashlib.sha256("\n".join([role, *leads]).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}:{digest}"
 
 
 def _verdicts_path() -> Path:

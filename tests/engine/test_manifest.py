@@ -199,6 +199,38 @@ def test_model_files_outside_the_folder_are_refused_even_when_they_are_good(tmp_
     assert Registry([root]).get("linked").usable
 
 
+def test_a_kept_verdict_spares_the_schema_but_never_hides_a_change(tmp_path, monkeypatch):
+    """The second scan of unchanged models imports no pydantic (a one-shot
+    command's start); a manifest edited since, or a file that now links
+    out, is checked again."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "models"
+    folder = write_model(root, "good")
+    env = {"STUDIO_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    scan = ("import sys; from studio.engine.registry import Registry; r = Registry([sys.argv[1]]); "
+            "print(r.entries(usable_only=False)[0].reason or 'ok', 'pydantic' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", scan, str(root)], env=env, capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs == [["ok", "True"], ["ok", "False"]]
+    outside = tmp_path / "outside.onnx"
+    outside.write_bytes(GOOD)
+    (folder / "model.onnx").unlink()
+    (folder / "model.onnx").symlink_to(outside)
+    monkeypatch.setenv("STUDIO_CACHE_DIR", env["STUDIO_CACHE_DIR"])  # the verdicts the two scans kept
+
+    def reason() -> str:
+        return Registry([root]).entries(usable_only=False)[0].reason
+
+    assert "(a link leads out)" in reason()
+    (folder / "model.onnx").unlink()
+    (folder / "model.onnx").write_bytes(GOOD)
+    assert reason() == ""
+    (folder / MANIFEST).write_text(json.dumps(edited(generator_manifest("good", GOOD), ("latent_size",), "abc")))
+    assert "latent_size: input should be a valid integer" in reason()
+
+
 def test_an_onnx_file_over_2_gib_is_refused_from_its_size_without_reading_it(tmp_path):
     root = tmp_path / "models"
     write_model(root, "good")
