@@ -18,7 +18,7 @@ import numpy as np
 from studio import __version__
 from studio.core.arguments import ArgumentError
 from studio.core.arguments import Parser as _Parser
-from studio.core.arguments import number, whole
+from studio.core.arguments import number, path_name, whole
 from studio.core.errors import os_error_line
 from studio.engine.devices import add_device_flag
 
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, required=True, help="first seed")
     p.add_argument("--count", type=whole(1, MAX_COUNT), default=1, help="seeds seed..seed+count-1 as a grid")
     p.add_argument("--truncation", type=_truncation, default=1.0, help="0..2; lower is more typical (default 1)")
-    p.add_argument("-o", "--output", required=True,
+    p.add_argument("-o", "--output", required=True, type=path_name,
                    help="PNG, JPEG, WebP or TIFF file (several seeds: a grid), or DIR/ for one PNG per seed")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     add_device_flag(p)
@@ -141,29 +141,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truncation", type=_truncation, default=1.0)
     p.add_argument("--fps", type=number(*FPS_RANGE), default=24.0,
                    help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 24)")
-    p.add_argument("-o", "--output", required=True, help="out.gif, out.mp4, out.webp, or a folder DIR/ for PNG frames")
+    p.add_argument("-o", "--output", required=True, type=path_name,
+                   help="out.gif, out.mp4, out.webp, or a folder DIR/ for PNG frames")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     add_device_flag(p)
 
     p = command("project")
-    p.add_argument("image", help="the picture (PNG, JPEG, WebP, TIFF, ...)")
+    p.add_argument("image", type=path_name, help="the picture (PNG, JPEG, WebP, TIFF, ...)")
     p.add_argument("--model", required=True,
                    help="a generator (see: studio models); without --refine it needs an encoder")
     p.add_argument("--refine", type=_positive_int, metavar="N",
                    help="then optimise the latent N steps against the generator (runs PyTorch; from the encoder's "
                         "latent, or the mean latent for a model without an encoder)")
-    p.add_argument("-o", "--output", required=True,
+    p.add_argument("-o", "--output", required=True, type=path_name,
                    help="the reconstruction, with the latent in its recipe (PNG, JPEG, WebP or TIFF)")
     p.add_argument("--json", action="store_true", help="print what was written, the error and the latent as JSON")
     add_device_flag(p)
 
     p = command("recipe")
-    p.add_argument("file")
+    p.add_argument("file", type=path_name)
     p.add_argument("--json", action="store_true", help="print the recipe as JSON")
 
     p = command("datasets")
     p.add_argument("dataset", choices=["emoji"], help="emoji: the Noto Color Emoji illustrations (SIL OFL)")
-    p.add_argument("dest", help="folder to write PNG files into")
+    p.add_argument("dest", type=path_name, help="folder to write PNG files into")
 
     from studio import cli_stylize
 
@@ -267,12 +268,13 @@ def _open_app(argv: list[str]) -> int:
 
 
 def _engine_errors():
-    """The exception types that mean 'bad input' for engine/core calls."""
+    """The exception types that mean 'bad input' for engine/core calls. An
+    OSError is left to main(), which says which path the system refused."""
     from studio.core.imageio import ImageError
     from studio.engine.registry import ModelError
     from studio.engine.runtime import DeviceError
 
-    return ModelError, ImageError, DeviceError, OSError
+    return ModelError, ImageError, DeviceError
 
 
 def _generator(args):
@@ -463,7 +465,7 @@ def cmd_datasets(args) -> int:
 
     try:
         count = extract_emoji(Path(args.dest))
-    except (DatasetError, OSError) as exc:
+    except DatasetError as exc:
         raise UserError(str(exc)) from None
     print(f"wrote {count} emoji images to {args.dest}")
     return 0

@@ -13,14 +13,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from studio.core.arguments import path_name
 from studio.core.imageio import IMAGE_SUFFIXES
 
 FORMATS = ("studio", "ora", "png", "jpg", "webp", "tif")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="a .studio, .ora or image file, or a folder of them (then -o is a folder)")
-    p.add_argument("-o", "--output", required=True, help="the converted file (its suffix says the format) or folder")
+    p.add_argument("input", type=path_name,
+                   help="a .studio, .ora or image file, or a folder of them (then -o is a folder)")
+    p.add_argument("-o", "--output", required=True, type=path_name,
+                   help="the converted file (its suffix says the format) or folder")
     p.add_argument("--to", choices=FORMATS, help="the format of a folder's conversions (with a folder input)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
 
@@ -55,7 +58,7 @@ def run(args, fail, report) -> int:
             document, read_notes = read_document(src)
             write_document(document, dst)
             notes += [f"{src.name}: {note}" for note in read_notes]
-    except (ProjectError, ImageError, OSError, ValueError) as exc:
+    except (ProjectError, ImageError, ValueError) as exc:  # an OSError is left to cli.main(): it names the path
         fail(str(exc))
     report({"output": str(jobs[0][1]) if len(jobs) == 1 else str(target), "files": len(jobs), "notes": notes})
     return 0

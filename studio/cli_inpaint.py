@@ -18,14 +18,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.core.arguments import path_name
 from studio.engine.devices import add_device_flag
 
 METHODS = ("learned", "telea", "ns", "patchmatch")  # engine.inpaint.METHODS, without importing OpenCV for --help
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="an image, or a folder of images (then --mask and -o are folders)")
-    p.add_argument("--mask", required=True,
+    p.add_argument("input", type=path_name, help="an image, or a folder of images (then --mask and -o are folders)")
+    p.add_argument("--mask", required=True, type=path_name,
                    help="white (or opaque) where to fill, same size as the input; for a folder input, a folder "
                         "of masks named like the images (photo.jpg <- photo.png)")
     p.add_argument("--method", choices=METHODS,
@@ -33,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "continues the picture's own textures; slower); default: learned when an inpaint model is "
                         "installed, else telea")
     p.add_argument("--model", help="inpaint model name (see: studio models); implies --method learned")
-    p.add_argument("-o", "--output", required=True, help="output file (PNG, JPEG, WebP, TIFF) or folder")
+    p.add_argument("-o", "--output", required=True, type=path_name,
+                   help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     add_device_flag(p)
 
@@ -55,7 +57,8 @@ def run(args, fail, report) -> int:
     if args.model and args.method not in (None, "learned"):
         fail(f"--model picks a learned model; it does not go with --method {args.method}")
     jobs, unmatched = _jobs(source, masks, target, fail)
-    errors = (InpaintError, ImageError, MaskError, ModelError, DeviceError, MemoryBudgetError, OSError)
+    # (an OSError is left to cli.main(), which names the path the system refused)
+    errors = (InpaintError, ImageError, MaskError, ModelError, DeviceError, MemoryBudgetError)
     written = []
     try:
         registry = Registry()

@@ -15,25 +15,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from studio.core.arguments import path_name
 from studio.engine.devices import add_device_flag
 
 DEFAULT_TILE = 1024  # px; larger images run in tiles that share one set of statistics
 
 
 def add_arguments(p: argparse.ArgumentParser, positive_int) -> None:
-    p.add_argument("input", help="an image, or a folder of images (then -o is a folder)")
+    p.add_argument("input", type=path_name, help="an image, or a folder of images (then -o is a folder)")
     style = p.add_mutually_exclusive_group(required=True)
     style.add_argument("--style", help="built-in style index 0..25, or a blend like 3:0.5,12:0.5")
-    style.add_argument("--style-image", metavar="PAINTING", help="any picture, used as the style")
+    style.add_argument("--style-image", metavar="PAINTING", type=path_name, help="any picture, used as the style")
     p.add_argument("--strength", type=float, default=1.0, help="0 (the input) .. 1 (full style; default)")
     p.add_argument("--preserve-color", "--preserve-colour", dest="preserve_colour", action="store_true",
                    help="keep the input's colours, take only the style's light and texture")
-    p.add_argument("--mask", help="restyle only where this picture is white (or opaque); same size as the input")
+    p.add_argument("--mask", type=path_name,
+                   help="restyle only where this picture is white (or opaque); same size as the input")
     p.add_argument("--tile", type=int, default=DEFAULT_TILE,
                    help=f"tile side in px for large images (0 = whole image at once; default {DEFAULT_TILE})")
     p.add_argument("--max-size", type=positive_int, metavar="PX", help="shrink the input so its longest side is at "
                                                                        "most PX first (default: full size)")
-    p.add_argument("-o", "--output", required=True, help="output file (PNG, JPEG, WebP, TIFF) or folder")
+    p.add_argument("-o", "--output", required=True, type=path_name,
+                   help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     add_device_flag(p)
 
@@ -65,7 +68,8 @@ def run(args, fail, report) -> int:
             fail("--mask needs a single input image, not a folder")
     else:
         pairs = [(source, target)]
-    errors = (StyleError, ImageError, MaskError, ModelError, DeviceError, MemoryBudgetError, OSError)
+    # (an OSError is left to cli.main(), which names the path the system refused)
+    errors = (StyleError, ImageError, MaskError, ModelError, DeviceError, MemoryBudgetError)
     written = []
     try:
         budget = current_budget()

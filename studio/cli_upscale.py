@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from studio.core.arguments import path_name
 from studio.engine.devices import add_device_flag
 
 METHODS = ("model", "lanczos")  # engine.upscale.METHODS, without importing onnxruntime for --help
@@ -20,7 +21,7 @@ SCALES = (2, 4)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="an image, or a folder of images (then -o is a folder)")
+    p.add_argument("input", type=path_name, help="an image, or a folder of images (then -o is a folder)")
     p.add_argument("--scale", type=int, choices=SCALES,
                    help="enlargement factor (default: the model's, 4 with Lanczos)")
     p.add_argument("--method", choices=METHODS,
@@ -28,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "else lanczos")
     p.add_argument("--model", help="upscale model name (see: studio models); implies --method model")
     p.add_argument("--tile", type=int, help="input pixels per tile side (default 512; smaller uses less memory)")
-    p.add_argument("-o", "--output", required=True, help="output file (PNG, JPEG, WebP, TIFF) or folder")
+    p.add_argument("-o", "--output", required=True, type=path_name,
+                   help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     add_device_flag(p)
 
@@ -56,7 +58,8 @@ def run(args, fail, report) -> int:
             fail(f"{source} holds no images")
     else:
         jobs = [(source, target)]
-    errors = (UpscaleError, ImageError, ModelError, DeviceError, MemoryBudgetError, OSError)
+    # (an OSError is left to cli.main(), which names the path the system refused)
+    errors = (UpscaleError, ImageError, ModelError, DeviceError, MemoryBudgetError)
     written = []
     try:
         registry = Registry()

@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from model_factory import write_model  # noqa: E402
 
+from studio.core.decoder_warnings import silence_decoder_warnings  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def user_dir(tmp_path, monkeypatch) -> Path:
@@ -19,6 +21,14 @@ def user_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "user"
     monkeypatch.setenv("STUDIO_USER_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def decoder_warnings_silenced():
+    """The warning filters the app installs once, when imageio is imported
+    (core/decoder_warnings.py). pytest undoes filter changes around each test
+    and its collection, so each test gets them anew."""
+    silence_decoder_warnings()
 
 
 @pytest.fixture

@@ -15,6 +15,15 @@ class Parser(argparse.ArgumentParser):
         raise ArgumentError(f"{message} (see: {self.prog} --help)")
 
 
+def path_name(text: str) -> str:
+    """An argparse type: the name of a file or folder. An empty one (what an
+    unset shell variable gives) would otherwise mean the working folder, and
+    a command would write its files there."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty name is no file or folder")
+    return text
+
+
 def whole(low: int, high: int):
     """An argparse type: a whole number from `low` to `high`."""
     return _ranged(int, "a whole number", low, high)

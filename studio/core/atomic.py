@@ -48,7 +48,7 @@ class FolderNotWritable(OSError):
     that folder, never the temporary file the write would have gone through."""
 
     def __init__(self, folder: Path, cause: OSError):
-        super().__init__(cause.errno, cause.strerror)
+        super().__init__(cause.errno, cause.strerror, str(folder))  # errors.os_error_line names the folder
         self.folder = folder
 
     def __str__(self) -> str:

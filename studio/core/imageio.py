@@ -12,7 +12,6 @@ import io
 import os
 import re
 import struct
-import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,6 +19,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from studio.core.atomic import atomic_path
+from studio.core.decoder_warnings import silence_decoder_warnings
 from studio.core.errors import one_line
 from studio.core.memory_budget import MemoryBudgetError, PixelJob, current_budget, picture_subject
 
@@ -76,6 +76,12 @@ _ICC_ERRORS: tuple[type[BaseException], ...] = (ImageCms.PyCMSError, OSError, Va
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
+# Pillow's and libtiff's own complaints about a file never reach the user; an
+# ImageError says it in one line. Once for the process, not around each read:
+# decoder_warnings.py says why.
+silence_decoder_warnings()
+
+
 class ImageError(Exception):
     """A file that cannot be read or written; str() is one readable line."""
 
@@ -90,32 +96,25 @@ def open_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     """
     p = Path(path)
     name = p.name or str(p)
-    with warnings.catch_warnings():
-        # Pillow warns about corrupt EXIF and, above ~89 MP, possible bombs; the
-        # first is noise to users and the second is covered by our own limit.
-        # (catch_warnings is process-wide; a racing thread can at worst see one
-        # warning more or less, never a wrong image.)
-        warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    try:
+        if p.stat().st_size == 0:
+            raise ImageError(f"cannot read {name}: file is empty")
+        im = Image.open(p, formats=OPEN_FORMATS)
+    except ImageError:
+        raise
+    except DECODE_ERRORS as exc:
+        raise ImageError(f"cannot read {name}: {_describe(exc, p, max_pixels)}") from exc
+    with im:
+        width, height = im.size
+        if width * height > max_pixels:
+            raise ImageError(
+                f"cannot read {name}: it has {width * height:,} pixels ({width} x {height}), "
+                f"over the limit of {max_pixels:,}"
+            )
         try:
-            if p.stat().st_size == 0:
-                raise ImageError(f"cannot read {name}: file is empty")
-            im = Image.open(p, formats=OPEN_FORMATS)
-        except ImageError:
-            raise
+            yield im
         except DECODE_ERRORS as exc:
             raise ImageError(f"cannot read {name}: {_describe(exc, p, max_pixels)}") from exc
-        with im:
-            width, height = im.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    f"cannot read {name}: it has {width * height:,} pixels ({width} x {height}), "
-                    f"over the limit of {max_pixels:,}"
-                )
-            try:
-                yield im
-            except DECODE_ERRORS as exc:
-                raise ImageError(f"cannot read {name}: {_describe(exc, p, max_pixels)}") from exc
 
 
 def image_size(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:

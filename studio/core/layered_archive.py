@@ -12,7 +12,6 @@ import io
 import json
 import math
 import os
-import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -244,17 +243,15 @@ def open_png(name: str, data: bytes) -> Iterator[Image.Image]:
     inside the block become BadArchive."""
     if not data.startswith(PNG_SIGNATURE):
         raise BadArchive(f"{show(name)} is not a PNG image")
-    with warnings.catch_warnings():
-        # Our pixel limit, checked from the manifest, is the one that counts;
-        # Pillow would warn above 89 MP.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
-                yield im
-        except UnidentifiedImageError as exc:  # its text names a BytesIO object
-            raise BadArchive(f"{show(name)} is a damaged PNG (unreadable header)") from exc
-        except DECODE_ERRORS as exc:
-            raise BadArchive(f"{show(name)} is a damaged PNG ({one_line(exc)})") from exc
+    # Pillow's warning above 89 MP is silenced once for the process (importing
+    # imageio did it): our pixel limit, checked from the manifest, is the one that counts.
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+            yield im
+    except UnidentifiedImageError as exc:  # its text names a BytesIO object
+        raise BadArchive(f"{show(name)} is a damaged PNG (unreadable header)") from exc
+    except DECODE_ERRORS as exc:
+        raise BadArchive(f"{show(name)} is a damaged PNG ({one_line(exc)})") from exc
 
 
 def decode_png(data: bytes, name: str, mode: str, width: int, height: int) -> np.ndarray:

@@ -38,6 +38,7 @@ each step. A run made this way resumes with or without torchrun.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -242,6 +243,7 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
         raise DataError(f"data folder not found: {plan.data}{where}")
     if not plan.data.is_dir():
         raise DataError(f"data path is not a folder: {plan.data}")
+    made_out = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -278,6 +280,11 @@ def train(args: argparse.Namespace, reporter: Reporter, control: Control) -> int
                             threads=args.threads, progress=scan_progress,
                             should_stop=lambda: control.stop_reason() is not None,
                             shortest=session_class.shortest_side(config), keep_alpha=keep_alpha)
+    except DataError:
+        if made_out:  # data refused: a run folder made for it would be litter (only an empty one goes)
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     except ScanInterrupted:
         reason = control.stop_reason()
         if reason == "stop-file":

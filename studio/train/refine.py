@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except BaseModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    latent_size = int(config["latent_size"])
+    if start is not None and (start.shape != (latent_size,) or not np.isfinite(start).all()):
+        kind = "" if np.isfinite(start).all() else " (not all of them finite)"
+        print(f"error: --start holds {start.size} numbers{kind}; the model's latent is {latent_size} finite numbers",
+              file=sys.stderr)
+        return 2
     resolution = int(config["resolution"])
     if target.shape[:2] != (resolution, resolution):
         print(f"error: the picture is {target.shape[1]} x {target.shape[0]} px; the model draws {resolution} x "
