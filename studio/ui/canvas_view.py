@@ -10,7 +10,11 @@ stays crisp at 1000 %; a checkerboard sits under any transparency.
 The document is drawn from one pixmap the size of the canvas that is
 patched where the document says it changed (only the touched tiles are
 composited again), so a stroke on a 4096 px canvas redraws a few hundred
-pixels, not 16 million. The selection mask shows as a translucent red film.
+pixels, not 16 million. A change bigger than IMMEDIATE_PX (a new layer over
+a 4096 px picture: up to seconds of blending) is patched a tile at a time,
+DRAW_BUDGET_S per turn of the event loop, so the window answers meanwhile
+(benchmarks/responsiveness.py). The selection mask shows as a translucent
+red film.
 A walk frame over an open document floats above it as a preview until it is
 placed (the window decides where).
 """
@@ -18,15 +22,17 @@ placed (the window decides where).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from studio.core.document import Document
 from studio.core.placement import contain_rect
-from studio.core.rect import Rect, clip, intersect, is_empty, offset, slices
+from studio.core.rect import Rect, clip, intersect, is_empty, offset, size, slices, tile_rect, tiles
+from studio.core.tilecache import TILE
 from studio.ui.qimage import qimage_from_array
 from studio.ui.theme import current
 
@@ -38,6 +44,11 @@ CHECKER_PX = 8  # checkerboard square, in screen pixels (constant at any zoom)
 MASK_RGB = (235, 60, 60)  # the selection film: red, as Krita's and Photoshop's quick masks
 MASK_ALPHA = 0.45  # film opacity over fully selected pixels
 WHEEL_SCROLL_PX = 60  # screen px per wheel notch when the wheel scrolls
+# A change up to this many px (a dab, a small picture) is drawn at once;
+# a bigger one tile by tile, for at most DRAW_BUDGET_S per event-loop turn
+# (one more tile may overrun it: 256 px of a few blended layers is ~10 ms).
+IMMEDIATE_PX = 512 * 512
+DRAW_BUDGET_S = 0.008
 _TABLET_EVENTS = {QEvent.TabletPress: "press", QEvent.TabletMove: "move", QEvent.TabletRelease: "release"}
 
 
@@ -79,6 +90,15 @@ class _BufferItem(QGraphicsItem):
         painter.drawImage(x, y, qimage_from_array(pixels))
         painter.end()
         self.update(QRectF(x, y, pixels.shape[1], pixels.shape[0]))
+
+    def clear(self, rect: Rect) -> None:
+        """Make `rect` transparent."""
+        x0, y0, x1, y1 = rect
+        painter = QPainter(self._image)
+        painter.setCompositionMode(QPainter.CompositionMode_Source)
+        painter.fillRect(x0, y0, x1 - x0, y1 - y0, Qt.transparent)
+        painter.end()
+        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def size(self) -> tuple[int, int]:
         return (self._image.width(), self._image.height())
@@ -126,6 +146,10 @@ class CanvasView(QGraphicsView):
         self._compare_without: int | None = None  # layer left out while Tab is held
         self._compare_patch: tuple[np.ndarray, Rect] | None = None  # "before" pixels shown while Tab is held
         self._has_alpha = False
+        self._pending: dict[tuple[int, int], Rect] = {}  # tiles of a big change not drawn yet, in order
+        self._drawer = QTimer(self)  # draws them, a few per turn of the event loop
+        self._drawer.setInterval(0)
+        self._drawer.timeout.connect(self._draw_pending)
         self._checker = _checker_brush()
         self._fit_mode = True  # re-fit on resize until the user zooms by hand
         self._space_held = False
@@ -237,6 +261,8 @@ class CanvasView(QGraphicsView):
 
     def _rebuild(self) -> None:
         doc = self.document
+        self._pending.clear()  # tiles of the picture shown before
+        self._drawer.stop()
         if doc is not None:
             self._item.reset(doc.width, doc.height)
             self._mask_item.reset(doc.width, doc.height)
@@ -274,13 +300,41 @@ class CanvasView(QGraphicsView):
         self.refresh(rect)
 
     def refresh(self, rect: Rect | None) -> None:
-        """Redraw `rect` of the document (None = all) from its composite and mask."""
+        """Redraw `rect` of the document (None = all) from its composite and
+        mask: at once up to IMMEDIATE_PX, else a tile at a time from the
+        event loop (is_drawing_behind() until done)."""
         doc = self.document
         if doc is None:
             return
         rect = doc.rect if rect is None else clip(rect, doc.width, doc.height)
         if is_empty(rect):
             return
+        w, h = size(rect)
+        if w * h <= IMMEDIATE_PX:
+            self._draw(rect)
+            return
+        if rect == doc.rect:
+            self._has_alpha = False  # looked for again as the tiles are drawn
+        for tx, ty in tiles(rect, TILE):
+            self._pending[(tx, ty)] = tile_rect(tx, ty, doc.width, doc.height, TILE)
+        self._drawer.start()
+
+    def is_drawing_behind(self) -> bool:
+        """True while tiles of a big change wait to be drawn."""
+        return bool(self._pending)
+
+    def _draw_pending(self) -> None:
+        end = time.perf_counter() + DRAW_BUDGET_S
+        while self._pending:  # at least one tile per turn
+            self._draw(self._pending.pop(next(iter(self._pending))))
+            if time.perf_counter() >= end:
+                break
+        if not self._pending:
+            self._drawer.stop()
+
+    def _draw(self, rect: Rect) -> None:
+        """Patch `rect` (clipped, not empty) from the composite and mask now."""
+        doc = self.document
         x0, y0 = rect[0], rect[1]
         pixels = (doc.composite(rect) if self._compare_without is None
                   else doc.composite_without(self._compare_without, rect))
@@ -290,7 +344,11 @@ class CanvasView(QGraphicsView):
             overlap = intersect(rect, where)
             if overlap is not None:
                 self._item.patch(before[slices(offset(overlap, -where[0], -where[1]))], overlap[0], overlap[1])
-        self._mask_item.patch(mask_film(doc.mask[rect[1]:rect[3], rect[0]:rect[2]]), x0, y0)
+        mask = doc.mask[slices(rect)]
+        if mask.any():
+            self._mask_item.patch(mask_film(mask), x0, y0)
+        else:  # nothing selected here: no film to build
+            self._mask_item.clear(rect)
         if rect == doc.rect:
             self._has_alpha = bool((pixels[..., 3] < 255).any())
         elif not self._has_alpha:

@@ -26,9 +26,15 @@ def new_layer_command(doc: Document, name: str, rect: Rect, pixels: np.ndarray, 
                       text: str) -> tuple[AddLayer, int]:
     """(command, layer id): a new layer `name` on top holding `pixels`
     (uint8 hxwx4 for `rect`), transparent elsewhere, carrying `recipe`. The
-    new layer becomes the active one."""
-    full = np.zeros((doc.height, doc.width, 4), np.uint8)
-    full[slices(rect)] = pixels
+    new layer becomes the active one. A result covering the whole canvas
+    becomes the layer's pixels as it is, not copied (on the GUI thread that
+    would be 64 MB at 4096 px): hand over an array nobody else writes to."""
+    if tuple(rect) == doc.rect and pixels.dtype == np.uint8 and pixels.flags.c_contiguous \
+            and pixels.flags.writeable:
+        full = pixels
+    else:
+        full = np.zeros((doc.height, doc.width, 4), np.uint8)
+        full[slices(rect)] = pixels
     layer = doc.new_layer(name, full, recipe=recipe)
     return AddLayer(layer, text=text), layer.id
 

@@ -1,7 +1,9 @@
 """What the style panel restyles, with which style, and how the result lands.
 
 No Qt here: the panel captures a `StyleTarget` from the document on the GUI
-thread (copies of the pixels, so painting on meanwhile cannot tear them),
+thread (copies of the pixels, so painting on meanwhile cannot tear them:
+`capture` copies at once, the panel copies what `locate` finds a band at
+a time between events),
 describes the style as a `StyleChoice`, and hands both to jobs that run on the
 style worker: `preview` and `render_full` (both paint at the choice's stroke
 scale; the full render, tiled, is enlarged to the target's size) and
@@ -17,7 +19,7 @@ Apply modes:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -54,7 +56,8 @@ _thumbnails: dict[str, list[np.ndarray]] = {}  # style network sha256 -> its thu
 class StyleTarget:
     """The pixels a style goes onto, captured from the document.
 
-    pixels: uint8 hxwx4 copy of `rect` of the source (composite or layer);
+    pixels: uint8 hxwx4 copy of `rect` of the source (composite or layer)
+    (None between locate() and the copy);
     mask: uint8 hxw feathered selection over `rect` ("selection" mode only).
     document/revision: where and when it was captured (a result landing on a
     changed document is refused)."""
@@ -98,13 +101,26 @@ class StyleTarget:
 
 
 def capture(doc: Document, mode: str, feather: float = DEFAULT_FEATHER) -> StyleTarget:
-    """The target of `mode` ("image", "layer", "selection") in `doc` now.
-    StyleError (one line) when there is nothing to restyle there."""
+    """The target of `mode` ("image", "layer", "selection") in `doc` now,
+    its pixels copied. StyleError (one line) when there is nothing to
+    restyle there."""
+    target, rows = locate(doc, mode, feather)
+    target.pixels = rows(0, target.rect[3] - target.rect[1]).copy()
+    return target
+
+
+def locate(doc: Document, mode: str, feather: float = DEFAULT_FEATHER
+           ) -> tuple[StyleTarget, Callable[[int, int], np.ndarray]]:
+    """(target, rows): the target of `mode` in `doc` now with its pixels
+    still None, and rows(y0, y1), rows y0..y1 of those pixels as the
+    document holds them: views, valid until it changes, to be copied (a
+    band at a time between GUI events: ui/banded_copy.py) into
+    target.pixels before a worker sees the target. StyleError as capture."""
     if mode not in MODES:
         raise StyleError(f"unknown apply mode {mode!r}; use one of {', '.join(MODES)}")
     layer = doc.active
     if mode == "image":
-        rect, pixels, fmask = doc.rect, doc.composite(), None
+        rect, fmask = doc.rect, None
         layer_id, layer_name = None, ""
     else:
         if layer is None:
@@ -126,11 +142,18 @@ def capture(doc: Document, mode: str, feather: float = DEFAULT_FEATHER) -> Style
             # the mask is 0 there, so those pixels stay as they are.
             rect = clip((x0 - CONTEXT_PX, y0 - CONTEXT_PX, x1 + CONTEXT_PX, y1 + CONTEXT_PX), doc.width, doc.height)
             fmask = np.ascontiguousarray(feathered[slices(rect)])
-        pixels = layer.pixels[slices(rect)].copy()
     w, h = rect[2] - rect[0], rect[3] - rect[1]
     if min(w, h) < MIN_SIDE:
         raise StyleError(f"the region to restyle is {w} x {h} px; it needs at least {MIN_SIDE} px each way")
-    return StyleTarget(mode, tuple(rect), pixels, fmask, layer_id, layer_name, float(feather), doc, doc.revision)
+    x0, top, x1 = rect[0], rect[1], rect[2]
+    if mode == "image":  # composited tile row by tile row as it is read, not all at once
+        def rows(y0: int, y1: int) -> np.ndarray:
+            return doc.composite((x0, top + y0, x1, top + y1), copy=False)
+    else:
+        def rows(y0: int, y1: int) -> np.ndarray:
+            return layer.pixels[top + y0:top + y1, x0:x1]
+    target = StyleTarget(mode, tuple(rect), None, fmask, layer_id, layer_name, float(feather), doc, doc.revision)
+    return target, rows
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from studio.core import recovery
 from studio.core.commands import PixelEdit
 from studio.core.document import Document
 from studio.core.project import load_project
+from studio.ui import banded_copy
 from studio.ui.autosave import Autosaver, RecoveryDialog, offer_recovery
 
 _spec = importlib.util.spec_from_file_location("autosave_child", Path(__file__).with_name("autosave_child.py"))
@@ -246,6 +247,25 @@ def test_a_stroke_in_progress_is_not_autosaved_half_done(qtbot):
     assert saver.autosave_now() is False  # ...is waited for
     assert saver.autosave_now() is True  # but only for one tick
     qtbot.waitUntil(lambda: not saver.is_busy(), timeout=10_000)
+    saver.close()
+
+
+def test_an_edit_while_the_document_is_copied_is_not_written_half_done(qtbot, monkeypatch):
+    monkeypatch.setattr(banded_copy, "BAND_BUDGET_S", 0.0)  # one band per turn of the event loop...
+    monkeypatch.setattr(banded_copy, "BAND_BYTES", 1)  # ...of one row: the copy takes many turns
+    doc = _noise_doc(5)
+    saver = Autosaver(doc, interval=0)
+    path = recovery.autosave_path(saver.session_id)
+    _paint(doc, 6)
+    assert saver.autosave_now() is True and saver.is_busy()  # copying
+    _paint(doc, 7)  # its rows would mix two states: the copy is dropped, nothing is written
+    assert not saver.is_busy()
+    qtbot.wait(50)
+    assert not path.exists()
+    assert saver.autosave_now() is True  # the next tick copies the document as it is now
+    qtbot.waitUntil(lambda: saver.written_revision == doc.revision, timeout=10_000)
+    qtbot.waitUntil(lambda: not saver.is_busy(), timeout=10_000)
+    assert np.array_equal(load_project(path).layers[0].pixels, doc.layers[0].pixels)
     saver.close()
 
 

@@ -8,8 +8,11 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from studio.core import mask as masks
+from studio.core.commands import PixelEdit, SetMask
 from studio.core.document import Document
-from studio.ui.canvas_view import CanvasView
+from studio.ui import canvas_view
+from studio.ui.canvas_view import IMMEDIATE_PX, CanvasView
 from studio.ui.qimage import array_from_qimage
 
 
@@ -117,3 +120,30 @@ def test_empty_canvas_shows_a_hint_and_no_image(canvas):
     canvas.set_document(Document.from_image(np.zeros((4, 4, 3), np.uint8)))
     canvas.set_document(None)
     assert canvas.image() is None
+
+
+def test_a_big_change_is_drawn_a_tile_at_a_time_between_events(canvas, qtbot, monkeypatch):
+    monkeypatch.setattr(canvas_view, "DRAW_BUDGET_S", 0.0)  # one tile per turn of the event loop
+    image = np.random.default_rng(3).integers(0, 256, (600, 700, 3), dtype=np.uint8)
+    assert 600 * 700 > IMMEDIATE_PX
+    doc = Document.from_image(image)
+    canvas.set_document(doc)
+    assert canvas.is_drawing_behind()  # nothing blended yet: the window answers first
+    qtbot.waitUntil(lambda: not canvas.is_drawing_behind(), timeout=10_000)
+    np.testing.assert_array_equal(array_from_qimage(canvas._item._image), doc.composite())
+
+    layer = doc.layers[0]  # a dab is drawn at once
+    doc.apply(PixelEdit(layer.id, (10, 20, 14, 24), layer.pixels[20:24, 10:14].copy(),
+                        np.full((4, 4, 4), 7, np.uint8)))
+    assert not canvas.is_drawing_behind()
+    np.testing.assert_array_equal(array_from_qimage(canvas._item._image)[20:24, 10:14], np.full((4, 4, 4), 7))
+
+
+def test_the_selection_film_goes_where_the_selection_goes(canvas):
+    doc = Document.from_image(np.zeros((64, 64, 3), np.uint8))
+    canvas.set_document(doc)
+    doc.apply(SetMask(masks.rectangle(64, 64, (8, 8, 40, 40))))
+    film = array_from_qimage(canvas._mask_item._image)[..., 3]
+    assert film[20, 20] > 0 and film[50, 50] == 0
+    doc.apply(SetMask(np.zeros((64, 64), np.uint8)))
+    assert not array_from_qimage(canvas._mask_item._image)[..., 3].any()

@@ -24,6 +24,7 @@ from studio.core.recipe import decode_latent, read_recipe
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 from studio.engine.style import StyleError, Stylizer, interpolate
+from studio.ui import banded_copy
 from studio.ui.canvas_view import CanvasView
 from studio.ui.qimage import qimage_from_array
 from studio.ui.style_panel import StylePanel
@@ -207,6 +208,19 @@ def test_whole_image_lands_as_a_new_layer_with_its_recipe(qtbot, studio, stylize
     np.testing.assert_array_equal(doc.layers[0].pixels, base)
     doc.undo()
     assert len(doc.layers) == 1
+
+
+def test_an_edit_while_apply_copies_the_picture_is_in_what_lands(qtbot, studio, stylizer, monkeypatch):
+    monkeypatch.setattr(banded_copy, "BAND_BUDGET_S", 0.0)  # the picture is copied a row per turn of the
+    monkeypatch.setattr(banded_copy, "BAND_BYTES", 1)  # event loop, as a 4096 px one is in bands
+    panel, doc = studio.panel, studio.doc
+    panel.apply()
+    assert panel.busy() and panel.apply_button.text() == "Cancel"
+    layer = doc.layers[0]
+    doc.apply(PixelEdit(layer.id, (0, 0, 40, 30), layer.pixels[:30, :40].copy(), np.full((30, 40, 4), 255, np.uint8)))
+    settle(qtbot, panel)  # copied again once edits paused, then rendered: not refused as changed
+    assert len(doc.layers) == 2
+    assert_close(doc.layers[1].pixels, stylizer.builtin(layer.pixels, 0))
 
 
 def test_selection_leaves_pixels_beyond_the_feather_untouched(qtbot, studio):
