@@ -435,9 +435,11 @@ def run_phases(window, bench: Bench, args, work: Path, phases: list[str], notes:
 
     bench.prepare_walk()
     bench.prepare_training(training_folder(work / "discs"))
-    image = picture(args.size)
+    from studio.core.document import Document
+
+    doc = Document.from_image(picture(args.size), "picture")  # what the app's open task hands the GUI thread
     timed(f"open {args.size} px picture")
-    window.files.open_image(image, work / "picture.png")  # as the app shows a picture decoded on a worker
+    window.files.open_document(doc, work / "picture.png")
     spin(2.0)
     bench.phase("setup")
     bench.prepare_style()

@@ -131,12 +131,12 @@ class DocumentFiles(QObject):
 
         self.then_discard(show)
 
-    def open_image(self, image: np.ndarray, path: Path) -> None:
-        """An image read from `path` becomes a new document of one layer."""
+    def open_document(self, doc: Document, path: Path) -> None:
+        """A document of one layer made from the image read from `path`."""
         def show() -> None:
-            self.adopt(Document.from_image(image, path.stem), None, path.name)
+            self.adopt(doc, None, path.name)
             self.remember(path)
-            self.message.emit(f"Opened {path.name} ({image.shape[1]} x {image.shape[0]})")
+            self.message.emit(f"Opened {path.name} ({doc.width} x {doc.height})")
 
         self.then_discard(show)
 
