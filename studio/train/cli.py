@@ -203,8 +203,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         if value is None:
             continue
         if not math.isfinite(value) or value < low or value > high or (open_low and value == low):
-            lowest = f"more than {low}" if open_low else f"from {low}"
-            raise DataError(f"--{name.replace('_', '-')} must be {lowest} to {high:,}, got {value}")
+            span = f"more than {low} and at most {high:,}" if open_low else f"from {low} to {high:,}"
+            raise DataError(f"--{name.replace('_', '-')} must be {span}, got {value}")
     task = TASKS[args.task or DEFAULT_TASK]
     allowed = task.resolutions
     if args.resolution is not None and args.resolution not in allowed and not (args.task is None and args.resume):

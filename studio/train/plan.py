@@ -69,6 +69,8 @@ def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
         resume_dir = Path(args.out) if ckpt_io.exists(args.out) else None
     elif args.resume is not None:
         resume_dir = Path(args.resume)
+        if resume_dir.exists() and not resume_dir.is_dir():
+            raise DataError(f"--resume takes a run folder; {resume_dir} is a file")
         if not resume_dir.is_dir():
             raise DataError(f"run folder not found: {resume_dir}")
         if not ckpt_io.exists(resume_dir):
