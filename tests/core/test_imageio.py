@@ -397,6 +397,29 @@ def test_lossless_save_round_trip_rgba(tmp_path, suffix):
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"out{suffix}"]  # no temporary left
 
 
+@pytest.mark.parametrize("suffix", [".png", ".webp", ".tif"])
+def test_opaque_rgba_is_written_without_alpha_and_reads_back_the_same(tmp_path, suffix):
+    pixels = np.random.default_rng(6).integers(0, 256, (9, 11, 4), dtype=np.uint8)
+    pixels[..., 3] = 255
+    path = tmp_path / f"opaque{suffix}"
+
+    save_image(path, pixels, quality=100)
+
+    assert Image.open(path).mode == "RGB"
+    assert (load_image(path) == pixels).all()
+
+
+def test_one_see_through_pixel_keeps_the_alpha_channel(tmp_path):
+    pixels = np.full((9, 11, 4), 255, np.uint8)
+    pixels[4, 5, 3] = 254
+    path = tmp_path / "almost.png"
+
+    save_image(path, pixels)
+
+    assert Image.open(path).mode == "RGBA"
+    assert (load_image(path) == pixels).all()
+
+
 def test_jpeg_composites_alpha_onto_white(tmp_path):
     pixels = np.zeros((16, 16, 4), np.uint8)
     pixels[..., 0] = 255  # red, fully transparent: must come out white
