@@ -27,7 +27,9 @@ to the first mark, is scored, and is resumed to the next, as an artist who
 looks at a run after 20 minutes and lets it go on would (the peer trains to
 the last mark only). Rows are added to OUT/table.json as they are scored and
 a run whose marks are all there is skipped, so a comparison longer than a
-session goes on in the next with the same --out.
+session goes on in the next with the same --out; a run scored at its first
+marks and not the later ones is resumed from its checkpoint (a new mark
+added later, `--minutes 20 60` after `--minutes 20`, trains only the rest).
 The peer is CPU-patched lightweight-gan (benchmarks/lightweight_gan_cpu.py),
 trained on the same prepared pixels, its fmap_max from --peer-fmap-max.
 """
@@ -123,11 +125,13 @@ def main() -> int:
                 if not missing(folder, resolution, name, marks):
                     continue
                 rundir = work / f"{tag}-{'base' if start[0] == '--base' else 'scratch'}"
-                # A run cut short in an earlier session starts again; its early rows go with it.
-                shutil.rmtree(rundir, ignore_errors=True)
-                rows[:] = [row for row in rows if tuple(row[:3]) != (folder.name, resolution, name)]
-                done = 0.0
-                for mark in marks:
+                done = resumable_mark(rundir, [row for row in rows if tuple(row[:3]) == (folder.name, resolution, name)],
+                                      marks)
+                if done == 0:
+                    # A run cut short in an earlier session starts again; its early rows go with it.
+                    shutil.rmtree(rundir, ignore_errors=True)
+                    rows[:] = [row for row in rows if tuple(row[:3]) != (folder.name, resolution, name)]
+                for mark in (mark for mark in marks if mark > done):
                     try:
                         run = run_ours(folder, rundir, resolution, args.batch, args.threads, 0, 0, env,
                                        minutes=mark - done, start=start if done == 0 else ("--resume",))
@@ -175,6 +179,18 @@ def main() -> int:
         print(f"| {folder} | {resolution} | {name} | {minutes:g} | {seen if seen is not None else '-'} | "
               f"{'-' if ratio is None else f'{ratio:.2f}'} | {by_level} | {note} |")
     return 0
+
+
+def resumable_mark(rundir: Path, scored: list, marks: list[float]) -> float:
+    """The last mark a run can go on from instead of starting again: its
+    rows are the first marks asked for, and its checkpoint is where the last
+    of them was scored (the same images seen). 0 when there is none."""
+    done = sorted(row[3] for row in scored)
+    state = rundir / "checkpoint.json"
+    if not done or done != marks[:len(done)] or not state.exists():
+        return 0.0
+    last = max(scored, key=lambda row: row[3])
+    return done[-1] if json.loads(state.read_text()).get("images_seen") == last[4] else 0.0
 
 
 def _as_float(images: torch.Tensor) -> np.ndarray:
