@@ -72,15 +72,20 @@ class _BufferItem(QGraphicsItem):
     def __init__(self):
         super().__init__()
         self._image = QImage()
+        self._pixels: np.ndarray | None = None  # the memory self._image draws into, when it is ours
         self.smooth = False
         self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # exposedRect is the part to draw
 
     def reset(self, width: int, height: int, image: QImage | None = None) -> None:
         """A new transparent width x height buffer (or `image`)."""
         self.prepareGeometryChange()
+        self._pixels = None
         if image is None:
-            image = QImage(width, height, QImage.Format_RGBA8888)
-            image.fill(Qt.transparent)
+            # Zeroed memory from the OS (transparent in RGBA) costs nothing until
+            # a page is written, where QImage.fill would write all of it now on
+            # the GUI thread (25 ms at 4096 px, for the picture and its mask).
+            self._pixels = np.zeros((height, width, 4), np.uint8)
+            image = QImage(self._pixels.data, width, height, 4 * width, QImage.Format_RGBA8888)
         self._image = image
 
     def patch(self, pixels: np.ndarray, x: int, y: int) -> None:
