@@ -8,7 +8,7 @@ import pytest
 from dataset_factory import make_images
 from studio.train.cli import apply_preset, build_parser
 from studio.train.plan import plan_run
-from studio.train.presets import (CPU_WIDTH, CUDA_WIDTH, DEFAULT_KEYS, PRESETS, generator_defaults, is_default_base,
+from studio.train.presets import (CPU_BATCH, CPU_WIDTH, CUDA_BATCH, CUDA_WIDTH, DEFAULT_KEYS, PRESETS, generator_defaults, is_default_base,
                                   r1_gamma)
 
 
@@ -48,6 +48,12 @@ def test_given_flags_win_over_the_preset_and_the_defaults(tmp_path):
 
 def test_cuda_runs_get_gpu_class_widths(tmp_path):
     assert _plan(tmp_path, "--resolution", "128", cuda=True)["width"] == CUDA_WIDTH
+
+
+def test_a_cpu_run_takes_small_batches_and_its_r1_weight_follows(tmp_path):
+    cpu, cuda = _plan(tmp_path, "--resolution", "128"), _plan(tmp_path, "--resolution", "128", cuda=True)
+    assert (cpu["batch"], cuda["batch"]) == (CPU_BATCH, CUDA_BATCH) and CPU_BATCH < CUDA_BATCH
+    assert cpu["r1_gamma"] == r1_gamma(128, CPU_BATCH) > cuda["r1_gamma"]
 
 
 def test_a_preset_sets_the_duration_unless_it_is_given():

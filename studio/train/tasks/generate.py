@@ -39,7 +39,7 @@ import argparse
 
 from studio.train.base_models import model_folders, read_manifest
 from studio.train.errors import DataError
-from studio.train.presets import DEFAULT_BATCH, DEFAULT_RESOLUTION, PRESETS, generator_defaults, is_default_base
+from studio.train.presets import DEFAULT_RESOLUTION, PRESETS, generator_defaults, is_default_base
 from studio.train.tasks.task import Task
 
 LATENT_SIZE = 128
@@ -114,7 +114,7 @@ class GenerateTask(Task):
         from studio.train.architecture import ALPHA_ARCHITECTURES
 
         resolution = settled.get("resolution") or (PRESETS[preset].resolution if preset else self.default_resolution)
-        defaults = generator_defaults(resolution, settled.get("batch", DEFAULT_BATCH), cuda)
+        defaults = generator_defaults(resolution, settled.get("batch"), cuda)
         config = {**defaults, "latent_size": LATENT_SIZE, **settled, "task": self.name, "betas": [0.0, 0.99],
                   "augment": dict(AUGMENT)}
         if "arch" not in config:
