@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -86,8 +87,11 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, nargs="+", default=[20.0],
                         help="cumulative training times at which each run is scored")
     parser.add_argument("--base", help="base model name or folder for the fine-tuning rows (at its resolution)")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=8, help="images per step (default 8, the trainer's on a CPU)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--trainer-flags", default="",
+                        help="more flags for each of our runs (`--arch projected --r1-gamma 0`); the rows' trainer "
+                             "names carry them")
     parser.add_argument("--peer-python", help="python of a venv with lightweight-gan patched for the CPU")
     parser.add_argument("--peer-fmap-max", type=int, default=16)
     parser.add_argument("--out", type=Path, help="keep runs, sample grids and the table here (default: temporary)")
@@ -118,9 +122,11 @@ def main() -> int:
             n = min(images.shape[0] // 2, HALF_MAX)
             tag = f"{folder.name}-{resolution}"
             write_grid(work / f"{tag}-real.png", _as_float(images[:GRID]))
-            starts = [("ours from scratch", ("--from-scratch",))]
+            flags = tuple(shlex.split(args.trainer_flags))
+            named = f" ({args.trainer_flags})" if flags else ""
+            starts = [(f"ours from scratch{named}", ("--from-scratch", *flags))]
             if args.base:
-                starts.append((f"ours from {args.base}", ("--base", args.base)))
+                starts.append((f"ours from {args.base}{named}", ("--base", args.base, *flags)))
             for name, start in starts:
                 if not missing(folder, resolution, name, marks):
                     continue
