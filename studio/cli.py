@@ -388,7 +388,7 @@ def cmd_generate(args) -> int:
         raise UserError(str(exc)) from None
     size = list(images.shape[2:0:-1]) if to_folder else list(image.shape[1::-1])
     facts = {"outputs": [str(p) for p in written]} if to_folder else {"output": str(args.output)}
-    _report(args, {**facts, "seeds": seeds, "size": size, "notice": gen.runtime.asked_notice})
+    _report(args, {**facts, "seeds": seeds, "size": size, "notice": gen.runtime.shown_notice})
     return 0
 
 
@@ -417,7 +417,7 @@ def cmd_interpolate(args) -> int:
                                                                                                      args.fps)))
     except (*_engine_errors(), ValueError) as exc:  # ValueError: fewer than two keyframes
         raise UserError(str(exc)) from None
-    _report(args, {"output": str(args.output), "frames": len(frames), "notice": gen.runtime.asked_notice})
+    _report(args, {"output": str(args.output), "frames": len(frames), "notice": gen.runtime.shown_notice})
     return 0
 
 

@@ -99,7 +99,7 @@ def run(args, fail, report) -> int:
         shown = ", ".join(unmatched[:5]) + (f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else "")
         print(f"notice: no mask for {len(unmatched)} image(s), left out: {shown}", file=sys.stderr)
     report({"output": written[0] if len(written) == 1 else str(target), "images": len(written),
-            "notice": runtime.asked_notice if runtime is not None else None,
+            "notice": runtime.shown_notice if runtime is not None else None,
             "method": method, "model": entry.name if entry is not None else None})
     return 0
 

@@ -107,7 +107,7 @@ def run(args, fail, report) -> int:
     except errors as exc:
         fail(str(exc))
     report({"output": written[0] if len(written) == 1 else str(target), "images": len(written),
-            "notice": runtime.asked_notice})
+            "notice": runtime.shown_notice})
     return 0
 
 

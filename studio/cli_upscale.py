@@ -95,7 +95,7 @@ def run(args, fail, report) -> int:
     except errors as exc:
         fail(str(exc))
     report({"output": written[0] if len(written) == 1 else str(target), "images": len(written),
-            "notice": runtime.asked_notice if runtime is not None else None,
+            "notice": runtime.shown_notice if runtime is not None else None,
             "method": method, "model": entry.name if entry is not None else None, "scale": scale})
     return 0
 

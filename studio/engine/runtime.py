@@ -318,11 +318,14 @@ class Runtime:
         self._lock = threading.Lock()
 
     @property
-    def asked_notice(self) -> str | None:
-        """The notice, when the user asked for that accelerator by name: a
-        one-shot command says it then, and only then (under auto the CPU is
-        the answer, not news)."""
-        return self.notice if self.requested not in ("auto", "cpu") else None
+    def shown_notice(self) -> str | None:
+        """The notice, when it is news: the user asked for that accelerator by
+        name, or one that was found did not start. Under auto on a machine
+        without one the CPU is the answer, not news, so a command and the
+        app's status bar say nothing then."""
+        if self.requested not in ("auto", "cpu") or self.device != "cpu":
+            return self.notice
+        return None
 
     def session(self, model_path: Path) -> ModelSession:
         """The session for this model file (created once, then cached; warmed up unless `warm` is off)."""

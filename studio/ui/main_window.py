@@ -202,15 +202,15 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         bar.setSizeGripEnabled(True)
-        self.notice_label = QLabel(self.runtime.notice or "")
+        self.notice_label = QLabel(self.runtime.shown_notice or "")
         self.notice_label.setObjectName("notice")
-        self.notice_label.setVisible(bool(self.runtime.notice))
+        self.notice_label.setVisible(bool(self.runtime.shown_notice))
         self.render_label = QLabel("")
         self.render_label.setToolTip("Time the generator took for the last frame shown")
         self.zoom_label = QLabel("100%")
         self.zoom_label.setToolTip("Zoom (Ctrl+0 fit, Ctrl+1 100%, wheel zooms around the cursor)")
         self.device_label = QLabel(self._device_text(self.runtime.device))
-        self.device_label.setToolTip(self.runtime.notice or f"Inference runs on {self.runtime.device.upper()}")
+        self.device_label.setToolTip(self.runtime.shown_notice or f"Inference runs on {self.runtime.device.upper()}")
         for label in (self.notice_label, self.render_label, self.zoom_label, self.device_label):
             bar.addPermanentWidget(label)
 
@@ -314,9 +314,9 @@ class MainWindow(QMainWindow):
         self.style_panel.set_stylizer_factory(self._make_stylizer)
         self.device_actions[device].setChecked(True)
         self.device_label.setText(self._device_text(self.runtime.device))
-        self.device_label.setToolTip(self.runtime.notice or f"Inference runs on {self.runtime.device.upper()}")
-        self.notice_label.setText(self.runtime.notice or "")
-        self.notice_label.setVisible(bool(self.runtime.notice))
+        self.device_label.setToolTip(self.runtime.shown_notice or f"Inference runs on {self.runtime.device.upper()}")
+        self.notice_label.setText(self.runtime.shown_notice or "")
+        self.notice_label.setVisible(bool(self.runtime.shown_notice))
         self.panel.refresh()
 
     def _action(self, text: str, shortcut, slot) -> QAction:
@@ -537,10 +537,10 @@ class MainWindow(QMainWindow):
         self.render_label.setText(f"Frame {seconds * 1000:.1f} ms")
         if device:
             self.device_label.setText(self._device_text(device))
-        if self.runtime.notice and not self.notice_label.isVisible():
-            self.notice_label.setText(self.runtime.notice)
+        if self.runtime.shown_notice and not self.notice_label.isVisible():
+            self.notice_label.setText(self.runtime.shown_notice)
             self.notice_label.setVisible(True)
-            self.device_label.setToolTip(self.runtime.notice)
+            self.device_label.setToolTip(self.runtime.shown_notice)
 
     def _current_frame(self) -> tuple | None:
         """(image, recipe) of the walk frame shown, for placing it on the canvas."""

@@ -27,6 +27,14 @@ def test_unusable_cuda_falls_back_to_cpu_with_one_notice(monkeypatch):
     if ACCELERATORS["cuda"][0] in ort.get_available_providers():
         assert rt.notice and "running on CPU" in rt.notice and "\n" not in rt.notice
     assert Runtime("cpu").notice is None  # asking for CPU is not news
+    assert rt.shown_notice == rt.notice  # asked for by name: said
+
+
+@pytest.mark.skipif(runtime.accelerator_status("cuda").usable, reason="this machine has a usable GPU")
+def test_under_auto_a_cpu_machine_is_not_news(monkeypatch):
+    monkeypatch.delenv("STUDIO_DEVICE", raising=False)
+    rt = Runtime("auto")
+    assert rt.device == "cpu" and rt.shown_notice is None
 
 
 def test_probe_prints_nothing(capfd, monkeypatch):

@@ -35,6 +35,14 @@ def test_asking_for_cuda_without_a_gpu_says_so_and_keeps_working(qtbot, window, 
     assert wait_frame(window) is not None
 
 
+@pytest.mark.skipif(runtime.accelerator_status("cuda").usable, reason="this machine has a usable GPU")
+def test_under_auto_a_cpu_machine_shows_no_notice(qtbot, window, wait_frame):
+    window.set_device("auto")
+    window.panel.add_keyframe(5)
+    assert wait_frame(window) is not None
+    assert not window.notice_label.isVisibleTo(window) and window.device_label.text()
+
+
 def test_the_environment_beats_the_saved_preference(qtbot, monkeypatch, tiny_generator_dir):
     from studio.ui.preferences import save_device
 
