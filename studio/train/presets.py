@@ -73,18 +73,19 @@ class Preset:
     label: str
     minutes: int
     resolution: int
-    # What the samples look like after it. Provisional: from the 128 px runs
-    # of issue 12's diagnosis (8-16 minutes: outlined flat shapes in the
-    # folder's palette); the 20-minute, 2-hour and 8-hour measurements on the
-    # evaluation folders replace them.
+    # What the samples look like after it, from issue 12's runs from scratch
+    # on clipart-people at 128 px and batch 8, alone on 2 cores: 20 minutes
+    # gave outlined shapes in the folder's palette, 60 minutes more varied
+    # shapes with a few figure-like silhouettes. The 2- and 8-hour marks are
+    # not measured yet: their lines say no more than the hour showed.
     expectation: str
 
 
 PRESETS = {
     "quick": Preset("quick", "Quick look", 20, 64,
-                    "the folder's palette and rough shapes; figures need longer"),
+                    "the folder's palette and outlined shapes; figures need longer"),
     "evening": Preset("evening", "Evening", 120, 128,
-                      "rough figures in the folder's palette, soft detail"),
+                      "varied shapes in the folder's palette, some with a figure's silhouette"),
     "overnight": Preset("overnight", "Overnight", 480, 128,
-                        "clearer figures and poses of the folder; fine detail stays soft on a CPU"),
+                        "as Evening, given longer to settle; fine detail stays soft on a CPU"),
 }
