@@ -13,6 +13,7 @@ from typing import Callable
 from PySide6.QtCore import QThread, Signal
 
 from studio.ui.messages import one_line
+from studio.ui.worker_priority import lower_this_thread
 
 
 class TaskCancelled(Exception):
@@ -41,6 +42,7 @@ class BackgroundTask(QThread):
         self.progressed.emit(int(done), int(total))
 
     def run(self) -> None:
+        lower_this_thread()
         try:
             result = self._work(self)
         except TaskCancelled:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QThread, Signal
 
 from studio.ui.messages import one_line
+from studio.ui.worker_priority import lower_this_thread
 
 
 @dataclass
@@ -83,6 +84,7 @@ class ChannelWorker(QThread):
         self.wait()
 
     def run(self) -> None:
+        lower_this_thread()
         while True:
             with self._cond:
                 while not self._pending and not self._stopping:
