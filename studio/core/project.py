@@ -88,17 +88,19 @@ class ProjectSnapshot:
     workspace: dict = field(default_factory=dict)
 
 
-def capture_project(doc: Document) -> ProjectSnapshot:
+def capture_project(doc: Document, copy_pixels: bool = True) -> ProjectSnapshot:
     """Copy what save needs out of `doc` (call on the thread that owns the document).
 
     The slow part, PNG encoding, is left to write_project, which may then run on
-    a worker thread.
+    a worker thread. copy_pixels=False takes the layers' and mask's arrays as
+    they are, for a `doc` that is already a private copy (autosave's).
     """
+    take = np.copy if copy_pixels else np.asarray
     layers = tuple(
         Layer(
             id=layer.id,
             name=layer.name,
-            pixels=np.array(layer.pixels, copy=True),
+            pixels=take(layer.pixels),
             opacity=layer.opacity,
             visible=layer.visible,
             locked=layer.locked,
@@ -110,7 +112,7 @@ def capture_project(doc: Document) -> ProjectSnapshot:
     active = doc.active
     active_index = doc.index_of(active.id) if active is not None else None
     mask = doc.mask
-    mask_copy = np.array(mask, copy=True) if mask is not None and np.any(mask) else None
+    mask_copy = take(mask) if mask is not None and np.any(mask) else None
     return ProjectSnapshot(doc.width, doc.height, active_index, layers, mask_copy, _thumbnail(doc.composite()),
                            copy.deepcopy(doc.workspace))
 

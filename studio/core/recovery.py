@@ -37,7 +37,7 @@ import numpy as np
 from studio.core.atomic import atomic_write_text
 from studio.core.document import Document, Layer
 from studio.core.paths import user_data_dir
-from studio.core.project import ProjectError, load_project, read_thumbnail, save_project
+from studio.core.project import ProjectError, capture_project, load_project, read_thumbnail, write_project
 
 AUTOSAVE_FOLDER = "autosave"
 # Slots set aside because they could not be read: kept for a person to look at,
@@ -154,7 +154,7 @@ def write_autosave(doc: Document, session_id: str, source: str | os.PathLike | N
     """
     _OWN_SESSIONS.add(_check_id(session_id))
     target = autosave_path(session_id)
-    save_project(doc, target)
+    write_project(capture_project(doc, copy_pixels=False), target)  # doc is the worker's own copy
     # Only now the .json: until it is replaced it describes the previous,
     # still complete pair (title and source rarely change between the two).
     _write_info(session_id, {

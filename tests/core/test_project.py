@@ -616,3 +616,12 @@ def test_the_workspace_travels_with_the_project_and_a_bad_one_is_dropped(tmp_pat
         for name, data in files.items():
             zf.writestr(name, data)
     assert load_project(tmp_path / "q.studio").workspace == {}
+
+
+def test_a_snapshot_copies_the_pixels_unless_the_document_is_already_a_private_copy():
+    doc = _rich_document()
+    copied, taken = capture_project(doc), capture_project(doc, copy_pixels=False)
+    for layer, a, b in zip(doc.layers, copied.layers, taken.layers):
+        assert not np.shares_memory(layer.pixels, a.pixels) and (a.pixels == layer.pixels).all()
+        assert b.pixels is layer.pixels
+    assert not np.shares_memory(doc.mask, copied.mask) and taken.mask is doc.mask
