@@ -8,13 +8,16 @@ fixed shuffle. A picture larger than twice --side on its shorter side is
 first area-downscaled to that (a 4K wallpaper's own pixels are soft; at
 half or a quarter of its size it is as sharp as a 2K training picture,
 as DIV2K's are), then its centre --side px square is taken, a multiple of 4. Each is
-downscaled x4 by area averaging, enlarged back by every method, and
+downscaled --scale times (4 or 2) by area averaging, enlarged back by every
+method (an x4 model at --scale 2 enlarges x4 and averages 2 x 2 blocks, as
+`studio upscale --scale 2` does with it), and
 compared with the original on the luma channel (BT.601 Y) with 4 px
 borders cropped: PSNR (dB) and SSIM (Wang et al.), plus sharpness: the
 mean absolute Laplacian of the result over the original's (1.0 = as much
 fine detail as the original; interpolation stays well under it).
 
-Speed at --threads: ms per output megapixel (512 x 512 -> 2048 x 2048, best
+Speed at --threads (the sizes here at x4; x2 enlarges the same inputs to
+half the side): ms per output megapixel (512 x 512 -> 2048 x 2048, best
 of 3 after a warm-up), and, each in its own process, 1024 x 1024 -> 4096 x
 4096 and 2048 x 2048 -> 8192 x 8192 (time, peak resident memory), plus the
 whole `studio upscale` command on a 1024 x 1024 PNG (start-up, reading and
@@ -22,7 +25,7 @@ writing included). --out writes side-by-side crops (input, Lanczos, each
 model, original) as PNG.
 
     python benchmarks/upscale.py --set photos=/usr/share/backgrounds/mate --set art=DEST/clipart-people \
-        --model upscale-x4 [--model my-finetune] [--count 24] [--side 384] [--threads 2] [--out DIR]
+        --model upscale-x4 [--model my-finetune] [--scale 4|2] [--count 24] [--side 384] [--threads 2] [--out DIR]
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from studio.engine.upscale import upscale
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inpaint import ssim  # noqa: E402
 
-SCALE = 4
+SIDE_MULTIPLE = 4  # the measured squares divide by every --scale
 BORDER = 4
 BASELINES = {
     "Pillow Lanczos": lambda rgb, size: np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS)),
@@ -61,7 +64,7 @@ BASELINES = {
 
 def pictures(folder: Path, count: int, side: int) -> list[np.ndarray]:
     """The first `count` usable pictures of `folder` (after a fixed shuffle),
-    each its centre square of at most `side` px, a multiple of SCALE, RGB."""
+    each its centre square of at most `side` px, a multiple of SIDE_MULTIPLE, RGB."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     random.Random(0).shuffle(files)
     out = []
@@ -75,7 +78,7 @@ def pictures(folder: Path, count: int, side: int) -> list[np.ndarray]:
             factor = 2 * side / min(h, w)
             image = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
             h, w = image.shape[:2]
-        s = min(side, h, w) // SCALE * SCALE
+        s = min(side, h, w) // SIDE_MULTIPLE * SIDE_MULTIPLE
         if s < 32:
             continue
         top, left = (h - s) // 2, (w - s) // 2
@@ -101,40 +104,41 @@ def scores(result: np.ndarray, original: np.ndarray) -> tuple[float, float, floa
     return float(psnr), float(similarity), float(detail)
 
 
-def methods(models: list[str], threads: int) -> dict:
-    """name -> enlarge(rgb, (w, h)) for the baselines and each model."""
+def methods(models: list[str], threads: int, scale: int) -> dict:
+    """name -> enlarge(rgb, (w, h)) for the baselines and each model (`scale` times)."""
     runtime = Runtime("cpu", threads=threads)
     registry = Registry()
     found = dict(BASELINES)
     for name in models:
         entry = registry.get(name, kind="upscale")
         found[name] = (lambda e: lambda rgb, size: upscale(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]),
-                                                             SCALE, e, runtime)[..., :3])(entry)
+                                                             scale, e, runtime)[..., :3])(entry)
     return found
 
 
-def big_run(method: str, side: int, threads: int) -> dict:
+def big_run(method: str, side: int, threads: int, scale: int) -> dict:
     """One enlargement of a side x side picture in this process: seconds and peak resident MB."""
-    enlarge = methods([] if method in BASELINES else [method], threads)[method]
+    enlarge = methods([] if method in BASELINES else [method], threads, scale)[method]
     rgb = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
     t0 = time.perf_counter()
-    enlarge(rgb, (side * SCALE, side * SCALE))
+    enlarge(rgb, (side * scale, side * scale))
     seconds = time.perf_counter() - t0
     return {"seconds": round(seconds, 2), "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
-def in_child(method: str, side: int, threads: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--big", method, str(side), "--threads", str(threads)],
+def in_child(method: str, side: int, threads: int, scale: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--big", method, str(side), "--threads", str(threads),
+                          "--scale", str(scale)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def cli_seconds(picture: np.ndarray, model: str | None, threads: int) -> float:
+def cli_seconds(picture: np.ndarray, model: str | None, threads: int, scale: int) -> float:
     """Wall time of the whole `studio upscale` process on `picture` as a 1024 x 1024 PNG."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.png"
         save_image(source, cv2.resize(picture, (1024, 1024), interpolation=cv2.INTER_CUBIC))
-        command = [sys.executable, "-m", "studio", "upscale", str(source), "--scale", str(SCALE),
+        command = [sys.executable, "-m", "studio", "upscale", str(source), "--scale", str(scale),
                    "-o", str(Path(tmp) / "out.png"), "--device", "cpu"]
         command += ["--model", model] if model else ["--method", "lanczos"]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "STUDIO_THREADS": str(threads)}
@@ -150,15 +154,17 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=24)
     parser.add_argument("--side", type=int, default=384)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--scale", type=int, choices=(4, 2), default=4)
     parser.add_argument("--out", type=Path, help="write side-by-side crops here")
     parser.add_argument("--big", nargs=2, metavar=("METHOD", "SIDE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.big:
-        print(json.dumps(big_run(args.big[0], int(args.big[1]), args.threads)))
+        print(json.dumps(big_run(args.big[0], int(args.big[1]), args.threads, args.scale)))
         return 0
 
-    enlargers = methods(args.model, args.threads)
-    print(f"x{SCALE} from area-averaged downscales, luma, {BORDER} px borders cropped; {args.threads} threads")
+    scale = args.scale
+    enlargers = methods(args.model, args.threads, scale)
+    print(f"x{scale} from area-averaged downscales, luma, {BORDER} px borders cropped; {args.threads} threads")
     print()
     print("| pictures | method | PSNR (dB) ↑ | SSIM ↑ | sharpness (1 = original) |")
     print("|---|---|---:|---:|---:|")
@@ -172,7 +178,7 @@ def main() -> int:
             rows = []
             for original in originals:
                 h, w = original.shape[:2]
-                small = cv2.resize(original, (w // SCALE, h // SCALE), interpolation=cv2.INTER_AREA)
+                small = cv2.resize(original, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
                 result = enlarge(small, (w, h))
                 rows.append(scores(result, original))
                 if len(shown) < len(enlargers) and original is originals[0]:
@@ -183,25 +189,26 @@ def main() -> int:
             write_comparison(args.out / f"{name}.png", originals[0], shown)
 
     print()
-    print("| method | ms per output Mpx (512 -> 2048) | 1024 -> 4096 s | 2048 -> 8192 s | peak MB |")
+    print(f"| method | ms per output Mpx (512 -> {512 * scale}) | 1024 -> {1024 * scale} s | "
+          f"2048 -> {2048 * scale} s | peak MB |")
     print("|---|---:|---:|---:|---:|")
     rgb = np.random.default_rng(2).integers(0, 256, (512, 512, 3), dtype=np.uint8)
     for method, enlarge in enlargers.items():
-        enlarge(rgb[:64, :64], (256, 256))
-        best = min(_timed(enlarge, rgb) for _ in range(3))
-        mid, big = in_child(method, 1024, args.threads), in_child(method, 2048, args.threads)
-        print(f"| {method} | {best * 1000 / (2048 * 2048 / 1e6):.0f} | {mid['seconds']} | {big['seconds']} | "
+        enlarge(rgb[:64, :64], (64 * scale, 64 * scale))
+        best = min(_timed(enlarge, rgb, scale) for _ in range(3))
+        mid, big = in_child(method, 1024, args.threads, scale), in_child(method, 2048, args.threads, scale)
+        print(f"| {method} | {best * 1000 / ((512 * scale) ** 2 / 1e6):.0f} | {mid['seconds']} | {big['seconds']} | "
               f"{big['peak_mb']} |")
     print()
     for model in [None, *args.model]:  # a real picture: PNG's time depends on what it compresses
-        print(f"`studio upscale` 1024 x 1024 PNG -> x{SCALE} PNG, whole process, {model or 'Lanczos'}: "
-              f"{cli_seconds(first, model, args.threads):.1f} s")
+        print(f"`studio upscale` 1024 x 1024 PNG -> x{scale} PNG, whole process, {model or 'Lanczos'}: "
+              f"{cli_seconds(first, model, args.threads, scale):.1f} s")
     return 0
 
 
-def _timed(enlarge, rgb: np.ndarray) -> float:
+def _timed(enlarge, rgb: np.ndarray, scale: int) -> float:
     t0 = time.perf_counter()
-    enlarge(rgb, (rgb.shape[1] * SCALE, rgb.shape[0] * SCALE))
+    enlarge(rgb, (rgb.shape[1] * scale, rgb.shape[0] * scale))
     return time.perf_counter() - t0
 
 
