@@ -15,8 +15,9 @@ worker, newest request winning, and floats over the canvas; Apply paints at
 the same size (in FULL_TILE px tiles), enlarges to the target's and lands as
 ONE undoable command with the recipe on the layer, so the preview shows what
 Apply makes. The GUI thread never runs a network, and copies the target's
-pixels for the worker a band at a time between events (ui/banded_copy.py;
-an edit meanwhile starts the copy again once edits pause).
+pixels for the worker a band at a time between events
+(ui/style_target_copies.py; an edit meanwhile starts the copy again once
+edits pause).
 """
 
 from __future__ import annotations
@@ -40,15 +41,15 @@ from studio.engine.style import StyleError, Stylizer
 from studio.ui.action_row import add_action_row
 from studio.ui.animation_export import ANIMATION_FILTERS, animation_progress, with_suffix
 from studio.ui.background_task import BackgroundTask, TaskCancelled, TaskSet
-from studio.ui.banded_copy import BandedCopy
 from studio.ui.canvas_view import CanvasView
 from studio.ui.dialog_folder import remember, start_folder
 from studio.ui.messages import one_line, show_error
 from studio.ui.qimage import array_from_qimage
 from studio.ui.style_picker import BuiltinPicker, ImageSlot, ImageStyle
 from studio.ui.style_target import (DEFAULT_FEATHER, DEFAULT_STROKE_SCALE, FULL_TILE, MODES, STROKE_SCALES,
-                                    StyleChoice, StyleTarget, animation_frames, builtin_styles, capture,
-                                    image_choice, landing_command, locate, preview, render_full, style_recipe)
+                                    StyleChoice, StyleTarget, animation_frames, builtin_styles, image_choice,
+                                    landing_command, preview, render_full, style_recipe)
+from studio.ui.style_target_copies import TargetCopies
 from studio.ui.style_worker import StyleResult, StyleWorker, StylizerFactory
 
 ANIMATION_FPS = 24
@@ -76,10 +77,8 @@ class StylePanel(QWidget):
         self.waiting: dict[str, int] = {}  # channel -> serial whose result has not been handled yet
         self.tasks = TaskSet()
         self.last_preview: np.ndarray | None = None  # the image floating over the canvas now
-        self._target: StyleTarget | None = None  # the last capture, reused while the document stays the same
-        self._copy: BandedCopy | None = None  # copying the pixels of the next target...
-        self._copying: StyleTarget | None = None  # ...this one
-        self._after_copy: dict[str, Callable[[StyleTarget], None]] = {}  # channel -> what waits for that target
+        self.targets = TargetCopies(lambda: (self._document(), self.mode(), self.feather_spin.value()), self)
+        self.targets.failed.connect(self._capture_failed)
         self._live = False  # the preview follows the controls (set by any interaction)
         self._watched: Document | None = None
         self._had_selection = False
@@ -298,7 +297,7 @@ class StylePanel(QWidget):
 
     def busy(self) -> bool:
         """True while a result asked for has not come back (tests wait on this)."""
-        return bool(self.waiting) or bool(self.tasks) or bool(self._after_copy)
+        return bool(self.waiting) or bool(self.tasks) or self.targets.is_waiting()
 
     def _update_enabled(self) -> None:
         doc = self._document()
@@ -340,8 +339,8 @@ class StylePanel(QWidget):
         self._watched = doc
         if doc is not None:
             doc.listeners.append(self._document_edited)
-        self._target = None
-        self._stop_copy()
+        self.targets.forget()
+        self.targets.stop()
         self._live = False
         for channel in (PREVIEW, APPLY):  # results for the previous document are dropped
             self.worker.cancel(channel)
@@ -361,8 +360,7 @@ class StylePanel(QWidget):
         self._update_enabled()
         if self._live:
             self.request_preview()
-        if self._after_copy and self._copy is None:  # an edit abandoned the copy an Apply waits for
-            self._start_copy()
+        self.targets.resume()  # an edit abandoned the copy an Apply or a preview waits for
 
     def _follow_selection(self, force: bool = False) -> None:
         """Selection appears: apply to it; selection cleared: to the whole image."""
@@ -376,76 +374,8 @@ class StylePanel(QWidget):
         elif self.mode() == "selection":
             self.mode_combo.setCurrentIndex(self.mode_combo.findData("image"))
 
-    def _capture(self) -> StyleTarget:
-        """The target of the current mode, reused while the document is
-        unchanged, else copied now (for an animation export; previews and
-        Apply copy a band at a time: _with_target)."""
-        doc = self._document()
-        if doc is None:
-            raise StyleError("open an image first")
-        if not self._is_current(self._target):
-            self._target = capture(doc, self.mode(), self.feather_spin.value())
-        return self._target
-
-    def _is_current(self, t: StyleTarget | None) -> bool:
-        """True when `t` is the target of the current mode in the document as it is."""
-        doc = self._document()
-        return (t is not None and t.document is doc and t.revision == doc.revision and t.mode == self.mode()
-                and t.feather == self.feather_spin.value() and (t.layer_id == doc.active_id or t.mode == "image"))
-
-    def _with_target(self, channel: str, then: Callable[[StyleTarget], None]) -> None:
-        """then(target of the current mode): now when the last capture still
-        holds, else once its pixels are copied, a band at a time (a newer
-        request of `channel` replaces this one). When there is nothing to
-        restyle, says why instead (_capture_failed)."""
-        if self._is_current(self._target):
-            then(self._target)
-            return
-        self._after_copy[channel] = then
-        self._start_copy()
-
-    def _start_copy(self) -> None:
-        """Copy the target of the current mode for what waits in _after_copy."""
-        if self._copy is not None and self._is_current(self._copying):
-            return  # that copy is under way
-        self._stop_copy(keep_waiting=True)
-        try:
-            doc = self._document()
-            if doc is None:
-                raise StyleError("open an image first")
-            target, rows = locate(doc, self.mode(), self.feather_spin.value())
-        except StyleError as exc:
-            for failed in list(self._after_copy):
-                self._capture_failed(failed, str(exc))
-            return
-        self._copying = target
-        self._copy = BandedCopy(doc, [(target.rect[3] - target.rect[1], rows)], self)
-        self._copy.done.connect(self._copied)
-        self._copy.abandoned.connect(self._copy_abandoned)
-        self._copy.start()
-
-    def _copied(self, pixels: list) -> None:
-        target, self._copying, self._copy = self._copying, None, None
-        target.pixels = pixels[0]
-        self._target = target
-        waiting, self._after_copy = self._after_copy, {}
-        for then in waiting.values():
-            then(target)
-
-    def _copy_abandoned(self) -> None:
-        # The document changed; _after_edit copies it again once edits pause.
-        self._copy = self._copying = None
-
-    def _stop_copy(self, keep_waiting: bool = False) -> None:
-        if self._copy is not None:
-            self._copy.cancel()
-        self._copy = self._copying = None
-        if not keep_waiting:
-            self._after_copy.clear()
-
     def _capture_failed(self, channel: str, message: str) -> None:
         """There is nothing for `channel` to restyle: `message` says why."""
-        self._after_copy.pop(channel, None)
         if channel == PREVIEW:
             self.hint.setText(f"Nothing to preview: {message}")
             self.hide_preview()
@@ -467,7 +397,7 @@ class StylePanel(QWidget):
             self._interacted()
         else:
             self._live = False
-            self._after_copy.pop(PREVIEW, None)
+            self.targets.drop(PREVIEW)
             self.worker.cancel(PREVIEW)
             self.waiting.pop(PREVIEW, None)
             self.hide_preview()
@@ -479,7 +409,7 @@ class StylePanel(QWidget):
             self.hint.setText("Choose a picture for style A: a file, the active layer or the clipboard")
             self.hide_preview()
             return
-        self._with_target(PREVIEW, lambda target: self._render_preview(target, choice))
+        self.targets.when_ready(PREVIEW, lambda target: self._render_preview(target, choice))
 
     def _render_preview(self, target: StyleTarget, choice: StyleChoice) -> None:
         self.waiting[PREVIEW] = self.worker.submit(PREVIEW, lambda s: preview(s, target, choice), (target, choice))
@@ -528,7 +458,7 @@ class StylePanel(QWidget):
         self._cancel_apply = threading.Event()
         self.progress.setRange(0, 0)  # busy until the first tile reports
         self._update_enabled()
-        self._with_target(APPLY, lambda target: self._render_full(target, choice))
+        self.targets.when_ready(APPLY, lambda target: self._render_full(target, choice))
         return self._applying  # False when _capture_failed said why
 
     def _render_full(self, target: StyleTarget, choice: StyleChoice) -> None:
@@ -545,7 +475,7 @@ class StylePanel(QWidget):
         """Stop a full-size render; nothing lands. The worker drops it at its
         next tile (a render not started yet never starts)."""
         self._cancel_apply.set()
-        self._after_copy.pop(APPLY, None)
+        self.targets.drop(APPLY)
         self.worker.cancel(APPLY)
         self.waiting.pop(APPLY, None)
         self._applying = False
@@ -657,7 +587,7 @@ class StylePanel(QWidget):
             show_error(self, "Export Animation", "Choose two pictures, A and B, to animate between")
             return None
         try:
-            target = self._capture()
+            target = self.targets.now()
         except StyleError as exc:
             show_error(self, "Export Animation", str(exc))
             return None
@@ -753,11 +683,11 @@ class StylePanel(QWidget):
     def set_stylizer_factory(self, stylizers: StylizerFactory) -> None:
         """Run styles through new Stylizers from now on (another device); thumbnails are kept."""
         self.worker.set_factory(stylizers)
-        self._target = None
+        self.targets.forget()
 
     def shutdown(self) -> None:
         """Cancel exports, finish the job in flight, end the worker (safe twice)."""
-        self._stop_copy()
+        self.targets.stop()
         self.tasks.finish_all(cancel=True)
         self.worker.stop()
         if self._watched is not None:
