@@ -5,7 +5,7 @@ autosave writes, one after another and then all at once (about 90 s on 2
 cores; results in benchmarks/results/responsiveness.md).
 
     QT_QPA_PLATFORM=offscreen python benchmarks/responsiveness.py [--size 4096] [--seconds 8]
-        [--train-seconds 25] [--autosave-every 1]
+        [--train-seconds 25] [--autosave-every 1] [--rounds 1] [--no-freeze]
 
 Every phase runs with the same generated SIZE px picture open (opening it is
 measured too, as a phase of its own): the walk's frames float over it, the
@@ -26,7 +26,16 @@ where it came from:
 - the GUI thread's /proc schedstat (Linux) splits the stall into time on a
   CPU (the GUI thread working), time runnable but waiting for a CPU (the OS
   ran other threads or processes: on a 2-core machine, the workers and the
-  trainer), and the rest, blocked (waiting for the GIL, a lock or the disk).
+  trainer), and the rest, blocked (waiting for the GIL, a lock or the disk);
+- /proc/stat's steal column gives the CPU time the hypervisor of a virtual
+  machine took from it meanwhile (per phase in the table, too): then no
+  thread of the machine ran, whatever the app does;
+- Python's garbage collections that overlapped the stall are listed with
+  their thread (a collection holds the GIL while it runs).
+
+The all-at-once phase can run several rounds (--rounds; the landed layer is
+undone between them): its longest stalls are rare, and more rounds show
+more of the tail.
 
 Everything runs in a temporary folder (STUDIO_USER_DIR, Qt settings), removed at the end; the
 trainer is started through the Train panel, as the artist starts it (its
@@ -36,6 +45,7 @@ own process, `--threads 0 --nice 10`).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import sys
@@ -69,6 +79,19 @@ def thread_times(native_id: int) -> tuple[float, float] | None:
     return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 
+def machine_steal() -> float | None:
+    """Seconds the hypervisor ran something else on this machine's virtual
+    CPUs so far (the steal column of /proc/stat, all CPUs together); None
+    where there is none. A stolen CPU stops whatever ran on it, GUI thread
+    included, and the thread's own schedstat does not count that time."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @dataclass
 class Tick:
     gap: int  # the number of the wait this tick ended
@@ -76,6 +99,8 @@ class Tick:
     stall: float  # s later than TICK_S after the previous tick
     on_cpu: float | None  # s the GUI thread ran during the gap
     waiting: float | None  # s it was runnable, waiting for a CPU
+    at: float  # perf_counter when it fired
+    stolen: float | None  # s of CPU the hypervisor took from the machine during the gap (both CPUs)
 
 
 @dataclass
@@ -96,6 +121,7 @@ class Probe:
     last: float = 0.0
     native_id: int = 0
     _times: tuple[float, float] | None = None
+    _steal: float | None = None
 
     def start(self, parent) -> None:
         from PySide6.QtCore import Qt, QTimer
@@ -106,14 +132,15 @@ class Probe:
         self.timer.setInterval(round(TICK_S * 1000))
         self.timer.timeout.connect(self.tick)
         self.last = time.perf_counter()
-        self._times = thread_times(self.native_id)
+        self._times, self._steal = thread_times(self.native_id), machine_steal()
         self.timer.start()
 
     def begin(self, phase: str) -> None:
         """Count the ticks from now on as `phase`. Called from the GUI thread,
         so the gap so far was no stall, and the driver's own work before it
         (making the picture) is not one of this phase's."""
-        self.phase, self.last, self._times = phase, time.perf_counter(), thread_times(self.native_id)
+        self.phase, self.last = phase, time.perf_counter()
+        self._times, self._steal = thread_times(self.native_id), machine_steal()
         self.gap += 1
 
     def tick(self) -> None:
@@ -122,8 +149,10 @@ class Probe:
         on_cpu = waiting = None
         if times is not None and self._times is not None:
             on_cpu, waiting = times[0] - self._times[0], times[1] - self._times[1]
-        self.ticks.append(Tick(self.gap, self.phase, max(0.0, now - self.last - TICK_S), on_cpu, waiting))
-        self.last, self._times = now, times
+        steal = machine_steal()
+        stolen = None if steal is None or self._steal is None else steal - self._steal
+        self.ticks.append(Tick(self.gap, self.phase, max(0.0, now - self.last - TICK_S), on_cpu, waiting, now, stolen))
+        self.last, self._times, self._steal = now, times, steal
         self.gap += 1
 
 
@@ -328,6 +357,26 @@ class Bench:
         spin_until(lambda: not self.window.autosaver.is_busy(), 120, "the last autosave")
 
 
+class Collections:
+    """Python's cyclic garbage collections: when each ran, how long, which
+    generation and on which thread. A collection holds the GIL throughout,
+    so one on any thread stalls the GUI thread for as long as it runs."""
+
+    def __init__(self):
+        self.done: list[tuple[float, float, int, str]] = []  # (start, seconds, generation, thread)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._started = now
+        else:
+            self.done.append((self._started, now - self._started, info["generation"], threading.current_thread().name))
+
+    def during(self, start: float, end: float) -> list[tuple[float, float, int, str]]:
+        return [c for c in self.done if c[0] < end and c[0] + c[1] > start]
+
+
 def record_message_boxes(shown: list[str]) -> None:
     """Warning boxes go to `shown` (and stderr) instead of waiting for a click."""
     from PySide6.QtWidgets import QMessageBox
@@ -345,14 +394,17 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else 0.0
 
 
-def report(probe: Probe, watchdog: Watchdog, phases: list[str], notes: dict[str, str]) -> None:
-    print("| phase | ticks | p99 stall ms | max stall ms | stalls > 50 ms | notes |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+def report(probe: Probe, watchdog: Watchdog, collections: Collections, phases: list[str],
+           notes: dict[str, str]) -> None:
+    print("| phase | ticks | p99 stall ms | max stall ms | stalls > 50 ms | CPU stolen by the host ms | notes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for name in phases:
-        stalls = [t.stall for t in probe.ticks if t.phase == name]
+        ticks = [t for t in probe.ticks if t.phase == name]
+        stalls = [t.stall for t in ticks]
         over = sum(s > STALL_S for s in stalls)
+        stolen = "-" if any(t.stolen is None for t in ticks) else f"{sum(t.stolen for t in ticks) * 1000:.0f}"
         print(f"| {name} | {len(stalls)} | {percentile(stalls, 99) * 1000:.1f} | "
-              f"{max(stalls, default=0) * 1000:.1f} | {over} | {notes.get(name, '')} |")
+              f"{max(stalls, default=0) * 1000:.1f} | {over} | {stolen} | {notes.get(name, '')} |")
     by_gap: dict[int, list[Sample]] = {}
     for sample in watchdog.samples:
         by_gap.setdefault(sample.gap, []).append(sample)
@@ -367,6 +419,8 @@ def report(probe: Probe, watchdog: Watchdog, phases: list[str], notes: dict[str,
         split = ("" if t.on_cpu is None else
                  f"cpu {t.on_cpu * 1000:.0f} / wait {t.waiting * 1000:.0f} / "
                  f"blocked {max(0.0, gap - t.on_cpu - t.waiting) * 1000:.0f} ms")
+        if t.stolen is not None:
+            split += f"; stolen from the machine {t.stolen * 1000:.0f} ms"
         places = Counter(s.where for s in samples).most_common(2)
         stack = "; ".join(f"{n}x {w}" for w, n in places) or "(no sample)"
         late = max((s.sampler_late for s in samples), default=0.0)
@@ -374,6 +428,8 @@ def report(probe: Probe, watchdog: Watchdog, phases: list[str], notes: dict[str,
         print(f"- {t.phase}: {t.stall * 1000:.0f} ms ({split}); watchdog late {late * 1000:.0f} ms; GUI: {stack}")
         if others:
             print("    others: " + "; ".join(f"{n}x {o}" for o, n in others))
+        for _start, seconds, generation, thread in collections.during(t.at - gap, t.at):
+            print(f"    garbage collection of generation {generation} on {thread}: {seconds * 1000:.0f} ms")
 
 
 def main() -> int:
@@ -384,6 +440,12 @@ def main() -> int:
                         help="length of the training phase (the trainer's start-up included)")
     parser.add_argument("--autosave-every", type=float, default=1.0,
                         help="seconds between a small edit and an autosave in the autosave phases")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="how many times the all-at-once phase runs (its longest stalls are rare: more rounds "
+                             "show more of the tail); the landed layer is undone between rounds")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave the start-up objects in the garbage collector's walks (the app before "
+                             "app.freeze_startup_objects)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", type=Path, default=ROOT / "models")
     args = parser.parse_args()
@@ -393,7 +455,7 @@ def main() -> int:
     os.environ["STUDIO_USER_DIR"] = str(work / "user")  # runs, autosaves and models go here, not to the user's
     from PySide6.QtCore import QSettings
 
-    from studio.ui.app import create_application, create_window
+    from studio.ui.app import create_application, create_window, freeze_startup_objects
 
     app = create_application()
     for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
@@ -401,10 +463,14 @@ def main() -> int:
     window = create_window(args.device, [args.models])
     window.resize(1440, 900)
     window.show()
+    if not args.no_freeze:
+        freeze_startup_objects()  # as the app's run() does
     probe = Probe()
     probe.start(window)
     watchdog = Watchdog(probe, threading.get_ident())
     watchdog.start()
+    collections = Collections()
+    gc.callbacks.append(collections)
     bench = Bench(window, probe, args)
     notes: dict[str, str] = {}
     phases: list[str] = []
@@ -421,7 +487,11 @@ def main() -> int:
         window.shutdown()
         app.processEvents()  # what the threads sent last
         shutil.rmtree(work, ignore_errors=True)
-    report(probe, watchdog, phases, notes)
+    gc.callbacks.remove(collections)
+    report(probe, watchdog, collections, phases, notes)
+    longest = sorted(collections.done, key=lambda c: -c[1])[:3]
+    print("\nlongest garbage collections: " + ", ".join(f"generation {g} on {t}, {s * 1000:.0f} ms"
+                                                        for _, s, g, t in longest))
     for box in boxes:
         print(f"\nmessage box shown: {box}")
     return 1 if boxes else 0
@@ -474,17 +544,23 @@ def run_phases(window, bench: Bench, args, work: Path, phases: list[str], notes:
     bench.autosave_for(args.seconds)
     notes["autosave"] = f"{bench.autosaves} autosaves of {len(window.files.document.layers)} layers"
 
-    start = timed("all at once")
-    steps = bench.training_steps()
-    bench.autosaves = 0
-    bench.play(True)
-    bench.edit_and_autosave()  # a write in flight while the Apply starts
-    bench.start_apply()
-    bench.autosave_for(args.seconds, bench.applied)
-    bench.play(False)
-    notes["all at once"] = (f"{time.monotonic() - start:.1f} s; {bench.autosaves} autosaves; Apply landed; "
-                            f"trainer steps {steps} -> {bench.training_steps()}")
-
+    for round_ in range(1, args.rounds + 1):
+        name = "all at once" if args.rounds == 1 else f"all at once ({round_}/{args.rounds})"
+        layers = len(window.files.document.layers)
+        start = timed(name)
+        steps = bench.training_steps()
+        bench.autosaves = 0
+        bench.play(True)
+        bench.edit_and_autosave()  # a write in flight while the Apply starts
+        bench.start_apply()
+        bench.autosave_for(args.seconds, bench.applied)
+        bench.play(False)
+        notes[name] = (f"{time.monotonic() - start:.1f} s; {bench.autosaves} autosaves; Apply landed; "
+                       f"trainer steps {steps} -> {bench.training_steps()}")
+        bench.phase("setup")
+        while len(window.files.document.layers) > layers:  # the landed layer and the dabs after it go: each
+            window.files.document.undo()                    # round restyles the same document
+        spin(1.0)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +86,16 @@ def test_unknown_device_is_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err.startswith("error: unknown device 'tpu'")
 
 
-def test_run_opens_the_window_and_returns_0_on_close(monkeypatch, tmp_path, qapp):
+@pytest.fixture
+def collected_again():
+    """run() freezes what exists at start-up; the rest of the test process
+    gets it back into the garbage collector's care."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_run_opens_the_window_and_returns_0_on_close(monkeypatch, tmp_path, qapp, collected_again):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -99,15 +109,18 @@ def test_run_opens_the_window_and_returns_0_on_close(monkeypatch, tmp_path, qapp
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         seen["windows"] = len(windows)
         seen["image"] = windows[0].canvas.image() if windows else None
+        seen["frozen"] = gc.get_freeze_count()
         QApplication.closeAllWindows()
 
     QTimer.singleShot(1500, look_and_close)
     assert app.run(str(tmp_path / "start.png"), "cpu") == 0
     assert seen["windows"] == 1
+    # The window's own objects are out of the collector's walks (a full one held the GIL for 30 ms).
+    assert seen["frozen"] > 10_000
     assert seen["image"] is not None and seen["image"].shape == (6, 6, 4)
 
 
-def test_run_opens_a_project_given_on_the_command_line(monkeypatch, tmp_path, qapp):
+def test_run_opens_a_project_given_on_the_command_line(monkeypatch, tmp_path, qapp, collected_again):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
