@@ -121,8 +121,9 @@ def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
                          "base": {"name": name, "folder": str(folder)}, **task.inherit(base_config)}
             from_base = task.defaults_from_base(base_config)
             refuse_changes(inherited, explicit, f"base model {name} has", "leave the flag out")
-            base_weights = base_states
         config = task.new_config({**from_base, **inherited, **explicit}, args.preset, cuda)
+        if base:
+            base_weights = task.fit_base(base_states, base_config, config)
     data = args.data or config.get("data")
     if not data:
         raise DataError(f"{resume_dir} does not say where its images are; give --data FOLDER")

@@ -70,6 +70,28 @@ class UpscaleNet(nn.Module):
         return self.shuffle(self.body(image)) + enlarged
 
 
+def rescaled_state(state: dict[str, torch.Tensor], layers: int, have: int, want: int) -> dict[str, torch.Tensor]:
+    """An UpscaleNet's state for another factor: the body as it is, the last
+    convolution's outputs (3 x have^2 sub-pixels, shuffled to have x have
+    blocks) mapped to 3 x want^2. Fewer sub-pixels average the blocks they
+    cover, so an x2 net from an x4 one starts as the x4's detail averaged
+    over 2 x 2 blocks, which is what studio upscale --scale 2 does with it;
+    more repeat the sub-pixel they fall in."""
+    last = f"body.{2 * layers + 2}"
+    fitted = dict(state)
+    for key in (f"{last}.weight", f"{last}.bias"):
+        tensor = state[key]
+        blocks = tensor.reshape(3, have, have, *tensor.shape[1:])
+        if have > want:
+            k = have // want
+            blocks = blocks.reshape(3, want, k, want, k, *tensor.shape[1:]).mean(dim=(2, 4))
+        else:
+            k = want // have
+            blocks = blocks.repeat_interleave(k, dim=1).repeat_interleave(k, dim=2)
+        fitted[key] = blocks.reshape(3 * want * want, *tensor.shape[1:]).contiguous()
+    return fitted
+
+
 class UpscaleDiscriminator(nn.Module):
     """image float32 [N,3,R,R] in [-1,1] -> logits [N,1,R/16,R/16], higher = more real."""
 

@@ -26,7 +26,7 @@ from studio.train.export import export_run
 from studio.train.losses import laplacian_loss
 from studio.train.metrics import luma_psnr
 from studio.train.tasks import TASKS
-from studio.train.upscale_nets import UpscaleNet, build_upscale_networks, receptive_margin
+from studio.train.upscale_nets import UpscaleNet, build_upscale_networks, receptive_margin, rescaled_state
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--task", "upscale", "--resolution", "64", "--batch", "4", "--width", "0.25", "--layers", "3",
@@ -92,7 +92,7 @@ def test_a_fresh_network_is_its_plain_enlargement_and_the_losses_see_detail():
     # A run from before the skip was a choice (no "skip" in its config) keeps its nearest one.
     old_config = {"scale": 4, "width": 0.25, "layers": 2, "resolution": 32}
     assert build_upscale_networks(old_config)[0].skip == "nearest"
-    assert TASKS["upscale"].defaults_from_base(old_config) == {"skip": "nearest"}  # a fine-tune of it, too
+    assert TASKS["upscale"].defaults_from_base(old_config)["skip"] == "nearest"  # a fine-tune of it, too
     sharp = torch.zeros(1, 3, 32, 32)
     sharp[..., 8:24, 8:24] = 1.0  # a square with hard edges
     blurred = F.avg_pool2d(sharp, 5, stride=1, padding=2, count_include_pad=False)
@@ -100,6 +100,28 @@ def test_a_fresh_network_is_its_plain_enlargement_and_the_losses_see_detail():
     assert (offset - sharp).abs().mean() == pytest.approx(float((blurred - sharp).abs().mean()))
     assert laplacian_loss(blurred, sharp) > 1.3 * laplacian_loss(offset, sharp)  # lost detail costs more (1.47x)
     assert float(luma_psnr(sharp, sharp)[0]) == 100.0 and float(luma_psnr(blurred, sharp, border=2)[0]) < 30
+
+
+@pytest.mark.parametrize("have, want", [(4, 2), (2, 4)])
+def test_a_net_for_another_factor_starts_from_the_bases_detail(have, want):
+    torch.manual_seed(0)
+    base = UpscaleNet(scale=have, width=0.25, layers=2)
+    torch.nn.init.normal_(base.body[-1].weight, std=0.05)  # detail of its own beyond the bilinear skip
+    torch.nn.init.normal_(base.body[-1].bias, std=0.05)
+    net = UpscaleNet(scale=want, width=0.25, layers=2)
+    net.load_state_dict(rescaled_state(base.state_dict(), 2, have, want))
+    image = torch.rand(1, 3, 12, 10) * 2 - 1
+
+    def detail(model):
+        return model(image) - F.interpolate(image, scale_factor=model.scale, mode="bilinear", align_corners=False)
+
+    with torch.no_grad():
+        if have > want:  # x4 -> x2: the x4's detail averaged over 2 x 2 blocks
+            expected = F.avg_pool2d(detail(base), have // want)
+        else:  # x2 -> x4: each sub-pixel's detail repeated over the 2 x 2 it covers
+            expected = F.interpolate(detail(base), scale_factor=want // have, mode="nearest")
+        assert torch.allclose(detail(net), expected, atol=1e-5)
+        assert detail(net).abs().mean() > 0.01
 
 
 def test_a_tiny_run_survives_kill_9_resumes_exports_with_parity_and_fine_tunes(tmp_path, monkeypatch, capsys):
@@ -151,6 +173,15 @@ def test_a_tiny_run_survives_kill_9_resumes_exports_with_parity_and_fine_tunes(t
     assert all(e["loss_d"] > 0 for e in events if e["event"] == "progress")
     tuned_config = ckpt_io.load(tuned).info["config"]
     assert (tuned_config["scale"], tuned_config["layers"], tuned_config["width"]) == (4, 3, 0.25)
+
+    # An x2 model from the x4 one: its body as it is, the last layer averaged (rescaled_state).
+    halved = tmp_path / "x2"
+    code = train_main(["--task", "upscale", "--scale", "2", "--data", str(data), "--out", str(halved),
+                       "--base", str(models / "up-tiny"), "--steps", "2", "--batch", "4", "--threads", "1",
+                       "--metrics-every", "0"])
+    capsys.readouterr()
+    assert code == 0 and ckpt_io.load(halved).info["config"]["scale"] == 2
+    assert export_run(halved, "up-tiny-x2", models)["manifest"]["scale"] == 2
 
 
 @pytest.mark.parametrize("argv, message", [

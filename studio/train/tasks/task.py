@@ -55,6 +55,12 @@ class Task:
         """Recipe values a fine-tune takes from its base unless given (flags win)."""
         return {}
 
+    def fit_base(self, states: dict, base_config: dict, config: dict) -> dict:
+        """The base's network states (finetune.load_base's) made to fit this
+        run's recipe where it may differ from the base's (a flag that won over
+        defaults_from_base); as they are by default."""
+        return states
+
     def reads_alpha(self, config: dict) -> bool:
         """Whether its folder is read with the alpha channel (4 channels per
         picture) rather than composited on the background."""

@@ -34,7 +34,7 @@ class UpscaleTask(Task):
         from studio.train.upscale_nets import SCALES, SKIPS
 
         group = parser.add_argument_group("--task upscale (recipe)")
-        group.add_argument("--scale", type=int, choices=SCALES, help="enlargement factor (default 4)")
+        group.add_argument("--scale", type=int, choices=SCALES, help="enlargement factor (default 4, or the base model's; an x2 can start from an x4 base)")
         group.add_argument("--layers", type=int,
                            help="3x3 convolutions in the network's body (default 16; the receptive margin is this + "
                                 "2 input pixels)")
@@ -59,12 +59,21 @@ class UpscaleTask(Task):
             raise DataError(f"--layers must be from 1 to 64, got {args.layers}")
 
     def inherit(self, base_config: dict) -> dict:
-        return {"scale": int(base_config["scale"]), "layers": int(base_config["layers"])}
+        return {"layers": int(base_config["layers"])}
 
     def defaults_from_base(self, base_config: dict) -> dict:
         from studio.train.upscale_nets import OLD_SKIP
 
-        return {"skip": base_config.get("skip", OLD_SKIP)}
+        # --scale may differ from the base's: an x2 model starts from an x4's body (fit_base).
+        return {"skip": base_config.get("skip", OLD_SKIP), "scale": int(base_config["scale"])}
+
+    def fit_base(self, states: dict, base_config: dict, config: dict) -> dict:
+        from studio.train.upscale_nets import rescaled_state
+
+        have, want = int(base_config["scale"]), int(config["scale"])
+        if have == want:
+            return states
+        return {**states, "G": rescaled_state(states["G"], int(config["layers"]), have, want)}
 
     def new_config(self, settled: dict, preset: str | None, cuda: bool) -> dict:
         config = {**DEFAULTS, **settled, "task": self.name, "betas": [0.9, 0.99], "arch": "upscale-compact",
