@@ -67,7 +67,7 @@ def run(args, fail, report) -> int:
         if args.model:
             entry = registry.get(args.model, kind="upscale")
         elif args.method in (None, "model"):
-            entry = default_model(registry)
+            entry = default_model(registry, args.scale)
             if entry is None and args.method == "model":
                 fail("no upscale model is installed (see: studio models); use --method lanczos")
         method = "model" if entry is not None else "lanczos"

@@ -77,9 +77,21 @@ def memory_needed(width: int, height: int, scale: int, method: str, tile: int = 
     return output * LANCZOS_BYTES
 
 
-def default_model(registry: Registry | None = None) -> ModelEntry | None:
-    """The first usable upscale model (shipped before the user's), or None."""
-    entries = (registry if registry is not None else Registry()).entries(KIND)
+def default_model(registry: Registry | None = None, scale: int | None = None) -> ModelEntry | None:
+    """The usable upscale model to use when none is named (model_for_scale), or None."""
+    return model_for_scale((registry if registry is not None else Registry()).entries(KIND), scale)
+
+
+def model_for_scale(entries: list[ModelEntry], scale: int | None) -> ModelEntry | None:
+    """Of usable upscale models, the one for `scale`: the first that enlarges
+    exactly that much, else the first that can make it (an x4 makes x2 by
+    averaging, at four times the work); without a scale, or when none can,
+    the first (shipped before the user's). None when there are none."""
+    if scale is not None:
+        for fits in (lambda e: e.manifest["scale"] == scale, lambda e: e.manifest["scale"] % scale == 0):
+            for entry in entries:
+                if fits(entry):
+                    return entry
     return entries[0] if entries else None
 
 

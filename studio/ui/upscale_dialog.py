@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
 
 from studio.core.document import Document
 from studio.engine.registry import ModelEntry
+from studio.engine.upscale import model_for_scale
 from studio.ui.export_dialog import radio_style
 from studio.ui.messages import one_line, show_error
 from studio.ui.upscale_target import FACTORS, factor_of, planned_size
@@ -61,6 +62,7 @@ class UpscaleDialog(QDialog):
         native = factor_of(models[0]) if models else FACTORS[0]
         self.factor_radios[native if native in FACTORS else FACTORS[0]].setChecked(True)
 
+        self.models = models
         self.method_combo = QComboBox()
         for entry in models:
             self.method_combo.addItem(f"{entry.name} (×{factor_of(entry)} model)", entry)
@@ -104,7 +106,7 @@ class UpscaleDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self.mode_group.buttonToggled.connect(lambda *_: self._update())
-        self.factor_group.buttonToggled.connect(lambda *_: self._update())
+        self.factor_group.buttonToggled.connect(self._factor_changed)
         self._update()
 
     # --- the choices --------------------------------------------------------------------
@@ -121,6 +123,14 @@ class UpscaleDialog(QDialog):
         return self.method_combo.currentData()
 
     # --- reacting -----------------------------------------------------------------------
+
+    def _factor_changed(self, _button, checked: bool) -> None:
+        # A model made for the new factor replaces one made for the other (Lanczos, once chosen, stays).
+        if checked and self.model() is not None:
+            wanted = model_for_scale(self.models, self.scale())
+            self.method_combo.setCurrentIndex(next(i for i in range(self.method_combo.count())
+                                                   if self.method_combo.itemData(i) is wanted))
+        self._update()
 
     def _update(self) -> None:
         try:

@@ -45,6 +45,15 @@ def test_a_file_with_the_installed_upscaler_and_its_recipe(capsys, tmp_path, ins
     assert recipe["action"] == "upscale" and recipe["model"]["name"] == "up4" and recipe["scale"] == 4
 
 
+def test_the_default_upscaler_is_the_one_made_for_the_asked_factor(capsys, tmp_path, installed):
+    picture(tmp_path / "in.png")
+    for scale, model in (("2", "up2"), ("4", "up4")):
+        code, out, err = run_cli(capsys, "upscale", str(tmp_path / "in.png"), "--scale", scale,
+                                 "-o", str(tmp_path / f"x{scale}.png"), "--json")
+        assert code == 0, err
+        assert (json.loads(out)["model"], json.loads(out)["scale"]) == (model, int(scale))
+
+
 def test_a_folder_with_lanczos_when_no_upscaler_is_installed(capsys, tmp_path, user_dir, no_shipped_models):
     (tmp_path / "in").mkdir()
     picture(tmp_path / "in" / "a.png")

@@ -181,6 +181,24 @@ def test_a_result_over_the_limits_is_refused_with_one_line(qtbot, message_boxes,
     assert title == "Upscale" and "too big" in text
 
 
+def test_the_factor_picks_the_model_made_for_it(qtbot, tmp_path):
+    from studio.engine.registry import Registry
+
+    for name, scale in (("up4", 4), ("up2", 2)):
+        write_upscale_model(tmp_path, name, scale=scale)
+    up2, up4 = (Registry([tmp_path]).get(name, kind="upscale") for name in ("up2", "up4"))
+    dialog = UpscaleDialog(Document(64, 64), [up4, up2])
+    qtbot.addWidget(dialog)
+    assert dialog.factor_radios[4].isChecked() and dialog.model() is up4
+    dialog.factor_radios[2].click()
+    assert dialog.model() is up2  # made for x2, not up4 made to average its x4
+    dialog.factor_radios[4].click()
+    assert dialog.model() is up4  # up2 cannot make x4
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.count() - 1)
+    dialog.factor_radios[2].click()
+    assert dialog.model() is None  # Lanczos, once chosen, stays
+
+
 def test_cancel_leaves_the_document_as_it_was(qtbot, window, monkeypatch):
     win = window
     doc = open_painting(win)
