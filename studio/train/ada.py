@@ -23,7 +23,8 @@ class AdaptiveAugment:
     reals and fakes alike.
     """
 
-    def __init__(self, target: float = 0.6, interval: int = 4, speed_kimg: float = 500.0, p: float = 0.0):
+    def __init__(self, target: float = 0.6, interval: int = 4, speed_kimg: float = 500.0, p: float = 0.0,
+                 p_min: float = 0.0):
         if not 0.0 < target < 1.0:
             raise ValueError(f"ADA target must be between 0 and 1, got {target}")
         if interval < 1:
@@ -33,7 +34,11 @@ class AdaptiveAugment:
         self.target = float(target)
         self.interval = int(interval)
         self.speed_kimg = float(speed_kimg)
-        self.p = min(max(float(p), 0.0), 1.0)
+        if not 0.0 <= p_min <= 1.0:
+            raise ValueError(f"ADA's least probability must be from 0 to 1, got {p_min}")
+        # A floor on p: 1 augments every image from the first step, as DiffAugment does.
+        self.p_min = float(p_min)
+        self.p = min(max(float(p), self.p_min), 1.0)
         self.rt: float | None = None  # the last heuristic value, for the progress log
         self._sign_sum = 0.0
         self._count = 0
@@ -51,7 +56,7 @@ class AdaptiveAugment:
             self.rt = self._sign_sum / max(self._count, 1)
             direction = (self.rt > self.target) - (self.rt < self.target)  # sign, 0 at the target exactly
             step = self._count / (self.speed_kimg * 1000.0)
-            self.p = min(max(self.p + direction * step, 0.0), 1.0)
+            self.p = min(max(self.p + direction * step, self.p_min), 1.0)
             self._sign_sum, self._count, self._calls = 0.0, 0, 0
         return self.p
 
@@ -59,12 +64,13 @@ class AdaptiveAugment:
         """JSON-able state for a checkpoint's info, with the partial window
         ([sign sum, count, calls]) so a resumed run continues exactly."""
         return {"p": self.p, "rt": self.rt, "target": self.target, "interval": self.interval,
-                "speed_kimg": self.speed_kimg, "window": [self._sign_sum, self._count, self._calls]}
+                "speed_kimg": self.speed_kimg, "p_min": self.p_min,
+                "window": [self._sign_sum, self._count, self._calls]}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what state_dict() gave; settings come back too."""
         self.__init__(state.get("target", self.target), state.get("interval", self.interval),
-                      state.get("speed_kimg", self.speed_kimg), state.get("p", 0.0))
+                      state.get("speed_kimg", self.speed_kimg), state.get("p", 0.0), state.get("p_min", 0.0))
         self.rt = state.get("rt")
         if state.get("window"):  # the partial window, so a resumed run updates p on the same steps
             self._sign_sum, self._count, self._calls = float(state["window"][0]), int(state["window"][1]), \

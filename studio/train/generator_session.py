@@ -49,7 +49,8 @@ class GeneratorSession(Session):
         self.d_loss, self.g_loss = get_losses(config.get("gan_loss", "nonsaturating"))
         self.reconstructs = config.get("arch") in FASTGAN_ARCHITECTURES  # their D also learns to rebuild real images
         # No target = a run from before ADA: every image augmented, as it was trained.
-        self.ada = (AdaptiveAugment(config["ada_target"], ADA_INTERVAL, config["ada_kimg"])
+        self.ada = (AdaptiveAugment(config["ada_target"], ADA_INTERVAL, config["ada_kimg"],
+                                    p_min=config.get("ada_p_min", 0.0))
                     if config.get("ada_target") else None)
         self.d_accuracy = DiscriminatorAccuracy()
         self.diversity_latents = torch.randn(DIVERSITY_LATENTS, config["latent_size"],

@@ -51,6 +51,22 @@ def test_mixed_logits_near_the_target_hold_p_in_place():
     assert ada.p == pytest.approx(0.29)
 
 
+def test_p_never_falls_below_its_floor():
+    ada = AdaptiveAugment(target=0.6, interval=1, speed_kimg=0.1, p_min=0.5)
+    assert ada.p == 0.5  # augmenting from the first step
+    for _ in range(5):
+        ada.observe(_logits(-1))  # D unsure of the reals: p would fall to 0
+    assert ada.p == 0.5
+    ada.observe(_logits(+1))
+    assert ada.p > 0.5
+    copy = AdaptiveAugment()
+    copy.load_state_dict(json.loads(json.dumps(ada.state_dict())))
+    assert (copy.p, copy.p_min) == (ada.p, 0.5)
+    assert AdaptiveAugment(p_min=1.0).p == 1.0  # DiffAugment's always-on
+    with pytest.raises(ValueError, match="least probability"):
+        AdaptiveAugment(p_min=1.5)
+
+
 def test_state_round_trips_through_json():
     ada = AdaptiveAugment(target=0.7, interval=2, speed_kimg=5.0)
     for _ in range(4):

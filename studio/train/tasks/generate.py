@@ -16,7 +16,8 @@ in presets.py.
 Augmentation (ADA): each image seen by D is augmented with probability p,
 raised while D is too sure of the real images (mean sign of its real logits
 above --ada-target, default 0.6) and lowered otherwise, at a speed of
---ada-kimg thousand images for p to go from 0 to 1 (default 20). Progress
+--ada-kimg thousand images for p to go from 0 to 1 (default 20), never
+below --ada-p-min (default 0; 1 is DiffAugment's always-on). Progress
 events report p as "aug_p"; it is saved in checkpoints. Runs from before ADA
 keep p = 1 (augment every image).
 
@@ -72,6 +73,9 @@ class GenerateTask(Task):
         group.add_argument("--ada-kimg", type=float,
                            help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
                                 "(default 20)")
+        group.add_argument("--ada-p-min", type=float,
+                           help="ADA: the augmentation probability never falls below this (0..1, default 0; 1 "
+                                "augments every image from the first step, as DiffAugment does)")
         group.add_argument("--alpha", choices=ALPHA_CHOICES,
                            help="transparency: auto (default: the generator draws it when at least half the "
                                 "pictures have it), keep, or flatten (pictures composited on --background)")
@@ -87,6 +91,8 @@ class GenerateTask(Task):
             raise DataError(f"--ada-target must be between 0 and 1, got {args.ada_target}")
         if args.ada_kimg is not None and not args.ada_kimg > 0:
             raise DataError("--ada-kimg must be positive")
+        if args.ada_p_min is not None and not 0 <= args.ada_p_min <= 1:
+            raise DataError(f"--ada-p-min must be from 0 to 1, got {args.ada_p_min}")
 
     def default_base(self, explicit: dict, preset: str | None, cuda: bool) -> str | None:
         """The first installed base model (shipped models, then the user's)
@@ -171,7 +177,7 @@ TASK = GenerateTask(
     metric="swd",
     metric_name="SWD",
     metric_label="SWD (lower is better)",
-    keys=("arch", "gan_loss", "ada_target", "ada_kimg", "alpha", "encoder", "freeze_g"),
+    keys=("arch", "gan_loss", "ada_target", "ada_kimg", "ada_p_min", "alpha", "encoder", "freeze_g"),
     base_needs=("resolution", "latent_size"),
     default_bases=True,
     offers_encoder=True,
