@@ -7,6 +7,7 @@ gnome-backgrounds`).
     python benchmarks/folders.py base DEST     # DEST/{emoji, clipart, gnome-backgrounds}
     python benchmarks/folders.py upscale DEST  # DEST/{emoji, clipart, background-patches}
     python benchmarks/folders.py split DEST    # DEST/clipart-{people, animals}/{train, held-out}
+    python benchmarks/folders.py dead-leaves DEST  # DEST/dead-leaves: DEAD_LEAVES made pictures
 
 Evaluation folders (150-400 varied images each; the trainer holds 5 % out):
 - emoji-persons: the 72 person emoji of the font's character map plus 228 of
@@ -21,6 +22,10 @@ clip art, and instead of the backgrounds (4096 px renders a generator run
 sees whole) 128 px patches cut from them at half and a quarter of their size,
 PATCHES_PER_SCALE a picture at random: an upscaler learns texture at about
 its own scale, and its training pictures must not be enlarged.
+
+Dead leaves (benchmarks/dead_leaves.py): DEAD_LEAVES pictures of
+DEAD_LEAVES_SIZE px with a photograph's statistics, made with a fixed seed,
+for an upscaler that must also enlarge photos (the allowed data has none).
 
 Split folders (an upscaler's folder fine-tune, measured on pictures it never
 saw): each clip-art evaluation category's files, shuffled with a fixed seed,
@@ -53,6 +58,8 @@ PERSON_SAMPLE = 228  # ligatures added to the 72 base person emoji
 PATCH = 128
 PATCH_SCALES = (0.5, 0.25)
 PATCHES_PER_SCALE = 64
+DEAD_LEAVES = 3000
+DEAD_LEAVES_SIZE = 256
 # Person emoji code points: people, gestures, roles and activities of a person.
 PERSON_RANGES = ((0x1F466, 0x1F478), (0x1F481, 0x1F487), (0x1F645, 0x1F64F), (0x1F9D1, 0x1F9DD),
                  (0x1F934, 0x1F939), (0x1F9CD, 0x1F9CF))
@@ -158,6 +165,19 @@ def build_split(dest: Path) -> None:
                     link.symlink_to(path)
 
 
+def build_dead_leaves(dest: Path) -> None:
+    import numpy as np
+    from dead_leaves import dead_leaves
+
+    from studio.core.imageio import save_image
+
+    folder = dest / "dead-leaves"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for number in range(DEAD_LEAVES):
+        save_image(folder / f"{number:05d}.png", dead_leaves(DEAD_LEAVES_SIZE, rng))
+
+
 def _link(source: Path, link: Path) -> None:
     if not source.is_dir():
         sys.exit(f"error: {source} not found (apt-get install openclipart-png gnome-backgrounds)")
@@ -167,7 +187,8 @@ def _link(source: Path, link: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    builders = {"eval": build_eval, "base": build_base, "upscale": build_upscale, "split": build_split}
+    builders = {"eval": build_eval, "base": build_base, "upscale": build_upscale, "split": build_split,
+                "dead-leaves": build_dead_leaves}
     parser.add_argument("which", choices=builders)
     parser.add_argument("dest", type=Path)
     args = parser.parse_args()
