@@ -34,7 +34,8 @@ class UpscaleTask(Task):
         from studio.train.upscale_nets import SCALES, SKIPS
 
         group = parser.add_argument_group("--task upscale (recipe)")
-        group.add_argument("--scale", type=int, choices=SCALES, help="enlargement factor (default 4, or the base model's; an x2 can start from an x4 base)")
+        group.add_argument("--scale", type=int, choices=SCALES,
+                           help="enlargement factor (default 4, or the base model's; an x2 can start from an x4 base)")
         group.add_argument("--layers", type=int,
                            help="3x3 convolutions in the network's body (default 16; the receptive margin is this + "
                                 "2 input pixels)")
