@@ -10,8 +10,9 @@ spectrum of natural photos, and restoration networks trained on them come
 close to ones trained on photos (Achddou, Gousseau and Ladjal 2021). Here the
 shapes are ellipses and polygons at any angle, shaded by a smooth light
 field, drawn at twice the size and averaged down (anti-aliased, as a camera's
-pixels are), then blurred by a random depth of field and given a little
-sensor noise.
+pixels are), then blurred by a random depth of field (from barely to very
+soft: a first version with at most 1.5 px of blur taught an upscaler to
+sharpen the soft edges of a photo) and given a little sensor noise.
 
     python benchmarks/folders.py dead-leaves DEST   # DEST/dead-leaves/*.png
 """
@@ -28,7 +29,8 @@ SMALLEST = (1.0, 8.0)  # radii at the picture's scale, px: from 1 to 8 (the pict
 LARGEST_SHARE = 0.5  # ... to half the picture's side
 PALETTE = (2, 6)  # colours a picture's leaves vary around: a scene's few materials
 COVER = 3.0  # leaves drawn: enough to cover the picture this many times over
-MAX_BLUR = 1.5  # depth of field, Gaussian sigma in px at the picture's scale
+BLUR = (0.3, 10.0)  # depth of field and motion, Gaussian sigma in px at the picture's scale, log-uniform:
+# photographs are soft as often as sharp, and an upscaler that saw only sharp edges sharpens every soft one
 MAX_NOISE = 2.0  # sensor noise, sigma in levels of 255
 
 
@@ -50,7 +52,7 @@ def dead_leaves(size: int, rng: np.random.Generator) -> np.ndarray:
     pixels = np.asarray(picture, np.float32) * _light(rng, big)[..., None]
     small = pixels.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE, 3).mean(axis=(1, 3))
     blurred = Image.fromarray(np.clip(small, 0, 255).astype(np.uint8)).filter(
-        ImageFilter.GaussianBlur(rng.random() * MAX_BLUR))
+        ImageFilter.GaussianBlur(math.exp(rng.uniform(math.log(BLUR[0]), math.log(BLUR[1])))))
     noisy = np.asarray(blurred, np.float32) + rng.normal(0, rng.random() * MAX_NOISE, (size, size, 3))
     return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
