@@ -85,8 +85,11 @@ def default_model(registry: Registry | None = None, scale: int | None = None) ->
 def model_for_scale(entries: list[ModelEntry], scale: int | None) -> ModelEntry | None:
     """Of usable upscale models, the one for `scale`: the first that enlarges
     exactly that much, else the first that can make it (an x4 makes x2 by
-    averaging, at four times the work); without a scale, or when none can,
-    the first (shipped before the user's). None when there are none."""
+    averaging, at four times the work); without a scale the first of those
+    that enlarge most (an upscaler's whole gain), and when none can, the
+    first (shipped before the user's). None when there are none."""
+    if scale is None and entries:
+        scale = max(entry.manifest["scale"] for entry in entries)
     if scale is not None:
         for fits in (lambda e: e.manifest["scale"] == scale, lambda e: e.manifest["scale"] % scale == 0):
             for entry in entries:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 from studio.core.document import Document
 from studio.engine.registry import ModelEntry
 from studio.engine.runtime import Runtime
-from studio.engine.upscale import KIND, upscale, upscale_recipe
+from studio.engine.upscale import KIND, model_for_scale, upscale, upscale_recipe
 from studio.ui.background_task import BackgroundTask, TaskSet
 from studio.ui.canvas_actions import CanvasActions
 from studio.ui.messages import one_line, show_error
@@ -63,12 +63,14 @@ class UpscaleActions(QObject):
         """The models the app found (any kind; connect to the model scan):
         the usable upscale ones are offered, the first is the default."""
         self.models = [e for e in entries if e.kind == KIND and e.usable]
-        how = f"the upscale model '{self.models[0].name}'" if self.models else "Lanczos (no upscale model installed)"
+        model = self.default_model()
+        how = f"the upscale model '{model.name}'" if model else "Lanczos (no upscale model installed)"
         self.place_action.setToolTip(f"Enlarge this frame ×{PLACE_SCALE} with {how} and put it on the canvas as "
                                      "a new layer")
 
     def default_model(self) -> ModelEntry | None:
-        return self.models[0] if self.models else None
+        """The model Place at ×PLACE_SCALE enlarges with (engine.upscale.model_for_scale)."""
+        return model_for_scale(self.models, PLACE_SCALE)
 
     def busy(self) -> bool:
         """True while an upscale runs (tests wait on this)."""

@@ -59,7 +59,8 @@ class UpscaleDialog(QDialog):
             factor_row.addWidget(radio)
         factor_row.addStretch(1)
         # The default model's own factor (an x4 model's whole gain), else the smaller one.
-        native = factor_of(models[0]) if models else FACTORS[0]
+        default = model_for_scale(models, None)
+        native = factor_of(default) if default else FACTORS[0]
         self.factor_radios[native if native in FACTORS else FACTORS[0]].setChecked(True)
 
         self.models = models
@@ -70,6 +71,7 @@ class UpscaleDialog(QDialog):
                                           entry.manifest.get("description") or f"The upscale model '{entry.name}'",
                                           Qt.ToolTipRole)
         self.method_combo.addItem("Lanczos (no model)", None)
+        self.method_combo.setCurrentIndex(models.index(default) if default else 0)
         self.method_combo.setItemData(self.method_combo.count() - 1,
                                       "Pillow's Lanczos resampling: smooth, adds no detail; needs no model",
                                       Qt.ToolTipRole)

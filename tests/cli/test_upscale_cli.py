@@ -47,11 +47,11 @@ def test_a_file_with_the_installed_upscaler_and_its_recipe(capsys, tmp_path, ins
 
 def test_the_default_upscaler_is_the_one_made_for_the_asked_factor(capsys, tmp_path, installed):
     picture(tmp_path / "in.png")
-    for scale, model in (("2", "up2"), ("4", "up4")):
-        code, out, err = run_cli(capsys, "upscale", str(tmp_path / "in.png"), "--scale", scale,
+    for asked, model, scale in ((["--scale", "2"], "up2", 2), (["--scale", "4"], "up4", 4), ([], "up4", 4)):
+        code, out, err = run_cli(capsys, "upscale", str(tmp_path / "in.png"), *asked,
                                  "-o", str(tmp_path / f"x{scale}.png"), "--json")
-        assert code == 0, err
-        assert (json.loads(out)["model"], json.loads(out)["scale"]) == (model, int(scale))
+        assert code == 0, err  # no factor asked: the model that enlarges most, whatever its name's order
+        assert (json.loads(out)["model"], json.loads(out)["scale"]) == (model, scale)
 
 
 def test_a_folder_with_lanczos_when_no_upscaler_is_installed(capsys, tmp_path, user_dir, no_shipped_models):

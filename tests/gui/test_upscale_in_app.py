@@ -187,9 +187,9 @@ def test_the_factor_picks_the_model_made_for_it(qtbot, tmp_path):
     for name, scale in (("up4", 4), ("up2", 2)):
         write_upscale_model(tmp_path, name, scale=scale)
     up2, up4 = (Registry([tmp_path]).get(name, kind="upscale") for name in ("up2", "up4"))
-    dialog = UpscaleDialog(Document(64, 64), [up4, up2])
+    dialog = UpscaleDialog(Document(64, 64), [up2, up4])  # the x2 listed first, as its name sorts
     qtbot.addWidget(dialog)
-    assert dialog.factor_radios[4].isChecked() and dialog.model() is up4
+    assert dialog.factor_radios[4].isChecked() and dialog.model() is up4  # the whole gain first
     dialog.factor_radios[2].click()
     assert dialog.model() is up2  # made for x2, not up4 made to average its x4
     dialog.factor_radios[4].click()
