@@ -61,7 +61,7 @@ class UpscaleActions(QObject):
 
     def set_models(self, entries: list[ModelEntry]) -> None:
         """The models the app found (any kind; connect to the model scan):
-        the usable upscale ones are offered, the first is the default."""
+        the usable upscale ones are offered; Place at ×PLACE_SCALE uses default_model()."""
         self.models = [e for e in entries if e.kind == KIND and e.usable]
         model = self.default_model()
         how = f"the upscale model '{model.name}'" if model else "Lanczos (no upscale model installed)"

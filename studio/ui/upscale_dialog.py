@@ -71,10 +71,10 @@ class UpscaleDialog(QDialog):
                                           entry.manifest.get("description") or f"The upscale model '{entry.name}'",
                                           Qt.ToolTipRole)
         self.method_combo.addItem("Lanczos (no model)", None)
-        self.method_combo.setCurrentIndex(models.index(default) if default else 0)
         self.method_combo.setItemData(self.method_combo.count() - 1,
                                       "Pillow's Lanczos resampling: smooth, adds no detail; needs no model",
                                       Qt.ToolTipRole)
+        self.method_combo.setCurrentIndex(models.index(default) if default else 0)
         self.method_combo.setToolTip("A learned upscaler draws fine detail; Lanczos only interpolates")
 
         self.size_label = QLabel()
