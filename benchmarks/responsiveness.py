@@ -37,6 +37,14 @@ The all-at-once phase can run several rounds (--rounds; the landed layer is
 undone between them): its longest stalls are rare, and more rounds show
 more of the tail.
 
+--control measures the machine instead of the app: an empty window with the
+same probe, idle and then for --rounds rounds of 12 s beside busy processes
+that stand for the all-at-once load (three at nice 5 for the style network,
+the walk renderer and the autosave encoder, one at nice 10 for the
+trainer). They share no GIL and no memory with the probe's process, so a
+stall over 50 ms there is the operating system's and the host's, which no
+change to the app can remove.
+
 Everything runs in a temporary folder (STUDIO_USER_DIR, Qt settings), removed at the end; the
 trainer is started through the Train panel, as the artist starts it (its
 own process, `--threads 0 --nice 10`).
@@ -446,9 +454,13 @@ def main() -> int:
     parser.add_argument("--no-freeze", action="store_true",
                         help="leave the start-up objects in the garbage collector's walks (the app before "
                              "app.freeze_startup_objects)")
+    parser.add_argument("--control", action="store_true",
+                        help="an empty window beside busy processes instead of the app (see above)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", type=Path, default=ROOT / "models")
     args = parser.parse_args()
+    if args.control:
+        return control(args)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.mkdtemp(prefix="studio-responsiveness-"))
@@ -495,6 +507,46 @@ def main() -> int:
     for box in boxes:
         print(f"\nmessage box shown: {box}")
     return 1 if boxes else 0
+
+
+# What the all-at-once phase keeps busy, as (niceness) of one busy process each.
+CONTROL_LOAD = (5, 5, 5, 10)
+CONTROL_ROUND_S = 12.0  # about one all-at-once round
+BUSY_LOOP = "import os, sys\nos.nice(int(sys.argv[1]))\nwhile True:\n    pass"
+
+
+def control(args) -> int:
+    """The probe in an empty window, idle and beside CONTROL_LOAD's processes."""
+    import subprocess
+
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication([])
+    window = QWidget()
+    window.resize(1440, 900)
+    window.show()
+    probe = Probe()
+    probe.start(window)
+    watchdog = Watchdog(probe, threading.get_ident())
+    watchdog.start()
+    phases = ["idle (empty window)"]
+    probe.begin(phases[0])
+    spin(args.seconds)
+    for round_ in range(1, args.rounds + 1):
+        phases.append(f"busy processes ({round_}/{args.rounds})")
+        busy = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(nice)]) for nice in CONTROL_LOAD]
+        probe.begin(phases[-1])
+        spin(CONTROL_ROUND_S)
+        probe.begin("setup")
+        for process in busy:
+            process.kill()
+            process.wait()
+        spin(1.0)
+    watchdog.stopping.set()
+    report(probe, watchdog, Collections(), phases, {})
+    del app
+    return 0
 
 
 def run_phases(window, bench: Bench, args, work: Path, phases: list[str], notes: dict[str, str]) -> None:
@@ -561,6 +613,7 @@ def run_phases(window, bench: Bench, args, work: Path, phases: list[str], notes:
         while len(window.files.document.layers) > layers:  # the landed layer and the dabs after it go: each
             window.files.document.undo()                    # round restyles the same document
         spin(1.0)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())
