@@ -26,7 +26,7 @@ with the first (a fine-tune with its base: --models base,tuned). Speed table: on
 256 px blob, which makes the crop the whole image, and three strokes across
 it (three regions, three crops); median of REPEATS runs after a warm-up.
 
-    python benchmarks/inpaint.py [--data DIR] [--count 24] [--models a,b] [--threads N]
+    python benchmarks/inpaint.py [--data DIR [--evaluation-only]] [--count 24] [--models a,b] [--threads N]
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from studio.engine.runtime import Runtime, default_threads
 from studio.train.data import load_dataset, prepare_image
 
 CLASSICAL = ("telea", "ns", "patchmatch")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 KINDS = ("strokes", "blobs")
 
 
@@ -59,6 +60,14 @@ def held_out(folder: Path, count: int, resolution: int) -> list[Path]:
     if count > len(files):
         raise SystemExit(f"the trainer holds out {len(files)} images of {folder} at {resolution} px, "
                          f"fewer than --count {count}")
+    return sorted(files, key=lambda f: hashlib.sha256(f.read_bytes()).hexdigest())[:count]
+
+
+def evaluation_only(folder: Path, count: int) -> list[Path]:
+    """The first `count`, by content sha256, of the pictures in `folder` (searched
+    recursively): for a folder no model was trained on, such as the photos of
+    the Debian packages kept for evaluation, where every picture is held out."""
+    files = [f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
     return sorted(files, key=lambda f: hashlib.sha256(f.read_bytes()).hexdigest())[:count]
 
 
@@ -185,6 +194,9 @@ def main() -> int:
     parser.add_argument("--trained-at", type=int, default=128,
                         help="px the models were trained at: which images the trainer held out depends on it "
                              "(default 128)")
+    parser.add_argument("--evaluation-only", action="store_true",
+                        help="--data was never trained on (photos kept for evaluation): take its first --count "
+                             "pictures by content sha256, all of them when it has fewer")
     parser.add_argument("--models", help="inpaint models to compare, comma-separated (default: every installed one)")
     parser.add_argument("--threads", type=int, default=default_threads())
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
@@ -196,7 +208,8 @@ def main() -> int:
     names = [n for n in args.models.split(",") if n] if args.models else [e.name for e in registry.entries("inpaint")]
     models = {name: registry.get(name, kind="inpaint") for name in names}
     runtime = Runtime(args.device, threads=args.threads)
-    files = held_out(args.data, args.count, args.trained_at)
+    files = (evaluation_only(args.data, args.count) if args.evaluation_only
+             else held_out(args.data, args.count, args.trained_at))
     images = []
     for f in files:
         try:
@@ -231,7 +244,8 @@ def main() -> int:
         speeds.append(("learned", "no model", "no model"))
 
     coverage = {k: 100 * np.mean([(m > 0).mean() for m in masks[k]]) for k in KINDS}
-    print(f"{len(images)} held-out images from {args.data} (first by content sha256), {args.size} x {args.size} px; "
+    which = "evaluation-only" if args.evaluation_only else "held-out"
+    print(f"{len(images)} {which} images from {args.data} (first by content sha256), {args.size} x {args.size} px; "
           f"holes: strokes {coverage['strokes']:.1f}%, blobs {coverage['blobs']:.1f}% of the image on average; "
           f"{runtime.device}, {args.threads} thread(s)\n")
     print("| method | masks | PSNR in hole (dB) ↑ | SSIM in hole ↑ | SWD 7x7 x100 ↓ | ms / image |")
