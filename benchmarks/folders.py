@@ -8,6 +8,7 @@ gnome-backgrounds`).
     python benchmarks/folders.py upscale DEST  # DEST/{emoji, clipart, background-patches}
     python benchmarks/folders.py split DEST    # DEST/clipart-{people, animals}/{train, held-out}
     python benchmarks/folders.py dead-leaves DEST  # DEST/dead-leaves: DEAD_LEAVES made pictures
+    python benchmarks/folders.py dead-leaves-soft DEST  # DEST/dead-leaves-soft: SOFT_DEAD_LEAVES, all very soft
 
 Evaluation folders (150-400 varied images each; the trainer holds 5 % out):
 - emoji-persons: the 72 person emoji of the font's character map plus 228 of
@@ -25,7 +26,8 @@ its own scale, and its training pictures must not be enlarged.
 
 Dead leaves (benchmarks/dead_leaves.py): DEAD_LEAVES pictures of
 DEAD_LEAVES_SIZE px with a photograph's statistics, made with a fixed seed,
-for an upscaler that must also enlarge photos (the allowed data has none).
+for an upscaler that must also enlarge photos (the allowed data has none);
+the soft set, SOFT_DEAD_LEAVES more with another seed, all blurred 3 to 30 px.
 
 Split folders (an upscaler's folder fine-tune, measured on pictures it never
 saw): each clip-art evaluation category's files, shuffled with a fixed seed,
@@ -60,6 +62,7 @@ PATCH_SCALES = (0.5, 0.25)
 PATCHES_PER_SCALE = 64
 DEAD_LEAVES = 3000
 DEAD_LEAVES_SIZE = 256
+SOFT_DEAD_LEAVES = 1000
 # Person emoji code points: people, gestures, roles and activities of a person.
 PERSON_RANGES = ((0x1F466, 0x1F478), (0x1F481, 0x1F487), (0x1F645, 0x1F64F), (0x1F9D1, 0x1F9DD),
                  (0x1F934, 0x1F939), (0x1F9CD, 0x1F9CF))
@@ -165,17 +168,22 @@ def build_split(dest: Path) -> None:
                     link.symlink_to(path)
 
 
-def build_dead_leaves(dest: Path) -> None:
+def build_dead_leaves(dest: Path, name: str = "dead-leaves", count: int = DEAD_LEAVES, seed: int = 0,
+                      soft: bool = False) -> None:
     import numpy as np
-    from dead_leaves import dead_leaves
+    from dead_leaves import BLUR, SOFT_BLUR, dead_leaves
 
     from studio.core.imageio import save_image
 
-    folder = dest / "dead-leaves"
+    folder = dest / name
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for number in range(DEAD_LEAVES):
-        save_image(folder / f"{number:05d}.png", dead_leaves(DEAD_LEAVES_SIZE, rng))
+    rng = np.random.default_rng(seed)
+    for number in range(count):
+        save_image(folder / f"{number:05d}.png", dead_leaves(DEAD_LEAVES_SIZE, rng, SOFT_BLUR if soft else BLUR))
+
+
+def build_soft_dead_leaves(dest: Path) -> None:
+    build_dead_leaves(dest, "dead-leaves-soft", SOFT_DEAD_LEAVES, seed=1, soft=True)
 
 
 def _link(source: Path, link: Path) -> None:
@@ -188,7 +196,7 @@ def _link(source: Path, link: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     builders = {"eval": build_eval, "base": build_base, "upscale": build_upscale, "split": build_split,
-                "dead-leaves": build_dead_leaves}
+                "dead-leaves": build_dead_leaves, "dead-leaves-soft": build_soft_dead_leaves}
     parser.add_argument("which", choices=builders)
     parser.add_argument("dest", type=Path)
     args = parser.parse_args()
