@@ -62,7 +62,7 @@ PATCH_SCALES = (0.5, 0.25)
 PATCHES_PER_SCALE = 64
 DEAD_LEAVES = 3000
 DEAD_LEAVES_SIZE = 256
-SOFT_DEAD_LEAVES = 1000
+SOFT_DEAD_LEAVES = 3000
 # Person emoji code points: people, gestures, roles and activities of a person.
 PERSON_RANGES = ((0x1F466, 0x1F478), (0x1F481, 0x1F487), (0x1F645, 0x1F64F), (0x1F9D1, 0x1F9DD),
                  (0x1F934, 0x1F939), (0x1F9CD, 0x1F9CF))
