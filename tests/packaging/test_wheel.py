@@ -82,7 +82,7 @@ def test_the_installed_wheel_lists_and_runs_its_shipped_models(installed, tmp_pa
     listed = run(installed, "studio", "models", "--json")
     assert listed.returncode == 0, listed.stderr
     usable = {m["name"] for m in json.loads(listed.stdout) if m["status"] == "ok"}
-    assert {"emoji64", "style26", "inpaint-emoji", "upscale-x4"} <= usable
+    assert {"emoji64", "style26", "inpaint-broad", "inpaint-emoji", "upscale-x4"} <= usable
 
     picture = np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8)
     Image.fromarray(picture).save(tmp_path / "picture.png")
