@@ -509,7 +509,8 @@ def main() -> int:
     return 1 if boxes else 0
 
 
-# What the all-at-once phase keeps busy, as (niceness) of one busy process each.
+# The all-at-once load as busy processes: the niceness of each (style network, walk renderer, autosave
+# encoder at the workers' nice 5; the trainer at the Train panel's nice 10).
 CONTROL_LOAD = (5, 5, 5, 10)
 CONTROL_ROUND_S = 12.0  # about one all-at-once round
 BUSY_LOOP = "import os, sys\nos.nice(int(sys.argv[1]))\nwhile True:\n    pass"
@@ -545,7 +546,7 @@ def control(args) -> int:
         spin(1.0)
     watchdog.stopping.set()
     report(probe, watchdog, Collections(), phases, {})
-    del app
+    app.quit()
     return 0
 
 
