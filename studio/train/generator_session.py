@@ -162,7 +162,7 @@ class GeneratorSession(Session):
 
     def _augment(self, images: torch.Tensor, p: float) -> torch.Tensor:
         aug = self.config["augment"]
-        return augment(images, aug["translate"], aug["colour"], p=p)
+        return augment(images, aug["translate"], aug["colour"], self.config.get("cutout", 0.0), p=p)
 
     def watch_health(self) -> bool:
         """Feed the EMA generator's sample diversity at fixed latents to the

@@ -31,8 +31,8 @@ FLAGS = {"gan_loss": "--loss"}  # recipe keys whose flag is not --key-with-dashe
 # (emoji64: pad; every run before ADA: classic nets, softplus loss, p = 1;
 # every run before issue 15: no encoder).
 LEGACY_CONFIG = {"task": DEFAULT_TASK, "fit": "pad", "background": "#ffffff", "arch": "classic",
-                 "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None, "ada_p_min": 0.0, "freeze_d": 0,
-                 "grad_clip": 0.0, "encoder": False, "freeze_g": False}
+                 "gan_loss": "nonsaturating", "ada_target": None, "ada_kimg": None, "ada_p_min": 0.0, "cutout": 0.0,
+                 "freeze_d": 0, "grad_clip": 0.0, "encoder": False, "freeze_g": False}
 
 
 @dataclass

@@ -34,7 +34,7 @@ CUDA_BATCH = 32
 # What does not depend on the resolution or the device.
 FIXED_DEFAULTS = {"lr": 2e-3, "r1_every": 16, "ema_kimg": 10.0, "seed": 0, "fit": "auto",
                   "background": "#ffffff", "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0,
-                  "ada_p_min": 0.0, "freeze_d": 0, "grad_clip": 10.0}
+                  "ada_p_min": 0.0, "cutout": 0.0, "freeze_d": 0, "grad_clip": 10.0}
 # The recipe keys a generator run has defaults for (resolution included).
 DEFAULT_KEYS = ("resolution", "batch", "width", "r1_gamma", *FIXED_DEFAULTS)
 

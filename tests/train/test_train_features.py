@@ -223,3 +223,20 @@ def test_fine_tune_from_the_shipped_base128_runs_and_exports(tmp_path):
     assert (start["base"], start["arch"], start["resolution"]) == ("base128", "fastgan2", 128)
     proc = _run(["export", tmp_path / "run", "--name", "tuned128", "--dest", tmp_path / "models"], tmp_path)
     assert proc.returncode == 0 and "max abs diff" in proc.stdout, proc.stderr
+
+
+def test_cutout_is_in_the_recipe_changes_what_d_sees_and_is_checked(tmp_path):
+    data = make_images(tmp_path / "data")
+
+    def first_loss_d(name: str, *flags) -> float:
+        proc = _run(["--data", data, "--out", tmp_path / name, *TINY, "--steps", 2, "--log-every", 1,
+                     "--metrics-every", 0, "--ada-p-min", 1, *flags], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return next(e for e in _events(proc.stdout) if e["event"] == "progress")["loss_d"]
+
+    plain, again, hidden = first_loss_d("a"), first_loss_d("b"), first_loss_d("c", "--cutout", 0.5)
+    assert plain == again and hidden != plain  # same seed, same losses: only the grey square changed them
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["cutout"] == 0.5
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["cutout"] == 0.0
+    proc = _run(["--data", data, "--out", tmp_path / "d", *TINY, "--cutout", 0.9], tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip() == "error: --cutout must be from 0 to 0.75, got 0.9"

@@ -17,7 +17,8 @@ Augmentation (ADA): each image seen by D is augmented with probability p,
 raised while D is too sure of the real images (mean sign of its real logits
 above --ada-target, default 0.6) and lowered otherwise, at a speed of
 --ada-kimg thousand images for p to go from 0 to 1 (default 20), never
-below --ada-p-min (default 0; 1 is DiffAugment's always-on). Progress
+below --ada-p-min (default 0; 1 is DiffAugment's always-on); --cutout adds
+DiffAugment's grey square to the colour and translation. Progress
 events report p as "aug_p"; it is saved in checkpoints. Runs from before ADA
 keep p = 1 (augment every image).
 
@@ -47,6 +48,7 @@ LATENT_SIZE = 128
 DEFAULT_ARCH = "fastgan2"  # at 32 px and up (FastGAN has no smaller form)
 FASTGAN_MIN_RESOLUTION = 32
 AUGMENT = {"translate": 0.125, "colour": 1.0}
+MAX_CUTOUT = 0.75  # a larger square hides nearly every picture whole
 ENCODER_MIN_RESOLUTION = 32  # encoder.py's trunk is fastgan2's, which starts there
 # How much each encoder term counts in G's half of the step beside the
 # adversarial loss (about 1): rebuilding in pixels and in D's features as
@@ -76,6 +78,10 @@ class GenerateTask(Task):
         group.add_argument("--ada-p-min", type=float,
                            help="ADA: the augmentation probability never falls below this (0..1, default 0; 1 "
                                 "augments every image from the first step, as DiffAugment does)")
+        group.add_argument("--cutout", type=float,
+                           help="augmentation: also hide a grey square this fraction of the side in each image D "
+                                "sees, with the same probability (0..0.75, default 0 = off; DiffAugment's few-shot "
+                                "recipe uses 0.5)")
         group.add_argument("--alpha", choices=ALPHA_CHOICES,
                            help="transparency: auto (default: the generator draws it when at least half the "
                                 "pictures have it), keep, or flatten (pictures composited on --background)")
@@ -93,6 +99,8 @@ class GenerateTask(Task):
             raise DataError("--ada-kimg must be positive")
         if args.ada_p_min is not None and not 0 <= args.ada_p_min <= 1:
             raise DataError(f"--ada-p-min must be from 0 to 1, got {args.ada_p_min}")
+        if args.cutout is not None and not 0 <= args.cutout <= MAX_CUTOUT:
+            raise DataError(f"--cutout must be from 0 to {MAX_CUTOUT}, got {args.cutout}")
 
     def default_base(self, explicit: dict, preset: str | None, cuda: bool) -> str | None:
         """The first installed base model (shipped models, then the user's)
@@ -177,7 +185,7 @@ TASK = GenerateTask(
     metric="swd",
     metric_name="SWD",
     metric_label="SWD (lower is better)",
-    keys=("arch", "gan_loss", "ada_target", "ada_kimg", "ada_p_min", "alpha", "encoder", "freeze_g"),
+    keys=("arch", "gan_loss", "ada_target", "ada_kimg", "ada_p_min", "cutout", "alpha", "encoder", "freeze_g"),
     base_needs=("resolution", "latent_size"),
     default_bases=True,
     offers_encoder=True,
