@@ -7,7 +7,8 @@ benchmarks/folders.py), the first --count of its images by path after a
 fixed shuffle. A picture larger than twice --side on its shorter side is
 first area-downscaled to that (a 4K wallpaper's own pixels are soft; at
 half or a quarter of its size it is as sharp as a 2K training picture,
-as DIV2K's are), then its centre --side px square is taken, a multiple of 4. Each is
+as DIV2K's are), then its centre --side px square is taken, a multiple of 4
+(one with no detail, a flat margin, is passed over). Each is
 downscaled --scale times (4 or 2) by area averaging, enlarged back by every
 method (an x4 model at --scale 2 enlarges x4 and averages 2 x 2 blocks, as
 `studio upscale --scale 2` does with it), and
@@ -54,6 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inpaint import ssim  # noqa: E402
 
 SIDE_MULTIPLE = 4  # the measured squares divide by every --scale
+# A centre square this flat (luma std in levels: a clip art's empty
+# margin) has nothing to enlarge: every method scores a near-infinite PSNR
+# there, which adds the same huge number to each mean and hides nothing but
+# says nothing either, so such a picture is passed over.
+MIN_DETAIL = 2.0
 BORDER = 4
 BASELINES = {
     "Pillow Lanczos": lambda rgb, size: np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS)),
@@ -84,7 +90,10 @@ def pictures(folder: Path, count: int, side: int) -> list[np.ndarray]:
         top, left = (h - s) // 2, (w - s) // 2
         rgba = image[top:top + s, left:left + s]
         alpha = rgba[..., 3:4].astype(np.float32) / 255.0  # transparency shown on white, as the canvas does
-        out.append((rgba[..., :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8))
+        rgb = (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+        if luma(rgb).std() < MIN_DETAIL:
+            continue
+        out.append(rgb)
         if len(out) == count:
             break
     return out
