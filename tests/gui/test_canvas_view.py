@@ -147,3 +147,31 @@ def test_the_selection_film_goes_where_the_selection_goes(canvas):
     assert film[20, 20] > 0 and film[50, 50] == 0
     doc.apply(SetMask(np.zeros((64, 64), np.uint8)))
     assert not array_from_qimage(canvas._mask_item._image)[..., 3].any()
+
+
+def test_a_new_picture_of_the_same_size_is_shown_not_the_cached_old_one(canvas):
+    # The picture is drawn from a cache at the view's scale; a walk frame
+    # replacing one of the same size, or a dab, must reach the screen.
+    red, blue = np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8)
+    red[..., 0], blue[..., 2] = 255, 255
+    for frame in (red, blue):
+        canvas.set_preview(frame)
+        grabbed, (left, top, width, height) = image_on_screen(canvas)
+        assert (grabbed[top + height // 2, left + width // 2, :3] == frame[16, 16]).all()
+    canvas.set_preview(None)
+    show(canvas, red)
+    canvas._item.patch(np.full((8, 8, 4), 255, np.uint8), 12, 12)
+    grabbed, (left, top, width, height) = image_on_screen(canvas)
+    assert (grabbed[top + height // 2, left + width // 2, :3] == 255).all()
+
+
+def test_a_picture_drawn_tile_by_tile_at_a_fractional_zoom_has_no_seams(canvas, qtbot):
+    # Each tile redraws its part of the cached picture; at 1/3 scale a tile's
+    # edge falls inside a screen pixel, which must still be fully covered.
+    grey = np.full((1500, 2100, 3), 150, np.uint8)
+    show(canvas, grey)
+    qtbot.waitUntil(lambda: not canvas.is_drawing_behind(), timeout=10_000)
+    assert canvas.zoom % 1  # the view is at a fractional zoom
+    grabbed, (left, top, width, height) = image_on_screen(canvas)
+    inside = grabbed[top + 2:top + height - 2, left + 2:left + width - 2, :3].astype(int)
+    assert np.abs(inside - 150).max() <= 1
