@@ -93,6 +93,8 @@ def main() -> int:
                         help="select this rectangle of the document and place the walk's frame in it")
     parser.add_argument("--panel", choices=("latent", "style", "inpaint", "train"), default="latent",
                         help="the tab in front on the right")
+    parser.add_argument("--task", choices=("generate", "upscale", "inpaint"),
+                        help="with --panel train: the Train panel's task")
     parser.add_argument("--mask", metavar="X0,Y0,X1,Y1", help="mask this rectangle of the document (red film)")
     parser.add_argument("--fill", action="store_true", help="then fill the mask with the Inpaint panel's choices")
     parser.add_argument("--method", help="the Inpaint panel's method first (learned, telea, ns, patchmatch)")
@@ -155,6 +157,8 @@ def main() -> int:
         window.actions_.deselect_action.trigger()  # the red selection film would tint the result
     getattr(window, {"latent": "dock", "style": "style_dock", "inpaint": "inpaint_dock",
                      "train": "train_dock"}[args.panel]).raise_()
+    if args.task:
+        window.train_panel.set_task(args.task)
     if args.mask and window.files.document is not None:
         from studio.core import mask as mask_ops
         from studio.core.commands import SetMask

@@ -18,6 +18,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
 
 from studio.core.paths import user_models_dir
+from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 from studio.ui.main_window import MainWindow
 from model_factory import generator_manifest, tiny_generator_onnx, write_model
@@ -408,3 +409,21 @@ def test_past_runs_are_listed_exported_and_resumed(qtbot, train_window, tmp_path
     assert panel.run.rundir == past and panel.run.done["reason"] == "stop-file"
     qtbot.waitUntil(lambda: "step 2\n" not in panel.past_runs.list.item(0).text(), timeout=10_000)  # listed anew
     assert not message_boxes
+
+
+def test_the_upscaler_and_inpainting_tasks_start_from_the_shipped_model_the_app_uses(qtbot, user_dir):
+    shipped = Path(__file__).resolve().parents[2] / "models"
+    win = MainWindow(Runtime("cpu"), [shipped, user_models_dir()])
+    qtbot.addWidget(win)
+    panel = win.train_panel
+    qtbot.waitUntil(lambda: panel.base_combo.count() >= 2, timeout=10_000)  # the generators, base128 among them
+    panel.set_task("upscale")
+    assert panel.base_model() == "upscale-x4" and panel.resolution() == 128  # not the x2 listed before it
+    panel.set_task("inpaint")
+    assert panel.base_model() == "inpaint-broad"
+    panel.base_combo.setCurrentIndex(0)  # the user's "none" stays theirs when the models are listed again
+    panel.set_models(Registry([shipped]).scan())
+    assert panel.base_model() is None
+    panel.set_task("generate")
+    assert panel.base_model() is None and panel.resolution() == PRESETS["quick"].resolution  # no base at 64 px
+    win.close()
