@@ -436,6 +436,7 @@ class TrainPanel(QWidget):
         self.metric_plot.update()
         self.set_models(self._entries)
         self.base_combo.setCurrentIndex(self._default_base_index())
+        self._show_hint()
 
     def set_models(self, entries: list[ModelEntry]) -> None:
         """Offer the usable models of the task's kind as base models; one
@@ -498,6 +499,12 @@ class TrainPanel(QWidget):
                 self.base_combo.setCurrentIndex(self._default_base_index())
                 if self.resolution_combo.isEnabled():
                     self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(preset.resolution))
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        # The presets' expectations were measured on generators; another task's
+        # run is told only when it is ready.
+        preset = self.preset() if TASKS[self.task()].default_bases else None
         self.preset_hint.setText(preset_hint(preset, self.minutes_spin.value()))
 
     def _default_base_index(self) -> int:
@@ -532,7 +539,7 @@ class TrainPanel(QWidget):
             self.preset_combo.blockSignals(True)
             self.preset_combo.setCurrentIndex(self.preset_combo.findData(None))
             self.preset_combo.blockSignals(False)
-        self.preset_hint.setText(preset_hint(self.preset(), minutes))
+        self._show_hint()
 
     def base_model(self) -> str | None:
         entry = self.base_combo.currentData()

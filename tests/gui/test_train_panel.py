@@ -419,6 +419,7 @@ def test_the_upscaler_and_inpainting_tasks_start_from_the_shipped_model_the_app_
     qtbot.waitUntil(lambda: panel.base_combo.count() >= 2, timeout=10_000)  # the generators, base128 among them
     panel.set_task("upscale")
     assert panel.base_model() == "upscale-x4" and panel.resolution() == 128  # not the x2 listed before it
+    assert panel.preset_hint.text().startswith("Ready about")  # the presets' expectations are a generator's
     panel.set_task("inpaint")
     assert panel.base_model() == "inpaint-broad"
     panel.base_combo.setCurrentIndex(0)  # the user's "none" stays theirs when the models are listed again
