@@ -9,8 +9,9 @@ folder of small pictures trains with --crop-scale 1 or a lower --resolution.
 A fine-tune of the shipped upscaler learns a folder's brushwork at the
 size its pictures are enlarged at, so it wants the largest --crop-scale the
 pictures allow: on clip-art animals, 4 (58 pictures of 512 px and up,
-little shrunk) gained +0.30 dB on held-out pictures where 2 (123 pictures
-shrunk to 256 px) lost 0.13 (issue 14; the README's command).
+little shrunk) gained +0.30 dB on held-out pictures in 40 minutes and +0.42
+in 60, where 2 (123 pictures shrunk to 256 px) lost 0.13 (issue 14; the
+README's command).
 
 Defaults: a compact network (width 0.5 = 32 channels, 16 layers: 1024 x
 1024 -> 4096 x 4096 in 2.8 s on 2 CPU threads; 64 channels took 8.4 s), L1 + the Laplacian-pyramid L1, the
