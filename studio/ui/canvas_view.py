@@ -77,9 +77,9 @@ class _BufferItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # exposedRect is the part to draw
         # Drawn once at the view's scale and then copied: each walk frame floating
         # above repaints the whole viewport, and scaling a 4096 px picture and its
-        # mask down again for each one took 6-8 ms of the GUI thread (1 ms from
-        # the cache; Qt keeps only the visible part of an item larger than the
-        # screen). update() redraws the cache where the picture changed.
+        # mask down again for each one took 6-10 ms of the GUI thread (2-3 ms
+        # from the cache; Qt keeps only the visible part of an item larger than
+        # the screen). update() redraws the cache where the picture changed.
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
     def reset(self, width: int, height: int, image: QImage | None = None) -> None:
