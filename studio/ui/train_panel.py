@@ -515,23 +515,19 @@ class TrainPanel(QWidget):
         folder's pictures teach it their look in minutes, where the shipped
         ones took hours of training (upscale-x4: six legs, about 3.5 hours)."""
         entries = [self.base_combo.itemData(i) for i in range(self.base_combo.count())]
+        tunable = [e for e in entries if isinstance(e, ModelEntry) and e.file("checkpoint") is not None]
+        preset = self.preset()
         if not TASKS[self.task()].default_bases:
-            tunable = [e for e in entries if isinstance(e, ModelEntry) and e.file("checkpoint") is not None]
             if TASKS[self.task()].model_kind == UPSCALE_KIND:
                 default = model_for_scale(tunable, None)
             else:
                 default = tunable[0] if tunable else None
-            return entries.index(default) if default is not None else 0
-        preset = self.preset()
-        if preset is None:
-            return 0
-        width = generator_defaults(preset.resolution)["width"]
-        for index in range(self.base_combo.count()):
-            entry = self.base_combo.itemData(index)
-            if (isinstance(entry, ModelEntry) and entry.file("checkpoint") is not None
-                    and is_default_base(entry.manifest, preset.resolution, width)):
-                return index
-        return 0
+        elif preset is not None:
+            width = generator_defaults(preset.resolution)["width"]
+            default = next((e for e in tunable if is_default_base(e.manifest, preset.resolution, width)), None)
+        else:
+            default = None
+        return entries.index(default) if default is not None else 0
 
     def _on_minutes_edited(self, minutes: int) -> None:
         preset = self.preset()
