@@ -61,3 +61,40 @@ def test_a_big_copy_goes_band_by_band_and_an_edit_abandons_it(qtbot, monkeypatch
     assert seen["abandoned"] == 1 and not copy.is_running()
     qtbot.wait(50)
     assert seen["done"] == [] and doc.listeners == []
+
+
+class _Clock:
+    """perf_counter for banded_copy: time passes only as the reader says."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def _bands_read(qtbot, monkeypatch, seconds_per_row: float) -> list[int]:
+    clock = _Clock()
+    monkeypatch.setattr(banded_copy, "time", clock)
+    monkeypatch.setattr(banded_copy, "BAND_BYTES", 16 * 64 * 4)  # at most 16 rows of the layer
+    doc = _document()
+    bands = []
+
+    def read(y0, y1):
+        bands.append(y1 - y0)
+        clock.now += (y1 - y0) * seconds_per_row
+        return doc.layers[0].pixels[y0:y1]
+
+    copy = BandedCopy(doc, [(doc.height, read)])
+    seen = _record(copy)
+    copy.start()
+    qtbot.waitUntil(lambda: bool(seen["done"]), timeout=10_000)
+    np.testing.assert_array_equal(seen["done"][0][0], doc.layers[0].pixels)
+    return bands[1:]  # the first read is the one-row probe
+
+
+def test_bands_are_sized_by_what_reading_them_costs(qtbot, monkeypatch):
+    # A reader that composites slowly (1 ms a row) gets bands of BAND_TARGET_S: 2 rows.
+    assert set(_bands_read(qtbot, monkeypatch, 0.001)) == {2}
+    # A fast one grows them twofold a band up to BAND_BYTES (16 rows), then the rest.
+    assert _bands_read(qtbot, monkeypatch, 1e-6) == [2, 4, 8, 16, 16, 2]
