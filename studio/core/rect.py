@@ -81,10 +81,14 @@ def tile_rect(tx: int, ty: int, width: int, height: int, tile: int = 256) -> Rec
     return clip((tx * tile, ty * tile, (tx + 1) * tile, (ty + 1) * tile), width, height)
 
 
-def bounds(plane: np.ndarray) -> Rect | None:
-    """The rect of the nonzero values of a 2-D array (e.g. an alpha channel), None if all zero."""
-    rows = np.flatnonzero(plane.any(axis=1))
+def bounds(plane: np.ndarray, least: int = 1) -> Rect | None:
+    """The rect of the values >= least (default: the nonzero ones, e.g. of an
+    alpha channel) of a 2-D array of unsigned ints or bools, None if none."""
+    if plane.size == 0:
+        return None
+    rows = np.flatnonzero(plane.max(axis=1) >= least)
     if rows.size == 0:
         return None
-    cols = np.flatnonzero(plane.any(axis=0))
-    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(plane[top:bottom].max(axis=0) >= least)  # only the rows that have any
+    return (int(cols[0]), top, int(cols[-1]) + 1, bottom)

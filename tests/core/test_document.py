@@ -7,7 +7,7 @@ import pytest
 from document_factory import noise, patch_layer_pixels, three_layer_doc
 
 from studio.core.commands import AddLayer, PixelEdit, RemoveLayer, SetLayerProps
-from studio.core.document import Document, DocumentError, Layer
+from studio.core.document import Document, DocumentError, Layer, alpha_bounds
 
 
 def paint(doc: Document, layer_id: int, rect, value: int | None = None) -> PixelEdit:
@@ -61,6 +61,20 @@ def test_stack_matches_hand_values_and_skips_hidden_layers():
     assert tuple(doc.composite()[1, 1]) == (100, 150, 200, 255)
     doc.apply(SetLayerProps(doc.layers[1].id, visible=True, opacity=0.0))
     assert tuple(doc.composite()[1, 1]) == (100, 150, 200, 255)
+
+
+def test_alpha_bounds_are_the_visible_pixels_whatever_the_colours_or_the_view():
+    pixels = np.zeros((40, 50, 4), np.uint8)
+    assert alpha_bounds(pixels) == (0, 0, 0, 0)
+    pixels[..., :3] = 255  # colour without alpha adds nothing
+    assert alpha_bounds(pixels) == (0, 0, 0, 0)
+    pixels[7, 30, 3] = 1
+    pixels[21, 4, 3] = 200
+    assert alpha_bounds(pixels) == (4, 7, 31, 22)
+    assert alpha_bounds(pixels[5:30, 2:40]) == (2, 2, 29, 17)  # a crop, rows and columns strided
+    spread = np.zeros((40, 50, 8), np.uint8)
+    spread[..., ::2] = pixels
+    assert alpha_bounds(spread[..., ::2]) == (4, 7, 31, 22)  # channels not side by side
 
 
 def test_only_touched_tiles_are_recomposited():
