@@ -193,6 +193,20 @@ def list_files(folder: str | os.PathLike) -> tuple[list[Path], list[Skipped]]:
     return files, problems
 
 
+def short_sides(folder: str | os.PathLike) -> list[int]:
+    """The short side (px) of each picture under `folder` whose header reads:
+    what a run's sizes would keep, known before anything is decoded."""
+    files, _ = list_files(folder)
+    sides = []
+    for path in files:
+        try:
+            with open_image(path) as im:
+                sides.append(min(im.size))
+        except (ImageError, OSError):
+            continue  # the scan names it with its reason
+    return sides
+
+
 def load_dataset(folder: str | os.PathLike, resolution: int, fit: str = "crop",
                  background: tuple[int, int, int] = (255, 255, 255), threads: int = 0,
                  progress: Callable[[str, int, int], None] | None = None,

@@ -127,6 +127,8 @@ def plan_run(args: argparse.Namespace, cuda: bool = False) -> Plan:
     data = args.data or config.get("data")
     if not data:
         raise DataError(f"{resume_dir} does not say where its images are; give --data FOLDER")
+    if ckpt is None:
+        config = task.fit_to_folder(config, explicit, data)
     return Plan(out, Path(data).resolve(), config, ckpt, resume_dir, base_weights)
 
 

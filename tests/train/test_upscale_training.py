@@ -173,15 +173,33 @@ def test_a_tiny_run_survives_kill_9_resumes_exports_with_parity_and_fine_tunes(t
     assert all(e["loss_d"] > 0 for e in events if e["event"] == "progress")
     tuned_config = ckpt_io.load(tuned).info["config"]
     assert (tuned_config["scale"], tuned_config["layers"], tuned_config["width"]) == (4, 3, 0.25)
+    # A fine-tune's own recipe (tasks/upscale.py): clean downscales, a lower lr, the largest crop scale
+    # that keeps the folder (its 130 px pictures are kept at 2 x 64 px, not 3 x).
+    assert (tuned_config["degradation"], tuned_config["lr"], tuned_config["crop_scale"]) == ("clean", 2e-4, 2.0)
 
     # An x2 model from the x4 one: its body as it is, the last layer averaged (rescaled_state).
     halved = tmp_path / "x2"
     code = train_main(["--task", "upscale", "--scale", "2", "--data", str(data), "--out", str(halved),
                        "--base", str(models / "up-tiny"), "--steps", "2", "--batch", "4", "--threads", "1",
-                       "--metrics-every", "0"])
+                       "--metrics-every", "0", "--crop-scale", "1", "--degradation", "realistic"])
     capsys.readouterr()
-    assert code == 0 and ckpt_io.load(halved).info["config"]["scale"] == 2
+    halved_config = ckpt_io.load(halved).info["config"]
+    assert code == 0 and halved_config["scale"] == 2
+    assert (halved_config["crop_scale"], halved_config["degradation"]) == (1.0, "realistic")  # given flags win
     assert export_run(halved, "up-tiny-x2", models)["manifest"]["scale"] == 2
+
+
+@pytest.mark.parametrize("big, crop_scale", [(8, 4.0), (3, 2.0)])
+def test_a_fine_tune_keeps_pictures_at_the_largest_scale_that_keeps_enough_of_them(tmp_path, big, crop_scale):
+    # 512 px and up are kept at 4 x 128 px; a folder with too few of them (under half of its 13) goes to 256 px.
+    data = make_images(tmp_path / "data" / "big", count=big, size=(520, 530)).parent
+    make_images(data / "small", count=13 - big, size=(300, 310))
+    (data / "notes.txt").write_text("not a picture")
+    config = {"resolution": 128, "crop_scale": 2.0, "base": {"name": "upscale-x4"}}
+    assert TASKS["upscale"].fit_to_folder(config, {}, str(data))["crop_scale"] == crop_scale
+    assert TASKS["upscale"].fit_to_folder(config, {"crop_scale": 2.0}, str(data))["crop_scale"] == 2.0
+    scratch = {"resolution": 128, "crop_scale": 2.0}
+    assert TASKS["upscale"].fit_to_folder(scratch, {}, str(data)) == scratch  # a run from scratch keeps its default
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -29,6 +29,7 @@ Command line and recipe (plan.py, cli.py)
     inherit(base_config)       what a fine-tune must keep of its base (differing flags refused)
     defaults_from_base(base_config)        what a fine-tune takes from its base unless told
     new_config(settled, preset, cuda)      a new run's whole recipe
+    fit_to_folder(config, explicit, folder)  that recipe with what only its folder settles
 Training (cli.py)
     session_class()            its session.Session subclass, which implements the session hooks
                                listed in session.py's docstring

@@ -61,6 +61,11 @@ class Task:
         defaults_from_base); as they are by default."""
         return states
 
+    def fit_to_folder(self, config: dict, explicit: dict, folder: str) -> dict:
+        """A new run's recipe with what only its picture folder can settle,
+        for the keys `explicit` (the flags given) leaves open; as it is by default."""
+        return config
+
     def reads_alpha(self, config: dict) -> bool:
         """Whether its folder is read with the alpha channel (4 channels per
         picture) rather than composited on the background."""
