@@ -6,6 +6,7 @@
     ... --image photo.jpg --dialog export       # the File > Export dialog alone
     ... --dialog shortcuts                      # Help > Keyboard Shortcuts alone (or getting-started)
     ... --image photo.jpg --panel style --style preview|applied   # the first style's preview, or its Apply
+    ... --image broken.png                      # the message box a file the app cannot open gets (exit 2)
 
 Uses the shipped models (or --models); when none is usable it builds the tiny
 test generator in a temporary folder so there is always something to show,
@@ -32,6 +33,37 @@ def _wait(app, condition, seconds: float = 20.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+class _MessageBoxShot:
+    """Watches for the app's modal message box (the app opens one inside a
+    nested event loop, so the script cannot wait past it): saves the window
+    with the box over it where the artist sees it, then closes the box."""
+
+    def __init__(self, app, window, output: Path):
+        from PySide6.QtCore import QTimer
+
+        self.app, self.window, self.output, self.text = app, window, output, None
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._look)
+        self.timer.start(100)
+
+    def _look(self) -> None:
+        from PySide6.QtGui import QPainter
+
+        box = self.app.activeModalWidget()
+        if box is None:
+            return
+        self.timer.stop()
+        _wait(self.app, lambda: False, 0.3)  # let the box paint
+        shot = self.window.grab()
+        painter = QPainter(shot)
+        painter.drawPixmap(self.window.mapFromGlobal(box.geometry().topLeft()), box.grab())
+        painter.end()
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        shot.save(str(self.output))
+        self.text = getattr(box, "text", lambda: box.windowTitle())()
+        box.close()
 
 
 def _open_dialog(app, window, which: str):
@@ -132,10 +164,17 @@ def main() -> int:
         print("error: thumbnails did not render", file=sys.stderr)
         return 1
     if args.image:
-        from studio.core.document import Document
-        from studio.core.imageio import load_image
-
-        window.files.adopt(Document.from_image(load_image(args.image), args.image.stem), None, args.image.name)
+        # As File > Open does it: a file the app cannot open gets its message box, and that is the shot.
+        boxes = _MessageBoxShot(app, window, args.output)
+        task, outcome = window.open_file(args.image), []
+        task.succeeded.connect(outcome.append)  # after the window's own slots: the picture is shown,
+        task.failed.connect(outcome.append)  # or its box was (the task object is gone soon after)
+        _wait(app, lambda: bool(outcome), 120)
+        boxes.timer.stop()
+        if boxes.text is not None:
+            print(f"wrote {args.output}: the app said \"{boxes.text}\"")
+            window.close()
+            return 2
     if args.pictures:
         window.pictures.add_files(args.pictures.split(","))
         _wait(app, lambda: not window.pictures.busy(), 30)
