@@ -38,6 +38,14 @@ PICTURE_SOURCES = {"file": "From File…", "layer": "From Active Layer", "select
                    "clipboard": "From Clipboard"}
 
 
+def _unfinished(entry: ModelEntry) -> bool:
+    """Whether a generator is a starting point rather than one to draw with:
+    a base model (`studio export --base-model`) or a version 0.x (SemVer's
+    initial development; base128 between its training legs). The picker
+    lists those last, so that the window opens on a finished model."""
+    return entry.manifest.get("base_model") is True or str(entry.manifest.get("version", "")).startswith("0.")
+
+
 class LatentPanel(QWidget):
     frameReady = Signal(object, float, str)  # image uint8 HxWx3 or None, render seconds, device
     renderFailed = Signal(str)  # one line
@@ -285,7 +293,7 @@ class LatentPanel(QWidget):
         """Fill the picker: usable generators to choose from, skipped ones shown
         disabled with their reason. Keeps the current model when still there."""
         generators = [e for e in entries if e.kind in ("generator", "?")]
-        usable = [e for e in generators if e.usable and e.kind == "generator"]
+        usable = sorted((e for e in generators if e.usable and e.kind == "generator"), key=_unfinished)
         skipped = [e for e in generators if not e.usable]
         self.entries = usable
         keep = self.entry.name if self.entry else None

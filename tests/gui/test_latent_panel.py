@@ -157,6 +157,28 @@ def test_skipped_models_are_listed_disabled_with_their_reason(qtbot, tiny_genera
     win.close()
 
 
+def test_base_models_and_0x_versions_are_listed_after_the_models_to_draw_with(qtbot, tiny_generator_dir):
+    import json
+
+    from studio.engine.runtime import Runtime
+    from studio.ui.main_window import MainWindow
+
+    tiny = tiny_generator_dir / "tiny"
+    manifest = {**json.loads((tiny / "manifest.json").read_text()), "version": "1.0.0"}
+    (tiny / "manifest.json").write_text(json.dumps(manifest))
+    for name, marks in (("a-base", {"base_model": True}), ("a-wip", {"version": "0.2.0"})):  # both first by name
+        (tiny_generator_dir / name).mkdir()
+        (tiny_generator_dir / name / "model.onnx").write_bytes((tiny / "model.onnx").read_bytes())
+        (tiny_generator_dir / name / "manifest.json").write_text(json.dumps({**manifest, "name": name, **marks}))
+
+    win = MainWindow(Runtime("cpu"), [tiny_generator_dir])
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.panel.model_combo.count() == 3, timeout=10_000)
+    combo = win.panel.model_combo
+    assert [combo.itemText(i) for i in range(3)] == ["tiny", "a-base", "a-wip"] and combo.currentText() == "tiny"
+    win.close()
+
+
 def test_a_render_failure_is_one_message_not_a_crash(qtbot, tmp_path, message_boxes):
     """A generator whose manifest promises latent 16 while the graph takes 8: the
     registry cannot tell (the axis is dynamic), the render call fails for real."""
