@@ -12,6 +12,7 @@ from model_factory import write_model
 from studio.engine.inpaint import (
     FEATHER,
     MARGIN,
+    TRUSTED_DEPTH,
     InpaintError,
     default_model,
     find_regions,
@@ -306,6 +307,31 @@ def test_a_prefilled_model_sees_telea_at_its_own_size(tmp_path, runtime):
     write_model(tmp_path / "bad", "bad", data, {**manifest, "name": "bad", "prefill": {"method": "magic"}})
     with pytest.raises(InpaintError, match="unknown prefill"):
         inpaint(image, mask, "learned", Registry([tmp_path / "bad"]).get("bad"), runtime)
+
+
+def test_a_prefilled_models_correction_fades_toward_the_hole_border(tmp_path, runtime):
+    """The correction counts in full from TRUSTED_DEPTH network px into a
+    hole and not at all on its border: a thin stroke keeps the classical
+    fill, a big hole's middle takes the network's."""
+    data = constant_fill_onnx(128)
+    manifest = {**inpaint_manifest("pre", data, 128), "prefill": {"method": "telea"}}
+    write_model(tmp_path / "m", "pre", data, manifest)
+    entry = Registry([tmp_path / "m"]).get("pre")
+    image = photo(400, 400, seed=3)
+    mask = np.zeros((400, 400), np.uint8)
+    mask[150:250, 150:250] = 255  # a window of 356 px (the hole and 128 around): 2.8 px per network px
+    mask[40:43, 20:380] = 255  # a stroke 3 px wide, its own region
+    out = inpaint(image, mask, "learned", entry, runtime, match_colour=False, feather=0).astype(int)
+    telea = inpaint(image, mask, "telea", feather=0).astype(int)
+    depth = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    middle = depth > TRUSTED_DEPTH * 356 / 128 + 2
+    assert np.abs(out[middle] - np.array(FILL_UINT8)).mean() < 4  # the network's fill
+    border = (mask > 0) & (depth <= 1)
+    corrected = np.abs(out[middle] - telea[middle]).mean()
+    assert np.abs(out[border] - telea[border]).mean() < 0.1 * corrected
+    stroke = np.zeros_like(mask, bool)
+    stroke[40:43, 20:380] = True
+    assert np.abs(out[stroke] - telea[stroke]).mean() < 0.1 * corrected
 
 
 # -- choosing a model, recipes, bad input --------------------------------------
