@@ -31,10 +31,17 @@ CUDA_WIDTH = 4.0  # fastgan2's table x 4 = FastGAN's ngf 64 channels
 # measured).
 CPU_BATCH = 8
 CUDA_BATCH = 32
-# What does not depend on the resolution or the device.
+# What does not depend on the resolution or the device. Augmentation is
+# DiffAugment's few-shot recipe (Zhao et al. 2020): every image D sees is
+# augmented from the first step (ADA's p held at 1) with colour, translation
+# and a cutout of half the side. At 128 px, batch 8, from scratch on 2 cores
+# it beat ADA's adaptive p (from 0 toward target 0.6) on SWD at equal wall
+# time: clipart-people 0.98 against 1.06 x the floor at 60 minutes (level at
+# 20), emoji-persons 2.65 against 2.79 at 20 and 2.29 against 2.81 at 40,
+# with more varied samples (issue 12; benchmarks/results/quality128).
 FIXED_DEFAULTS = {"lr": 2e-3, "r1_every": 16, "ema_kimg": 10.0, "seed": 0, "fit": "auto",
                   "background": "#ffffff", "gan_loss": "nonsaturating", "ada_target": 0.6, "ada_kimg": 20.0,
-                  "ada_p_min": 0.0, "cutout": 0.0, "freeze_d": 0, "grad_clip": 10.0}
+                  "ada_p_min": 1.0, "cutout": 0.5, "freeze_d": 0, "grad_clip": 10.0}
 # The recipe keys a generator run has defaults for (resolution included).
 DEFAULT_KEYS = ("resolution", "batch", "width", "r1_gamma", *FIXED_DEFAULTS)
 
@@ -76,7 +83,9 @@ class Preset:
     # What the samples look like after it, from issue 12's runs from scratch
     # on clipart-people at 128 px and batch 8, alone on 2 cores: 20 minutes
     # gave outlined shapes in the folder's palette, 60 minutes more varied
-    # shapes with a few figure-like silhouettes. The 2- and 8-hour marks are
+    # shapes with a few figure-like silhouettes (with DiffAugment, the
+    # default since, upright silhouettes; on the more uniform emoji-persons,
+    # head-and-shoulders figures at 40 minutes). The 2- and 8-hour marks are
     # not measured yet: their lines say no more than the hour showed.
     expectation: str
 

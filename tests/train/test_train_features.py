@@ -92,9 +92,11 @@ def test_fine_tune_from_emoji64_with_freeze_d(tmp_path):
 
 def test_ada_p_is_reported_saved_and_restored_and_a_nan_rolls_back(tmp_path):
     data, run = make_images(tmp_path / "data"), tmp_path / "run"
-    # ADA at a speed that moves p visibly within a few steps; a NaN poisons G at step 5.
+    # ADA from p = 0 (not the default's fixed p = 1) at a speed that moves p visibly within a few steps;
+    # a NaN poisons G at step 5.
     proc = _run(["--data", data, "--out", run, *TINY, "--steps", 10, "--checkpoint-every", 4, "--log-every", 1,
-                 "--metrics-every", 0, "--ada-kimg", 0.05], tmp_path, STUDIO_TRAIN_INJECT_NAN_AT="5")
+                 "--metrics-every", 0, "--ada-kimg", 0.05, "--ada-p-min", 0], tmp_path,
+                STUDIO_TRAIN_INJECT_NAN_AT="5")
     assert proc.returncode == 0, proc.stderr
     events = _events(proc.stdout)
     warnings = [e for e in events if e["event"] == "warning" and e["kind"] == "nan"]
@@ -234,9 +236,9 @@ def test_cutout_is_in_the_recipe_changes_what_d_sees_and_is_checked(tmp_path):
         assert proc.returncode == 0, proc.stderr
         return next(e for e in _events(proc.stdout) if e["event"] == "progress")["loss_d"]
 
-    plain, again, hidden = first_loss_d("a"), first_loss_d("b"), first_loss_d("c", "--cutout", 0.5)
+    plain, again, hidden = first_loss_d("a", "--cutout", 0), first_loss_d("b", "--cutout", 0), first_loss_d("c")
     assert plain == again and hidden != plain  # same seed, same losses: only the grey square changed them
-    assert json.loads((tmp_path / "c" / "config.json").read_text())["cutout"] == 0.5
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["cutout"] == 0.5  # the default
     assert json.loads((tmp_path / "a" / "config.json").read_text())["cutout"] == 0.0
     proc = _run(["--data", data, "--out", tmp_path / "d", *TINY, "--cutout", 0.9], tmp_path)
     assert proc.returncode == 2 and proc.stderr.strip() == "error: --cutout must be from 0 to 0.75, got 0.9"

@@ -13,14 +13,15 @@ architecture.py says how they differ. --loss picks the non-saturating
 the resolution and the device (width, R1 weight) and the --preset table live
 in presets.py.
 
-Augmentation (ADA): each image seen by D is augmented with probability p,
-raised while D is too sure of the real images (mean sign of its real logits
-above --ada-target, default 0.6) and lowered otherwise, at a speed of
---ada-kimg thousand images for p to go from 0 to 1 (default 20), never
-below --ada-p-min (default 0; 1 is DiffAugment's always-on); --cutout adds
-DiffAugment's grey square to the colour and translation. Progress
-events report p as "aug_p"; it is saved in checkpoints. Runs from before ADA
-keep p = 1 (augment every image).
+Augmentation: by default DiffAugment's few-shot recipe, every image seen
+by D augmented (colour, translation and --cutout's grey square, half the
+side; presets.py says why). With --ada-p-min below 1 it is ADA's: each
+image is augmented with probability p, raised while D is too sure of the
+real images (mean sign of its real logits above --ada-target, default 0.6)
+and lowered otherwise, at a speed of --ada-kimg thousand images for p to go
+from 0 to 1 (default 20), never below --ada-p-min. Progress events report p
+as "aug_p"; it is saved in checkpoints. Runs from before ADA keep p = 1
+(augment every image), runs from before the cutout none.
 
 --alpha (alpha.py): auto, the default, trains a generator that draws
 transparency (4 channels) when at least half the folder's pictures have
@@ -76,12 +77,12 @@ class GenerateTask(Task):
                            help="ADA: thousands of images for the augmentation probability to go from 0 to 1 "
                                 "(default 20)")
         group.add_argument("--ada-p-min", type=float,
-                           help="ADA: the augmentation probability never falls below this (0..1, default 0; 1 "
-                                "augments every image from the first step, as DiffAugment does)")
+                           help="ADA: the augmentation probability never falls below this (0..1; default 1, every "
+                                "image augmented from the first step, as DiffAugment does; 0 lets ADA start from none)")
         group.add_argument("--cutout", type=float,
                            help="augmentation: also hide a grey square this fraction of the side in each image D "
-                                "sees, with the same probability (0..0.75, default 0 = off; DiffAugment's few-shot "
-                                "recipe uses 0.5)")
+                                "sees, with the same probability (0..0.75; default 0.5, DiffAugment's few-shot "
+                                "recipe; 0 = off)")
         group.add_argument("--alpha", choices=ALPHA_CHOICES,
                            help="transparency: auto (default: the generator draws it when at least half the "
                                 "pictures have it), keep, or flatten (pictures composited on --background)")
