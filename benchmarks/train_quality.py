@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -78,6 +79,14 @@ def score(images: torch.Tensor, samples: torch.Tensor) -> tuple[float, dict[str,
                                       / np.mean([f["levels"][level] for f in floors])), 2)
               for level in floors[0]["levels"]}
     return ratio, levels
+
+
+def flag_slug(flags: tuple[str, ...]) -> str:
+    """"" for no flags, else "-" and the flags as one file-name-safe word: a
+    run's folder carries its recipe, so runs of two recipes kept in one --out
+    never share a folder (a start from scratch empties the folder it uses)."""
+    words = re.sub(r"[^A-Za-z0-9.]+", "-", " ".join(flags)).strip("-")
+    return f"-{words}" if words else ""
 
 
 def main() -> int:
@@ -130,7 +139,7 @@ def main() -> int:
             for name, start in starts:
                 if not missing(folder, resolution, name, marks):
                     continue
-                rundir = work / f"{tag}-{'base' if start[0] == '--base' else 'scratch'}"
+                rundir = work / f"{tag}-{'base' if start[0] == '--base' else 'scratch'}{flag_slug(flags)}"
                 done = resumable_mark(rundir, [row for row in rows if tuple(row[:3]) == (folder.name, resolution, name)],
                                       marks)
                 if done == 0:
