@@ -40,7 +40,7 @@ RANDOM_TRIES = 5  # random candidates per search, in windows from the whole leve
 FINE_WINDOW = 8  # from this many px) down to 1 px, shrinking geometrically
 SEED = 0
 TELEA_RADIUS = 5  # px, as engine.inpaint's classical fill
-MIN_WEIGHT = 1e-6  # least vote weight of a patch (see _Level.vote)
+MIN_WEIGHT = 1e-6  # least vote weight of a patch (see Level.vote)
 # Patches are compared by their lowest spatial frequencies (a 4 x 4 block of
 # the 7 x 7 cosine transform, per channel: 48 numbers instead of 147, one
 # contiguous row per position): 2.5x faster, and on stripes 9 px apart as
@@ -65,7 +65,20 @@ def _cosine_kernels() -> list[tuple[int, np.ndarray]]:
     return kernels
 
 
+def _feature_basis(kernels: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """The kernels as one matrix: row (patch pixel * 3 + channel), in the
+    order of Level.offsets (rows of the patch, then columns), column k the
+    k-th kernel, so a patch's 147 values times it are its 48 features."""
+    basis = np.zeros(((2 * RADIUS + 1) ** 2 * 3, len(kernels)), np.float32)
+    for k, (channel, kernel) in enumerate(kernels):
+        basis[channel::3, k] = kernel.reshape(-1)
+    return basis
+
+
 _KERNELS = _cosine_kernels()
+_BASIS = _feature_basis(_KERNELS)
+MERGE_GROUP = 8  # feature planes made and interleaved at once (32 bytes per px, twice)
+TARGET_CHUNK = 65536  # target patches gathered at once (147 floats each: 38 MB)
 
 
 def fill(rgb: np.ndarray, holes: np.ndarray, blend: bool = True) -> np.ndarray:
@@ -88,7 +101,7 @@ def fill(rgb: np.ndarray, holes: np.ndarray, blend: bool = True) -> np.ndarray:
             estimate = _telea(image, hole)
         else:
             estimate = cv2.resize(estimate, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-        level = _Level(image, hole, estimate)
+        level = Level(image, hole, estimate)
         if not level.source_y.size:
             if finest:
                 return _telea(original, holes)
@@ -129,7 +142,7 @@ def _pyramid(image: np.ndarray, holes: np.ndarray) -> list[tuple[np.ndarray, np.
     return levels
 
 
-class _Level:
+class Level:
     """One pyramid level, padded by RADIUS (reflected) so every pixel can be
     a patch centre. Positions are flat indices into the padded image."""
 
@@ -158,15 +171,27 @@ class _Level:
         holes = np.zeros_like(padded, bool)
         holes[r:-r, r:-r] = hole
         self.holes = np.flatnonzero(holes)
-        self.features = np.zeros((self.height * self.width, len(_KERNELS)), np.float32)
-        self.target_features = self.features[:0]
+        # Every position's patch features: one 7 x 7 correlation per feature,
+        # interleaved into a row per position by cv2.merge, MERGE_GROUP
+        # features at a time (2.6x faster than numpy's column-by-column copy;
+        # the group bounds the planes held beside the result).
+        self.features = np.empty((self.height * self.width, len(_KERNELS)), np.float32)
+        channels = [np.ascontiguousarray(self.image[..., channel]) for channel in range(3)]
+        for start in range(0, len(_KERNELS), MERGE_GROUP):
+            planes = [cv2.filter2D(channels[channel], cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
+                      for channel, kernel in _KERNELS[start:start + MERGE_GROUP]]
+            self.features[:, start:start + len(planes)] = cv2.merge(planes).reshape(self.features.shape[0], -1)
+        self.target_features = self.features[self.targets]
 
     def refresh_targets(self) -> None:
-        """Every position's patch features as the current fill makes them
-        (one 7 x 7 correlation per feature), and the targets' rows of them."""
-        for k, (channel, kernel) in enumerate(_KERNELS):
-            self.features[:, k] = cv2.filter2D(np.ascontiguousarray(self.image[..., channel]), cv2.CV_32F, kernel,
-                                               borderType=cv2.BORDER_REFLECT).reshape(-1)
+        """The targets' patch features as the current fill makes them. Only
+        theirs: a vote writes hole pixels, which only targets' patches cover,
+        so the sources' features stay as __init__ measured them (recomputing
+        the whole window each round was 3/4 of a long stroke's fill)."""
+        for start in range(0, self.targets.size, TARGET_CHUNK):
+            centres = self.targets[start:start + TARGET_CHUNK]
+            patches = self.pixels[centres[:, None] + self.offsets[None, :]]
+            self.features[centres] = patches.reshape(centres.size, -1) @ _BASIS
         self.target_features = self.features[self.targets]
 
     def _distance(self, sources: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray:
@@ -259,7 +284,7 @@ class _Offsets:
     unpadded picture, 0 where a pixel was no target, for the next level to
     double."""
 
-    def __init__(self, level: _Level, field: np.ndarray):
+    def __init__(self, level: Level, field: np.ndarray):
         self.y = np.zeros(level.shape, np.int64)
         self.x = np.zeros(level.shape, np.int64)
         ty, tx = level.target_y - RADIUS, level.target_x - RADIUS

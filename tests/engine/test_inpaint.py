@@ -16,10 +16,13 @@ from studio.engine.inpaint import (
     InpaintError,
     default_model,
     find_regions,
+    hole_depth,
     inpaint,
     inpaint_recipe,
+    source_window,
     square_window,
 )
+from studio.engine import patchmatch
 from studio.engine.registry import Registry
 from studio.engine.runtime import Runtime
 
@@ -177,6 +180,38 @@ def test_patchmatch_on_flat_artwork_leaves_no_hole_pixel_unvoted():
     cv2.ellipse(mask, (120, 130), (70, 50), 30, 0, 360, 255, -1)
     out = inpaint(image, mask, "patchmatch")
     assert (out[mask > 0].astype(int).sum(axis=1) < 20).sum() == 0  # the darkest the art has is the outline
+
+
+def test_patchmatch_refreshes_exactly_the_features_a_vote_can_change():
+    # Sources keep the features measured when the level was made; a target's
+    # are recomputed from its patch, and must equal the whole-window
+    # correlation they replace.
+    image = stripes(60, 70).astype(np.float32)
+    hole = np.zeros((60, 70), bool)
+    hole[20:35, 25:50] = True
+    level = patchmatch.Level(image, hole, np.full_like(image, 128.0))
+    level.pixels[level.holes] = np.random.default_rng(3).uniform(0, 255, (level.holes.size, 3))
+    before = level.features.copy()
+    level.refresh_targets()
+    fresh = patchmatch.Level(level.image[3:-3, 3:-3], np.zeros_like(hole), level.image[3:-3, 3:-3])
+    np.testing.assert_allclose(level.features[level.targets], fresh.features[level.targets], atol=0.05)
+    others = np.ones(len(before), bool)
+    others[level.targets] = False
+    np.testing.assert_array_equal(level.features[others], before[others])
+    assert not np.allclose(level.features[level.targets], before[level.targets])
+
+
+def test_patchmatch_takes_sources_beside_a_thin_stroke_not_along_its_length():
+    mask = np.zeros((1200, 2000), np.uint8)
+    cv2.line(mask, (200, 300), (1700, 700), 255, 20)
+    stroke, = find_regions(mask)
+    assert 9 <= hole_depth(stroke) <= 11
+    x0, y0, x1, y1 = stroke.hole
+    assert source_window(stroke) == (x0 - MARGIN, y0 - MARGIN, x1 + MARGIN, y1 + MARGIN)
+    blob = np.zeros((1200, 2000), np.uint8)
+    cv2.circle(blob, (1000, 600), 150, 255, -1)
+    round_hole, = find_regions(blob)
+    assert source_window(round_hole) == round_hole.crop  # thickness = side: the crop's own margin
 
 
 def test_patchmatch_without_a_whole_known_patch_falls_back_to_telea():
