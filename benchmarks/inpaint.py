@@ -19,7 +19,8 @@ the 7x7 RGB patches centred on hole pixels in the result and in the original
 (64 random directions, values 0..1, x100; lower is better), which asks
 whether the fill has the right texture statistics rather than the right
 pixels. ms: mean per image through engine.inpaint.inpaint (crop, resize,
-network or OpenCV, paste). A second table pairs each method's PSNR with
+network or OpenCV, paste). Each model is run twice: "learned" (the network
+on every hole) and "auto" (PatchMatch on the holes too thin for it). A second table pairs each method's PSNR with
 Telea's on the same image and mask: mean difference, 95% interval, and on
 how many images it is ahead; with several models, a third pairs the others
 with the first (a fine-tune with its base: --models base,tuned). Speed table: one 512 x 512 image whose mask is a
@@ -220,11 +221,11 @@ def main() -> int:
     directions /= np.linalg.norm(directions, axis=0, keepdims=True)
     masks = {kind: [make_mask(kind, args.seed, i, args.size) for i in range(len(images))] for kind in KINDS}
 
-    columns = [(m, None) for m in CLASSICAL] + [("learned", models[n]) for n in names]
+    columns = [(m, None) for m in CLASSICAL] + [(m, models[n]) for m in ("learned", "auto") for n in names]
     rows, speeds = [], []
     per_image: dict[tuple[str, str], np.ndarray] = {}  # (method label, kind) -> PSNR of each image
     for method, model in columns:
-        label = method if model is None else f"learned: {model.name}"
+        label = method if model is None else f"{method}: {model.name}"
         speed = timed_512(method, model, runtime, images[0], args.repeats)
         for kind in KINDS:
             scores, ms = [], []

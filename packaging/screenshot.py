@@ -129,7 +129,7 @@ def main() -> int:
                         help="with --panel train: the Train panel's task")
     parser.add_argument("--mask", metavar="X0,Y0,X1,Y1", help="mask this rectangle of the document (red film)")
     parser.add_argument("--fill", action="store_true", help="then fill the mask with the Inpaint panel's choices")
-    parser.add_argument("--method", help="the Inpaint panel's method first (learned, telea, ns, patchmatch)")
+    parser.add_argument("--method", help="the Inpaint panel's method first (auto, learned, telea, ns, patchmatch)")
     parser.add_argument("--style", choices=("preview", "applied"),
                         help="with --panel style: the first built-in style's live preview, or what Apply lands")
     parser.add_argument("--dialog", choices=("upscale", "export", *HELP_DIALOGS),

@@ -1,7 +1,7 @@
 """`studio inpaint`: fill the holes a mask marks, in an image or a folder of
 them, at full resolution.
 
-    studio inpaint photo.jpg --mask scratch.png -o repaired.png
+    studio inpaint photo.jpg --mask scratch.png -o repaired.png    # auto: the model, PatchMatch for thin holes
     studio inpaint photo.jpg --mask scratch.png --method telea -o telea.png
     studio inpaint photo.jpg --mask sign.png --method patchmatch -o aware.png
     studio inpaint photos/ --mask masks/ -o repaired/    # masks matched by file name stem
@@ -21,7 +21,8 @@ from pathlib import Path
 from studio.core.arguments import path_name
 from studio.engine.devices import add_device_flag
 
-METHODS = ("learned", "telea", "ns", "patchmatch")  # engine.inpaint.METHODS, without importing OpenCV for --help
+METHODS = ("auto", "learned", "telea", "ns", "patchmatch")  # engine.inpaint.METHODS, without importing OpenCV
+MODEL_METHODS = METHODS[:2]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,10 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="white (or opaque) where to fill, same size as the input; for a folder input, a folder "
                         "of masks named like the images (photo.jpg <- photo.png)")
     p.add_argument("--method", choices=METHODS,
-                   help="learned (an inpaint model), telea or ns (OpenCV, classical), patchmatch (content-aware: "
-                        "continues the picture's own textures; slower); default: learned when an inpaint model is "
-                        "installed, else telea")
-    p.add_argument("--model", help="inpaint model name (see: studio models); implies --method learned")
+                   help="auto (each hole by the inpaint model, or by patchmatch where it is too thin for the "
+                        "model: scratches, wires), learned (the model alone), telea or ns (OpenCV, classical), "
+                        "patchmatch (content-aware: continues the picture's own textures; slower); default: auto "
+                        "when an inpaint model is installed, else telea")
+    p.add_argument("--model", help="inpaint model name (see: studio models) for auto (the default) or learned")
     p.add_argument("-o", "--output", required=True, type=path_name,
                    help="output file (PNG, JPEG, WebP, TIFF) or folder")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
@@ -54,8 +56,8 @@ def run(args, fail, report) -> int:
     for path in (source, masks):
         if not path.exists():
             fail(f"no such file or folder: {path}")
-    if args.model and args.method not in (None, "learned"):
-        fail(f"--model picks a learned model; it does not go with --method {args.method}")
+    if args.model and args.method not in (None, *MODEL_METHODS):
+        fail(f"--model picks an inpaint model for auto or learned; it does not go with --method {args.method}")
     jobs, unmatched = _jobs(source, masks, target, fail)
     # (an OSError is left to cli.main(), which names the path the system refused)
     errors = (InpaintError, ImageError, MaskError, ModelError, DeviceError, MemoryBudgetError)
@@ -65,13 +67,13 @@ def run(args, fail, report) -> int:
         entry = None
         if args.model:
             entry = registry.get(args.model, kind="inpaint")
-        elif args.method in (None, "learned"):
+        elif args.method in (None, *MODEL_METHODS):
             entry = default_model(registry)
-            if entry is None and args.method == "learned":
-                fail("no inpaint model is installed (see: studio models); use --method telea or ns")
-        method = "learned" if entry is not None else (args.method or "telea")
+            if entry is None and args.method is not None:
+                fail("no inpaint model is installed (see: studio models); use --method telea, ns or patchmatch")
+        method = (args.method or "auto") if entry is not None else (args.method or "telea")
         runtime = None
-        if method == "learned":
+        if method in MODEL_METHODS:
             runtime = Runtime(args.device, warm=False)  # a one-shot command runs each model once
         recipe = inpaint_recipe(method, entry)
         # Memory, from the headers before any work starts, then for each picture

@@ -1,6 +1,7 @@
 """The Inpaint panel: remove what the mask covers and fill the hole from its
-surroundings, with a learned inpaint model, OpenCV's Telea / Navier-Stokes or
-a PatchMatch content-aware fill.
+surroundings: Auto (an inpaint model, PatchMatch for the holes too thin for
+it), the model alone, OpenCV's Telea / Navier-Stokes or a PatchMatch
+content-aware fill.
 
 Paint over an object with the Mask Brush (or select it) and press Fill
 (Ctrl+Shift+F); with "Fill on release" ticked, finishing a mask stroke or a
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLa
 
 from studio.core.document import Document
 from studio.core.rect import Rect
-from studio.engine.inpaint import CLASSICAL_METHODS, KIND, InpaintError
+from studio.engine.inpaint import CLASSICAL_METHODS, KIND, MODEL_METHODS, InpaintError
 from studio.engine.registry import ModelEntry
 from studio.engine.runtime import Runtime
 from studio.ui.action_row import add_action_row
@@ -44,6 +45,9 @@ EDIT_SETTLE_MS = 150  # the Fill button follows mask edits once they pause this 
 KEY = "inpaint/"
 DEFAULT_TARGET = "new"  # non-destructive: the fill on a layer of its own, as Photoshop's content-aware fill
 METHOD_TIPS = {
+    "auto": "Each hole by the inpaint model, or by Content-aware where it is too thin for the model to draw into "
+            "(scratches, wires, thin strokes). ",
+    "learned": "The inpaint model alone. ",
     "telea": "OpenCV's fast marching fill (Telea): quick; good for scratches, wires and small objects",
     "ns": "OpenCV's Navier-Stokes fill: smooth continuation of the edges around small holes",
     "patchmatch": "Content-aware fill (PatchMatch): rebuilds the hole from patches of the picture around it, so "
@@ -111,8 +115,9 @@ class InpaintPanel(QWidget):
         form.setVerticalSpacing(8)
         box_layout.addLayout(form)
         self.method_combo = QComboBox()
-        self.method_combo.setToolTip("How the hole is filled: a learned inpaint model, or OpenCV's classical "
-                                     "methods (no model needed)")
+        self.method_combo.setToolTip("How the hole is filled: with an inpaint model (Auto hands it the holes "
+                                     "thick enough for it, the rest to Content-aware), or by a classical "
+                                     "method (no model needed)")
         self.method_combo.activated.connect(lambda _i: self._method_chosen())
         form.addRow("Method", self.method_combo)
         self.target_combo = QComboBox()
@@ -154,10 +159,11 @@ class InpaintPanel(QWidget):
         combo = self.method_combo
         combo.clear()
         if self.models:
-            for entry in self.models:
-                combo.addItem(f"Learned — {entry.name}", f"learned:{entry.name}")
-                combo.setItemData(combo.count() - 1, entry.manifest.get("description") or
-                                  f"The inpaint model '{entry.name}'", Qt.ToolTipRole)
+            for method in MODEL_METHODS:
+                for entry in self.models:
+                    about = entry.manifest.get("description") or f"The inpaint model '{entry.name}'"
+                    combo.addItem(f"{METHOD_LABELS[method]} — {entry.name}", f"{method}:{entry.name}")
+                    combo.setItemData(combo.count() - 1, f"{METHOD_TIPS[method]}{about}", Qt.ToolTipRole)
         else:
             combo.addItem("Learned (no model installed)", "learned")
             combo.model().item(0).setEnabled(False)
@@ -165,18 +171,21 @@ class InpaintPanel(QWidget):
         for method in CLASSICAL_METHODS:
             combo.addItem(METHOD_LABELS[method], method)
             combo.setItemData(combo.count() - 1, METHOD_TIPS[method], Qt.ToolTipRole)
-        self._select_method(saved_choice(KEY + "method", self._choices(), "learned"))
+        self._select_method(saved_choice(KEY + "method", self._choices(), "auto"))
 
     def _choices(self) -> list[str]:
-        return ["learned"] + [f"learned:{e.name}" for e in self.models] + list(CLASSICAL_METHODS)
+        return [*MODEL_METHODS, *(f"{m}:{e.name}" for m in MODEL_METHODS for e in self.models), *CLASSICAL_METHODS]
 
     def _select_method(self, wanted: str) -> None:
-        """Select `wanted` ("learned", "learned:NAME" or a classical method); a learned
-        choice without that model falls back to the first model, then Telea."""
+        """Select `wanted` ("auto" or "learned", either with ":NAME", or a
+        classical method); a model's method without that model falls back to
+        the first model, then Telea."""
         combo = self.method_combo
         index = combo.findData(wanted)
         if index < 0 or not combo.model().item(index).isEnabled():
-            index = 0 if wanted.startswith("learned") and self.models else combo.findData("telea")
+            method = wanted.split(":", 1)[0]
+            index = (combo.findData(f"{method}:{self.models[0].name}") if method in MODEL_METHODS and self.models
+                     else combo.findData("telea"))
         combo.setCurrentIndex(index)
         self._update_method_tip()
 
@@ -192,16 +201,16 @@ class InpaintPanel(QWidget):
         self.method_combo.setToolTip(tip or "")
 
     def method(self) -> tuple[str, ModelEntry | None]:
-        """(method, model): "learned" with its ModelEntry, or a classical method with None."""
+        """(method, model): "auto" or "learned" with its ModelEntry, or a classical method with None."""
         data = self.method_combo.currentData() or "telea"
-        if data.startswith("learned:"):
-            name = data.split(":", 1)[1]
-            return "learned", next(e for e in self.models if e.name == name)
+        method, _, name = data.partition(":")
+        if name:
+            return method, next(e for e in self.models if e.name == name)
         return data, None
 
     def set_method(self, method: str, model: str | None = None) -> None:
-        """Choose "learned" (the model named `model`, default the first) or a classical method."""
-        self._select_method(f"learned:{model}" if method == "learned" and model else method)
+        """Choose "auto" or "learned" (the model named `model`, default the first) or a classical method."""
+        self._select_method(f"{method}:{model}" if method in MODEL_METHODS and model else method)
         self._method_chosen()
 
     def target(self) -> str:
@@ -217,7 +226,7 @@ class InpaintPanel(QWidget):
         fill, so the first stroke fills as fast as the next ones (call when
         the panel comes into view)."""
         method, model = self.method()
-        if method != "learned" or model.sha256 in self._warmed:
+        if method not in MODEL_METHODS or model.sha256 in self._warmed:
             return
         self._warmed.add(model.sha256)
         runtime = self._runtime()
@@ -291,7 +300,7 @@ class InpaintPanel(QWidget):
             self.message.emit(f"Nothing to fill: {text}")
             return None
         method, model = self.method()
-        runtime = self._runtime() if method == "learned" else None
+        runtime = self._runtime() if method in MODEL_METHODS else None
         self._held = None  # a newer fill replaces one that waited for a stroke to end
         serial = self.worker.submit(FILL, lambda: run_fill(target, method, model, runtime), (target, auto))
         self.waiting, self._waiting_auto = serial, auto

@@ -38,14 +38,18 @@ from studio.engine.runtime import Runtime
 from studio.ui.landing import in_place_command, is_stale, new_layer_command
 
 TARGETS = {"new": "New layer", "layer": "In place (active layer)"}
-METHOD_LABELS = {"learned": "Learned", "telea": "Telea", "ns": "Navier-Stokes", "patchmatch": "Content-aware"}
+METHOD_LABELS = {"auto": "Auto", "learned": "Learned", "telea": "Telea", "ns": "Navier-Stokes",
+                 "patchmatch": "Content-aware"}
 UNDO_TEXT = "Inpaint"
 
 
 def method_label(method: str, model: ModelEntry | None = None) -> str:
-    """"Telea", "Navier-Stokes", "Content-aware", or the learned model's name."""
+    """"Telea", "Navier-Stokes", "Content-aware", the learned model's name,
+    or "Auto: " and its name."""
     if method == "learned" and model is not None:
         return model.name
+    if method == "auto" and model is not None:
+        return f"Auto: {model.name}"
     return METHOD_LABELS.get(method, method)
 
 
@@ -137,7 +141,7 @@ class Fill:
 
 
 def run_fill(target: FillTarget, method: str, model: ModelEntry | None, runtime: Runtime | None) -> Fill:
-    """Fill the target's holes with `method` ("learned" needs `model`, run
+    """Fill the target's holes with `method` ("auto" and "learned" need `model`, run
     through `runtime`). Runs on a worker thread; InpaintError (one line) for
     a method or model that cannot run."""
     result = inpaint(target.pixels, target.holes, method, model, runtime)

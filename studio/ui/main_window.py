@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
             self._select_after_scan = None
             self.dock.raise_()
         elif self._select_after_scan in [e.name for e in self.inpaint_panel.models]:
-            self.inpaint_panel.set_method("learned", self._select_after_scan)
+            self.inpaint_panel.set_method("auto", self._select_after_scan)
             self._select_after_scan = None
             self.inpaint_dock.raise_()
         generators = sum(1 for e in entries if e.usable and e.kind == "generator")

@@ -1,5 +1,5 @@
 """`studio inpaint`: a file or a folder (masks matched by stem), the default
-method (learned when an inpaint model is installed, else telea), recipes,
+method (auto when an inpaint model is installed, else telea), recipes,
 and one-line errors for bad input (exit 2)."""
 
 import json
@@ -63,19 +63,23 @@ def test_a_file_with_telea_by_default_when_no_model_is_installed(capsys, tmp_pat
                                                  "method": "telea", "mask": "mask.png"}
 
 
-def test_learned_by_default_when_a_model_is_installed_and_the_others_on_request(capsys, tmp_path, installed):
+def test_auto_by_default_when_a_model_is_installed_and_the_others_on_request(capsys, tmp_path, installed):
     original = picture(tmp_path / "in.png")
     hole = mask_picture(tmp_path / "mask.png")
     code, _, err = run_cli(capsys, "inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
                            "-o", str(tmp_path / "out.png"))
     assert code == 0, err
     recipe = read_recipe(tmp_path / "out.png")
-    assert recipe["method"] == "learned" and recipe["model"]["name"] == "fill"
+    assert recipe["method"] == "auto" and recipe["model"]["name"] == "fill"
     result = load_image(tmp_path / "out.png")[..., :3]
     far = np.ones_like(hole)
     far[20 - 7:50 + 7, 30 - 7:70 + 7] = False  # the hole and its feather
     np.testing.assert_array_equal(result[far], original[far])
     assert (result[hole] != original[hole]).any()
+    code, _, err = run_cli(capsys, "inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
+                           "--method", "learned", "-o", str(tmp_path / "learned.png"))
+    assert code == 0, err
+    assert read_recipe(tmp_path / "learned.png")["method"] == "learned"
     code, _, err = run_cli(capsys, "inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
                            "--method", "ns", "-o", str(tmp_path / "ns.jpg"))
     assert code == 0, err

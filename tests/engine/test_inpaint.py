@@ -21,6 +21,7 @@ from studio.engine.inpaint import (
     inpaint_recipe,
     source_window,
     square_window,
+    too_thin_for,
 )
 from studio.engine import patchmatch
 from studio.engine.registry import Registry
@@ -344,18 +345,29 @@ def test_a_prefilled_model_sees_telea_at_its_own_size(tmp_path, runtime):
         inpaint(image, mask, "learned", Registry([tmp_path / "bad"]).get("bad"), runtime)
 
 
-def test_a_prefilled_models_correction_fades_toward_the_hole_border(tmp_path, runtime):
-    """The correction counts in full from TRUSTED_DEPTH network px into a
-    hole and not at all on its border: a thin stroke keeps the classical
-    fill, a big hole's middle takes the network's."""
+@pytest.fixture
+def prefilled_filler(tmp_path):
+    """A 128 px model that corrects Telea's fill to a constant colour."""
     data = constant_fill_onnx(128)
     manifest = {**inpaint_manifest("pre", data, 128), "prefill": {"method": "telea"}}
     write_model(tmp_path / "m", "pre", data, manifest)
-    entry = Registry([tmp_path / "m"]).get("pre")
-    image = photo(400, 400, seed=3)
+    return Registry([tmp_path / "m"]).get("pre")
+
+
+def square_and_stroke() -> np.ndarray:
     mask = np.zeros((400, 400), np.uint8)
     mask[150:250, 150:250] = 255  # a window of 356 px (the hole and 128 around): 2.8 px per network px
     mask[40:43, 20:380] = 255  # a stroke 3 px wide, its own region
+    return mask
+
+
+def test_a_prefilled_models_correction_fades_toward_the_hole_border(prefilled_filler, runtime):
+    """The correction counts in full from TRUSTED_DEPTH network px into a
+    hole and not at all on its border: a thin stroke keeps the classical
+    fill, a big hole's middle takes the network's."""
+    entry = prefilled_filler
+    image = photo(400, 400, seed=3)
+    mask = square_and_stroke()
     out = inpaint(image, mask, "learned", entry, runtime, match_colour=False, feather=0).astype(int)
     telea = inpaint(image, mask, "telea", feather=0).astype(int)
     depth = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
@@ -367,6 +379,26 @@ def test_a_prefilled_models_correction_fades_toward_the_hole_border(tmp_path, ru
     stroke = np.zeros_like(mask, bool)
     stroke[40:43, 20:380] = True
     assert np.abs(out[stroke] - telea[stroke]).mean() < 0.1 * corrected
+
+
+def test_auto_gives_thin_holes_to_patchmatch_and_the_rest_to_the_model(prefilled_filler, runtime):
+    """Auto: a hole under TRUSTED_DEPTH of the model's px deep (here a 3 px
+    stroke) is filled as PatchMatch fills it; a big hole as the model does."""
+    entry = prefilled_filler
+    image = photo(400, 400, seed=5)
+    mask = square_and_stroke()
+    stroke_region, square_region = find_regions(mask)
+    assert too_thin_for(128, stroke_region, *square_window(stroke_region, 400, 400))
+    assert not too_thin_for(128, square_region, *square_window(square_region, 400, 400))
+    auto = inpaint(image, mask, "auto", entry, runtime, feather=0)
+    stroke = np.zeros_like(mask, bool)
+    stroke[40:43, 20:380] = True
+    np.testing.assert_array_equal(auto[stroke], inpaint(image, mask, "patchmatch", feather=0)[stroke])
+    depth = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    middle = depth > TRUSTED_DEPTH * 356 / 128 + 2
+    np.testing.assert_array_equal(auto[middle], inpaint(image, mask, "learned", entry, runtime, feather=0)[middle])
+    assert np.abs(auto[middle].astype(int) - np.array(FILL_UINT8)).mean() < 4  # the network's own fill
+    assert inpaint_recipe("auto", entry)["model"]["name"] == "pre"
 
 
 # -- choosing a model, recipes, bad input --------------------------------------
@@ -391,7 +423,8 @@ def test_bad_input_is_one_line(filler, runtime, tiny_generator_dir):
         (dict(image=image, mask=mask.astype(np.float32)), "uint8"),
         (dict(image=image.astype(np.float32), mask=mask), "uint8"),
         (dict(image=image, mask=mask, method="clone"), "unknown inpaint method 'clone'"),
-        (dict(image=image, mask=mask, method="learned"), "needs an inpaint model"),
+        (dict(image=image, mask=mask, method="learned"), "need an inpaint model"),
+        (dict(image=image, mask=mask, method="auto"), "need an inpaint model"),
         (dict(image=image, mask=mask, method="learned", model=generator, runtime=runtime), "not an inpaint model"),
         (dict(image=image, mask=mask, feather=-1), "feather"),
         (dict(image=image, mask=mask, radius=0), "radius"),

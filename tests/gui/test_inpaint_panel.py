@@ -157,11 +157,11 @@ def test_telea_fills_a_new_layer_leaves_the_rest_and_undo_restores_exactly(qtbot
     assert doc.redo() and len(doc.layers) == 2 and not doc.mask.any()
 
 
-def test_learned_in_place_is_the_engine_result_and_one_undo_step(qtbot, studio, inpainters, runtime):
+def test_auto_in_place_is_the_engine_result_and_one_undo_step(qtbot, studio, inpainters, runtime):
     panel, doc = studio.panel, studio.doc
     panel.set_models(Registry([inpainters]).entries(usable_only=False))
-    assert panel.method()[0] == "learned" and panel.method()[1].name == "mean"  # default once a model exists
-    assert panel.method_combo.currentText() == "Learned — mean"
+    assert panel.method()[0] == "auto" and panel.method()[1].name == "mean"  # default once a model exists
+    assert panel.method_combo.currentText() == "Auto — mean"
     panel.set_target("layer")
     panel.clear_check.setChecked(False)
     doc.apply(SetMask(object_mask()))
@@ -171,7 +171,7 @@ def test_learned_in_place_is_the_engine_result_and_one_undo_step(qtbot, studio, 
     settle(qtbot, panel)
 
     entry = Registry([inpainters]).get("mean", kind="inpaint")
-    expected = inpaint(original, object_mask() >= 128, "learned", entry, runtime)
+    expected = inpaint(original, object_mask() >= 128, "auto", entry, runtime)
     np.testing.assert_array_equal(layer.pixels, expected)  # the window the panel fills changes nothing
     assert not np.array_equal(expected, original)
     assert len(doc.layers) == 1 and len(doc.history) == 2
@@ -294,7 +294,10 @@ def test_learned_is_disabled_with_a_tooltip_without_a_model(qtbot, studio, inpai
     assert [combo.itemText(i) for i in range(1, combo.count())] == ["Telea", "Navier-Stokes", "Content-aware"]
     assert combo.currentData() == "telea"
     studio.panel.set_models(Registry([inpainters]).entries(usable_only=False))
-    assert combo.model().item(0).isEnabled() and combo.currentData() == "learned:mean"
+    assert combo.model().item(0).isEnabled() and combo.currentData() == "auto:mean"
+    assert [combo.itemText(i) for i in range(combo.count())][:2] == ["Auto — mean", "Learned — mean"]
+    studio.panel.set_method("learned", "mean")
+    assert studio.panel.method() == ("learned", studio.panel.models[0])
     studio.panel.set_models([])  # the model went away: back to Telea
     assert combo.currentData() == "telea"
 
@@ -410,7 +413,7 @@ def test_a_mask_stroke_fills_a_new_layer_that_tab_hides(qtbot, window):
     qtbot.waitUntil(panel.in_view, timeout=2000)
     drag(qtbot, win.canvas, [(95, 90), (120, 90), (145, 90)])
     settle(qtbot, panel)
-    assert [layer.name for layer in doc.layers] == ["photo", "Inpaint (mean)"]
+    assert [layer.name for layer in doc.layers] == ["photo", "Inpaint (Auto: mean)"]
     qtbot.keyPress(win.canvas, Qt.Key_Tab)
     np.testing.assert_array_equal(win.canvas.image(), before)
     qtbot.keyRelease(win.canvas, Qt.Key_Tab)

@@ -292,7 +292,7 @@ def test_an_inpainting_run_trains_exports_and_becomes_a_base(qtbot, train_window
     manifest = json.loads((user_dir / "models" / "fill32" / "manifest.json").read_text())
     assert manifest["kind"] == "inpaint" and manifest["resolution"] == 32
     # The new network is picked in the Inpaint panel, ready to fill.
-    qtbot.waitUntil(lambda: train_window.inpaint_panel.method() == ("learned", train_window.inpaint_panel.models[0])
+    qtbot.waitUntil(lambda: train_window.inpaint_panel.method() == ("auto", train_window.inpaint_panel.models[0])
                     if train_window.inpaint_panel.models else False, timeout=10_000)
     assert train_window.inpaint_panel.models[0].name == "fill32"
     bases = [panel.base_combo.itemText(i) for i in range(panel.base_combo.count())]
