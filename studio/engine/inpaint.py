@@ -323,7 +323,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: str = "telea", model: M
                                CLASSICAL[method])
         # By default only a network without a prefill is colour-matched: the
         # others build their fill from the border's own colours.
-        matched = used == "learned" and network.prefill is None if match_colour is None else match_colour
+        matched = (used == "learned" and network.prefill is None) if match_colour is None else match_colour
         _paste(result, fill, window, region, holes, int(feather), matched)
         # Filled now: later crops see this region as context, not as a hole.
         hx0, hy0, hx1, hy1 = region.hole
