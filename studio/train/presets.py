@@ -81,12 +81,14 @@ class Preset:
     minutes: int
     resolution: int
     # What the samples look like after it, from issue 12's runs from scratch
-    # on clipart-people at 128 px and batch 8, alone on 2 cores: 20 minutes
-    # gave outlined shapes in the folder's palette, 60 minutes more varied
-    # shapes with a few figure-like silhouettes (with DiffAugment, the
-    # default since, upright silhouettes; on the more uniform emoji-persons,
-    # head-and-shoulders figures at 40 minutes). The 2- and 8-hour marks are
-    # not measured yet: their lines say no more than the hour showed.
+    # at 128 px and batch 8 with the default recipe, alone on 2 cores, on
+    # three folders: at 20 minutes outlined shapes in the folder's palette
+    # on all three; at 60 minutes, on the uniform emoji-persons, faces with
+    # eyes, a smile, hair and a shirt, and thin standing figures, all soft;
+    # on the varied clip-art people upright silhouettes, on the clip-art
+    # animals (birds, penguins, bats...) shapes in their palette and no
+    # animal yet. The 2- and 8-hour marks are not measured yet: their lines
+    # say no more than the hour showed.
     expectation: str
 
 
@@ -94,7 +96,8 @@ PRESETS = {
     "quick": Preset("quick", "Quick look", 20, 64,
                     "the folder's palette and outlined shapes; figures need longer"),
     "evening": Preset("evening", "Evening", 120, 128,
-                      "varied shapes in the folder's palette, some with a figure's silhouette"),
+                      "soft figures from a folder of similar pictures (faces, busts); from a varied folder, "
+                      "shapes and silhouettes in its palette"),
     "overnight": Preset("overnight", "Overnight", 480, 128,
                         "as Evening, given longer to settle; fine detail stays soft on a CPU"),
 }
