@@ -127,6 +127,8 @@ def main() -> int:
                         help="the tab in front on the right")
     parser.add_argument("--task", choices=("generate", "upscale", "inpaint"),
                         help="with --panel train: the Train panel's task")
+    parser.add_argument("--preset", choices=("quick", "evening", "overnight"),
+                        help="with --panel train: the Train panel's preset")
     parser.add_argument("--mask", metavar="X0,Y0,X1,Y1", help="mask this rectangle of the document (red film)")
     parser.add_argument("--fill", action="store_true", help="then fill the mask with the Inpaint panel's choices")
     parser.add_argument("--method", help="the Inpaint panel's method first (auto, learned, telea, ns, patchmatch)")
@@ -198,6 +200,9 @@ def main() -> int:
                      "train": "train_dock"}[args.panel]).raise_()
     if args.task:
         window.train_panel.set_task(args.task)
+    if args.preset:
+        presets = window.train_panel.preset_combo
+        presets.setCurrentIndex(presets.findData(args.preset))  # as picking it does: its hint and settings
     if args.mask and window.files.document is not None:
         from studio.core import mask as mask_ops
         from studio.core.commands import SetMask
